@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds the real control-plane components the test environment runs, through the Go module proxy.
+# Binaries land in $FIXLOOP_CACHE/testenv/<component>-<version>/ (default ~/.cache/fixloop), so only the
+# first run on a machine pays the build. Safe to re-run: a component whose binary exists is skipped.
+set -euo pipefail
+
+ETCD_VERSION=${ETCD_VERSION:-v3.6.8}
+K8S_VERSION=${K8S_VERSION:-v1.36.4}
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+ROLLOUTS_VERSION=${ROLLOUTS_VERSION:-v1.8.3}
+
+CACHE=${FIXLOOP_CACHE:-$HOME/.cache/fixloop}
+OUT=$CACHE/testenv
+# A private module/build cache: these builds pull gigabytes we do not want in the user's GOPATH.
+export GOMODCACHE=${TESTENV_GOMODCACHE:-$CACHE/build/gomod}
+export GOCACHE=${TESTENV_GOCACHE:-$CACHE/build/gocache}
+export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+mkdir -p "$OUT" "$GOMODCACHE" "$GOCACHE"
+
+log() { printf '[testenv-build] %s\n' "$*" >&2; }
+have() { [ -x "$OUT/$1/$2" ]; }
+
+# Copies `replace` directives of a module's own go.mod into a scratch module (they are not inherited).
+copy_replaces() { # <go.mod of dependency> <scratch go.mod>
+  awk '/^replace \(/{inblk=1;next} inblk&&/^\)/{inblk=0;next} inblk{print "replace " $0; next} /^replace /{print}' "$1" \
+    | grep -v '=> \./' | grep -v '=> \.\./' >>"$2" || true
+}
+
+build_etcd() {
+  local d=etcd-$ETCD_VERSION; have "$d" etcd && return 0
+  log "building etcd $ETCD_VERSION"; local s; s=$(mktemp -d)
+  (cd "$s" && go mod init scratch/etcd >/dev/null 2>&1
+   gomod=$(go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+   echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION" >>go.mod
+   # etcd's server module replaces sibling modules with local paths; pin them to the same release instead.
+   for m in api/v3 client/pkg/v3 client/v3 pkg/v3 raft/v3; do echo "replace go.etcd.io/etcd/$m => go.etcd.io/etcd/$m ${ETCD_VERSION}" >>go.mod; done
+   grep -q 'go.etcd.io/raft' "$gomod" && true
+   printf 'package main\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n' >tools.go
+   go mod tidy >/dev/null 2>&1 || true
+   mkdir -p "$OUT/$d.tmp" && go build -trimpath -ldflags "-s -w" -o "$OUT/$d.tmp/etcd" go.etcd.io/etcd/server/v3)
+  mv "$OUT/$d.tmp" "$OUT/$d"; rm -rf "$s"
+}
+
+build_k8s() {
+  local d=kubernetes-$K8S_VERSION
+  have "$d" kube-apiserver && have "$d" kube-controller-manager && have "$d" kube-scheduler && return 0
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION (a few minutes)"
+  local s; s=$(mktemp -d); local staging=v0${K8S_VERSION#v1}
+  (cd "$s" && go mod init scratch/k8s >/dev/null 2>&1
+   gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+   echo "require k8s.io/kubernetes $K8S_VERSION" >>go.mod
+   grep -o 'k8s.io/[a-z0-9-]* => ./staging' "$gomod" | awk '{print $1}' | sort -u | while read -r m; do
+     echo "replace $m => $m $staging" >>go.mod; done
+   printf 'package main\nimport (\n_ "k8s.io/kubernetes/cmd/kube-apiserver/app"\n_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"\n_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n)\n' >tools.go
+   go mod tidy >/dev/null
+   ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
+   mkdir -p "$OUT/$d.tmp"
+   for c in kube-apiserver kube-controller-manager kube-scheduler; do
+     go build -trimpath -ldflags "$ld" -o "$OUT/$d.tmp/$c" "k8s.io/kubernetes/cmd/$c"; done)
+  rm -rf "$OUT/$d"; mv "$OUT/$d.tmp" "$OUT/$d"; rm -rf "$s"
+}
+
+build_kwok() {
+  local d=kwok-$KWOK_VERSION; have "$d" kwok && return 0
+  log "building kwok $KWOK_VERSION"
+  mkdir -p "$OUT/$d.tmp"; GOBIN="$OUT/$d.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  mv "$OUT/$d.tmp" "$OUT/$d"
+}
+
+build_rollouts() {
+  local d=argo-rollouts-$ROLLOUTS_VERSION; have "$d" rollouts-controller && [ -d "$OUT/$d/crds" ] && return 0
+  log "building the Argo Rollouts controller $ROLLOUTS_VERSION (a few minutes)"
+  local s; s=$(mktemp -d)
+  (cd "$s" && go mod init scratch/rollouts >/dev/null 2>&1
+   info=$(go mod download -json "github.com/argoproj/argo-rollouts@$ROLLOUTS_VERSION")
+   gomod=$(echo "$info" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p'); dir=$(echo "$info" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+   echo "require github.com/argoproj/argo-rollouts $ROLLOUTS_VERSION" >>go.mod
+   copy_replaces "$gomod" go.mod
+   printf 'package main\nimport _ "github.com/argoproj/argo-rollouts/cmd/rollouts-controller/main"\n' >tools.go 2>/dev/null || true
+   rm -f tools.go
+   go mod tidy >/dev/null 2>&1 || true
+   mkdir -p "$OUT/$d.tmp/crds"
+   go build -trimpath -ldflags "-s -w" -o "$OUT/$d.tmp/rollouts-controller" github.com/argoproj/argo-rollouts/cmd/rollouts-controller
+   cp "$dir"/manifests/crds/*.yaml "$OUT/$d.tmp/crds/"; chmod -R u+w "$OUT/$d.tmp")
+  rm -rf "$OUT/$d"; mv "$OUT/$d.tmp" "$OUT/$d"; rm -rf "$s"
+}
+
+want=${*:-etcd k8s kwok rollouts}
+for c in $want; do start=$(date +%s); "build_$c"; log "$c ready in $(( $(date +%s) - start ))s"; done
+echo "$OUT"
