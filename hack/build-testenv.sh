@@ -34,8 +34,7 @@ build_etcd() {
    echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION" >>go.mod
    # etcd's server module replaces sibling modules with local paths; pin them to the same release instead.
    for m in api/v3 client/pkg/v3 client/v3 pkg/v3 raft/v3; do echo "replace go.etcd.io/etcd/$m => go.etcd.io/etcd/$m ${ETCD_VERSION}" >>go.mod; done
-   grep -q 'go.etcd.io/raft' "$gomod" && true
-   printf 'package main\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n' >tools.go
+      printf 'package main\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n' >tools.go
    go mod tidy >/dev/null 2>&1 || true
    mkdir -p "$OUT/$d.tmp" && go build -trimpath -ldflags "-s -w" -o "$OUT/$d.tmp/etcd" go.etcd.io/etcd/server/v3)
   mv "$OUT/$d.tmp" "$OUT/$d"; rm -rf "$s"
@@ -61,10 +60,21 @@ build_k8s() {
 }
 
 build_kwok() {
-  local d=kwok-$KWOK_VERSION; have "$d" kwok && return 0
-  log "building kwok $KWOK_VERSION"
-  mkdir -p "$OUT/$d.tmp"; GOBIN="$OUT/$d.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-  mv "$OUT/$d.tmp" "$OUT/$d"
+  local d=kwok-$KWOK_VERSION
+  if ! have "$d" kwok; then
+    log "building kwok $KWOK_VERSION"
+    rm -rf "$OUT/$d.tmp"; mkdir -p "$OUT/$d.tmp"
+    GOBIN="$OUT/$d.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+    rm -rf "$OUT/$d"; mv "$OUT/$d.tmp" "$OUT/$d"
+  fi
+  # kwok standalone has no built-in stages and needs its Logs CRD: both ship in its module source.
+  if [ ! -f "$OUT/$d/crds/kwok.x-k8s.io_logs.yaml" ] || [ ! -d "$OUT/$d/stages" ]; then
+    local dir; dir=$(cd /tmp && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+    mkdir -p "$OUT/$d/crds" "$OUT/$d/stages"
+    cp "$dir"/kustomize/crd/bases/kwok.x-k8s.io_logs.yaml "$dir"/kustomize/crd/bases/kwok.x-k8s.io_clusterlogs.yaml "$OUT/$d/crds/"
+    cp "$dir"/kustomize/stage/node/fast/node-initialize.yaml "$dir"/kustomize/stage/pod/fast/pod-*.yaml "$OUT/$d/stages/"
+    chmod -R u+w "$OUT/$d"
+  fi
 }
 
 build_rollouts() {
@@ -76,9 +86,8 @@ build_rollouts() {
    gomod=$(echo "$info" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p'); dir=$(echo "$info" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
    echo "require github.com/argoproj/argo-rollouts $ROLLOUTS_VERSION" >>go.mod
    copy_replaces "$gomod" go.mod
-   printf 'package main\nimport _ "github.com/argoproj/argo-rollouts/cmd/rollouts-controller/main"\n' >tools.go 2>/dev/null || true
-   rm -f tools.go
-   go mod tidy >/dev/null 2>&1 || true
+   # The controller is a main package (cannot be imported by a tools.go), so no `go mod tidy`:
+   # -mod=mod lets go build fill go.sum from argo-rollouts' own requirement graph.
    mkdir -p "$OUT/$d.tmp/crds"
    go build -trimpath -ldflags "-s -w" -o "$OUT/$d.tmp/rollouts-controller" github.com/argoproj/argo-rollouts/cmd/rollouts-controller
    cp "$dir"/manifests/crds/*.yaml "$OUT/$d.tmp/crds/"; chmod -R u+w "$OUT/$d.tmp")
