@@ -1,0 +1,328 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/a2aproject/a2a-go/v2/a2asrv/taskstore"
+	_ "modernc.org/sqlite" // pure-Go driver "sqlite"
+)
+
+// DBFileName is the database file created inside the state directory.
+const DBFileName = "fixloop.db"
+
+// SQLite is the Store backed by one SQLite file (WAL mode).
+type SQLite struct {
+	db    *sql.DB
+	tasks *taskStore
+	now   func() time.Time
+}
+
+var _ Store = (*SQLite)(nil)
+
+// Open opens (creating if needed) the database in stateDir and applies migrations.
+func Open(ctx context.Context, stateDir string) (*SQLite, error) {
+	if stateDir == "" {
+		return nil, errors.New("store: empty state directory (set --state-dir or FIXLOOP_STATE_DIR)")
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create state directory %s: %w", stateDir, err)
+	}
+	return OpenFile(ctx, filepath.Join(stateDir, DBFileName))
+}
+
+// OpenFile opens the database at path.
+func OpenFile(ctx context.Context, path string) (*SQLite, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	// BEGIN IMMEDIATE: a writer takes the lock up front, so two writers wait (busy_timeout) instead of
+	// failing with SQLITE_BUSY when upgrading a read transaction.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	s := &SQLite{db: db, now: time.Now}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+	s.tasks = &taskStore{db: db, now: func() time.Time { return s.now() }}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+// DB exposes the handle for tests and diagnostics.
+func (s *SQLite) DB() *sql.DB { return s.db }
+
+// Tasks implements Store.
+func (s *SQLite) Tasks() taskstore.Store { return s.tasks }
+
+// migrations are applied in order; never edit a released entry, append a new one.
+var migrations = []string{
+	`CREATE TABLE a2a_tasks (
+		id TEXT PRIMARY KEY,
+		context_id TEXT NOT NULL,
+		state TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		owner TEXT NOT NULL DEFAULT '',
+		data TEXT NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX a2a_tasks_context ON a2a_tasks(context_id);
+	CREATE INDEX a2a_tasks_updated ON a2a_tasks(updated_at DESC, id DESC);
+	CREATE TABLE issues (
+		fingerprint TEXT PRIMARY KEY,
+		data TEXT NOT NULL
+	);
+	CREATE TABLE fixer_sessions (
+		fingerprint TEXT PRIMARY KEY,
+		data TEXT NOT NULL
+	);
+	CREATE TABLE analyses (
+		namespace TEXT NOT NULL,
+		rollout TEXT NOT NULL,
+		canary_hash TEXT NOT NULL,
+		data TEXT NOT NULL,
+		PRIMARY KEY (namespace, rollout, canary_hash)
+	);`,
+}
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	for i, m := range migrations {
+		v := i + 1
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, s.now().Unix())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SchemaVersion reports the highest applied migration.
+func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}
+
+func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// --- JSON-document tables ---
+
+func getDoc[T any](ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, query string, args ...any) (*T, error) {
+	var data string
+	err := q.QueryRowContext(ctx, query, args...).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
+		return nil, fmt.Errorf("store: corrupt record: %w", err)
+	}
+	return &v, nil
+}
+
+func listDocs[T any](ctx context.Context, db *sql.DB, query string) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			return nil, fmt.Errorf("store: corrupt record: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// GetIssue implements Store.
+func (s *SQLite) GetIssue(ctx context.Context, fp string) (*IssueRecord, error) {
+	return getDoc[IssueRecord](ctx, s.db, `SELECT data FROM issues WHERE fingerprint = ?`, fp)
+}
+
+// PutIssue implements Store (insert or replace).
+func (s *SQLite) PutIssue(ctx context.Context, rec IssueRecord) error {
+	if rec.Fingerprint == "" {
+		return errors.New("store: issue record without fingerprint")
+	}
+	data, _ := json.Marshal(rec)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO issues(fingerprint, data) VALUES (?, ?)
+		ON CONFLICT(fingerprint) DO UPDATE SET data = excluded.data`, rec.Fingerprint, string(data))
+	return err
+}
+
+// ListIssues implements Store.
+func (s *SQLite) ListIssues(ctx context.Context) ([]IssueRecord, error) {
+	return listDocs[IssueRecord](ctx, s.db, `SELECT data FROM issues ORDER BY fingerprint`)
+}
+
+// GetFixerSession implements Store.
+func (s *SQLite) GetFixerSession(ctx context.Context, fp string) (*FixerSession, error) {
+	return getDoc[FixerSession](ctx, s.db, `SELECT data FROM fixer_sessions WHERE fingerprint = ?`, fp)
+}
+
+// PutFixerSession implements Store (insert or replace; CreatedAt kept from the first write).
+func (s *SQLite) PutFixerSession(ctx context.Context, fs FixerSession) error {
+	if fs.Fingerprint == "" {
+		return errors.New("store: fixer session without fingerprint")
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := getDoc[FixerSession](ctx, tx, `SELECT data FROM fixer_sessions WHERE fingerprint = ?`, fs.Fingerprint)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		now := s.now().UTC()
+		if old != nil && !old.CreatedAt.IsZero() {
+			fs.CreatedAt = old.CreatedAt
+		}
+		if fs.CreatedAt.IsZero() {
+			fs.CreatedAt = now
+		}
+		fs.UpdatedAt = now
+		data, _ := json.Marshal(fs)
+		_, err = tx.ExecContext(ctx, `INSERT INTO fixer_sessions(fingerprint, data) VALUES (?, ?)
+			ON CONFLICT(fingerprint) DO UPDATE SET data = excluded.data`, fs.Fingerprint, string(data))
+		return err
+	})
+}
+
+// AppendFixerStep implements Store; it creates the session record if missing.
+func (s *SQLite) AppendFixerStep(ctx context.Context, fp string, step FixerStep) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		fs, err := getDoc[FixerSession](ctx, tx, `SELECT data FROM fixer_sessions WHERE fingerprint = ?`, fp)
+		now := s.now().UTC()
+		if errors.Is(err, ErrNotFound) {
+			fs = &FixerSession{Fingerprint: fp, CreatedAt: now}
+		} else if err != nil {
+			return err
+		}
+		if step.At.IsZero() {
+			step.At = now
+		}
+		fs.Steps = append(fs.Steps, step)
+		fs.UpdatedAt = now
+		data, _ := json.Marshal(fs)
+		_, err = tx.ExecContext(ctx, `INSERT INTO fixer_sessions(fingerprint, data) VALUES (?, ?)
+			ON CONFLICT(fingerprint) DO UPDATE SET data = excluded.data`, fp, string(data))
+		return err
+	})
+}
+
+// ListFixerSessions implements Store.
+func (s *SQLite) ListFixerSessions(ctx context.Context) ([]FixerSession, error) {
+	return listDocs[FixerSession](ctx, s.db, `SELECT data FROM fixer_sessions ORDER BY fingerprint`)
+}
+
+// GetAnalysis implements Store.
+func (s *SQLite) GetAnalysis(ctx context.Context, k AnalysisKey) (*Analysis, error) {
+	return getDoc[Analysis](ctx, s.db, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.CanaryHash)
+}
+
+// PutAnalysis implements Store.
+func (s *SQLite) PutAnalysis(ctx context.Context, a Analysis) error {
+	return s.putAnalysis(ctx, s.db, a)
+}
+
+func (s *SQLite) putAnalysis(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, a Analysis) error {
+	a.UpdatedAt = s.now().UTC()
+	if a.StartedAt.IsZero() {
+		a.StartedAt = a.UpdatedAt
+	}
+	data, _ := json.Marshal(a)
+	_, err := ex.ExecContext(ctx, `INSERT INTO analyses(namespace, rollout, canary_hash, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT(namespace, rollout, canary_hash) DO UPDATE SET data = excluded.data`,
+		a.Key.Namespace, a.Key.Rollout, a.Key.CanaryHash, string(data))
+	return err
+}
+
+// ClaimAnalysis implements Store. A finished result (done) is never re-claimed; a failed run or a running
+// claim older than staleAfter (its process died) is.
+func (s *SQLite) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner string, staleAfter time.Duration) (*Analysis, bool, error) {
+	var cur *Analysis
+	claimed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		a, err := getDoc[Analysis](ctx, tx, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.CanaryHash)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		now := s.now().UTC()
+		if a != nil {
+			switch {
+			case a.Status == AnalysisDone:
+				cur = a
+				return nil
+			case a.Status == AnalysisRunning && now.Sub(a.UpdatedAt) < staleAfter:
+				cur = a
+				return nil
+			}
+		}
+		n := Analysis{Key: k, Status: AnalysisRunning, Owner: owner, StartedAt: now}
+		if a != nil && a.Status == AnalysisFailed {
+			n.Error = a.Error // keep the last failure visible while retrying
+		}
+		if err := s.putAnalysis(ctx, tx, n); err != nil {
+			return err
+		}
+		n.UpdatedAt = now
+		cur, claimed = &n, true
+		return nil
+	})
+	return cur, claimed, err
+}
