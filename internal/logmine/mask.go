@@ -1,0 +1,278 @@
+package logmine
+
+import "strings"
+
+// Wildcard stands for a variable part of a template.
+const Wildcard = "<*>"
+
+// Byte classes for the tokenizer; a table keeps the per-byte work to one load.
+const (
+	clsAlpha = 1 << iota
+	clsDigit
+	clsSpace
+	clsSpecial // bytes that need a closer look: / @ \ "
+	clsJoin    // separators that glue adjacent variables into one ("10.0.0.1:80" → one <*>)
+)
+
+var byteClass [256]uint8
+
+func init() {
+	for c := 'a'; c <= 'z'; c++ {
+		byteClass[c] = clsAlpha
+		byteClass[c-'a'+'A'] = clsAlpha
+	}
+	for c := '0'; c <= '9'; c++ {
+		byteClass[c] = clsDigit
+	}
+	byteClass[' '], byteClass['\t'], byteClass['\r'], byteClass['\n'] = clsSpace, clsSpace, clsSpace, clsSpace
+	for _, c := range "/@\\\"" {
+		byteClass[c] |= clsSpecial
+	}
+	for _, c := range ".:,-_/#@+|;~" {
+		byteClass[c] |= clsJoin
+	}
+}
+
+// headline is the part of a record that identifies its event: the first line, or for a Python traceback
+// the final "XError: msg" line (its first line is always the same).
+func headline(text string) string {
+	nl := strings.IndexByte(text, '\n')
+	if nl < 0 {
+		return text
+	}
+	first := text[:nl]
+	if strings.HasSuffix(first, "Traceback (most recent call last):") {
+		last := text[strings.LastIndexByte(text, '\n')+1:]
+		prefix := strings.TrimSpace(strings.TrimSuffix(first, "Traceback (most recent call last):"))
+		if prefix != "" {
+			return prefix + " " + last
+		}
+		return last
+	}
+	return first
+}
+
+// tokenizer splits a headline into masked tokens. Its buffers are reused across calls.
+type tokenizer struct {
+	toks   []string
+	sig    []byte // tokens joined by 0x1f: the exact-match cache key
+	out    []byte
+	intern map[string]string
+}
+
+const maxTokens = 256
+
+func newTokenizer() *tokenizer {
+	return &tokenizer{intern: make(map[string]string, 1024)}
+}
+
+func (z *tokenizer) internBytes(b []byte) string {
+	if s, ok := z.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(z.intern) < 1<<16 {
+		z.intern[s] = s
+	}
+	return s
+}
+
+// tokenize fills z.toks and z.sig from s.
+func (z *tokenizer) tokenize(s string) {
+	z.toks = z.toks[:0]
+	z.sig = z.sig[:0]
+	i := 0
+	for i < len(s) && len(z.toks) < maxTokens {
+		for i < len(s) && byteClass[s[i]]&clsSpace != 0 {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		start := i
+		special := false
+		digit := false
+		for i < len(s) && byteClass[s[i]]&clsSpace == 0 {
+			cl := byteClass[s[i]]
+			special = special || cl&clsSpecial != 0
+			digit = digit || cl&clsDigit != 0
+			i++
+		}
+		tok := s[start:i]
+		// A double-quoted value with spaces inside is one variable: `tag="View Lock"` → `tag="<*>"`.
+		if q := strings.IndexByte(tok, '"'); q >= 0 && q < len(tok)-1 && strings.Count(tok, "\"") == 1 {
+			if end := strings.IndexByte(s[i:], '"'); end >= 0 && end < 256 {
+				inner := s[start+q+1 : i+end]
+				if strings.IndexByte(inner, '\n') < 0 {
+					i += end + 1
+					for i < len(s) && byteClass[s[i]]&clsSpace == 0 {
+						i++
+					}
+					z.add(z.maskQuoted(s[start:i], q, q+1+len(inner)))
+					continue
+				}
+			}
+		}
+		if !special && !digit {
+			z.add(tok)
+			continue
+		}
+		z.add(z.maskToken(tok))
+	}
+}
+
+func (z *tokenizer) add(t string) {
+	if len(z.toks) > 0 {
+		z.sig = append(z.sig, 0x1f)
+	}
+	z.sig = append(z.sig, t...)
+	z.toks = append(z.toks, t)
+}
+
+// maskQuoted masks the inside of a quoted span tok[open+1:close]; a leading verb in capitals (an HTTP
+// method) stays because it tells requests apart.
+func (z *tokenizer) maskQuoted(tok string, open, close int) string {
+	inner := tok[open+1 : close]
+	keep := ""
+	if sp := strings.IndexByte(inner, ' '); sp >= 3 && sp <= 7 {
+		word := inner[:sp]
+		upper := true
+		for i := 0; i < len(word); i++ {
+			if word[i] < 'A' || word[i] > 'Z' {
+				upper = false
+				break
+			}
+		}
+		if upper {
+			keep = word + " "
+		}
+	}
+	out := z.out[:0]
+	out = append(out, z.maskToken(tok[:open+1])...)
+	out = append(out, keep...)
+	out = append(out, Wildcard...)
+	out = append(out, z.maskToken(tok[close:])...)
+	z.out = out
+	return z.internBytes(out)
+}
+
+func trimPunct(tok string) (lead, core, trail string) {
+	i := 0
+	for i < len(tok) && strings.IndexByte("([{<\"'=", tok[i]) >= 0 {
+		i++
+	}
+	j := len(tok)
+	for j > i && strings.IndexByte(")]}>\"',;:.", tok[j-1]) >= 0 {
+		j--
+	}
+	return tok[:i], tok[i:j], tok[j:]
+}
+
+// isWholeVariable reports tokens that are variables as a unit: URLs, file paths, e-mail addresses.
+func isWholeVariable(core string) bool {
+	if len(core) < 3 {
+		return false
+	}
+	if strings.Contains(core, "://") {
+		return true
+	}
+	if (core[0] == '/' || strings.HasPrefix(core, "./") || strings.HasPrefix(core, "~/")) &&
+		strings.Count(core, "/") >= 2 {
+		return true
+	}
+	if len(core) > 3 && isAlpha(core[0]) && core[1] == ':' && core[2] == '\\' {
+		return true // C:\Windows\...
+	}
+	if at := strings.IndexByte(core, '@'); at > 0 && strings.IndexByte(core[at:], '.') > 1 {
+		for k := 0; k < at; k++ {
+			c := core[k]
+			if !(isAlpha(c) || isDigit(c) || c == '.' || c == '_' || c == '-' || c == '+') {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// maskToken replaces the variable parts of one whitespace-free token. Alphanumeric runs containing a
+// digit are variables (numbers, hex, UUID parts, IP octets, versions, durations like "12ms"); variables
+// separated only by punctuation merge into one ("10.0.0.1:8080", UUIDs, dates); a sign before a number
+// is part of it. Paths, URLs and e-mail addresses become one variable, keeping a `key=` prefix.
+func (z *tokenizer) maskToken(tok string) string {
+	// key=value: mask the value on its own so "path=/a/b" keeps "path=".
+	if eq := strings.IndexByte(tok, '='); eq > 0 && eq < len(tok)-1 {
+		lead, core, trail := trimPunct(tok[eq+1:])
+		if isWholeVariable(core) {
+			out := append(z.out[:0], tok[:eq+1]...)
+			out = append(out, lead...)
+			out = append(out, Wildcard...)
+			out = append(out, trail...)
+			z.out = out
+			return z.internBytes(out)
+		}
+	} else {
+		lead, core, trail := trimPunct(tok)
+		if isWholeVariable(core) {
+			out := append(z.out[:0], lead...)
+			out = append(out, Wildcard...)
+			out = append(out, trail...)
+			z.out = out
+			return z.internBytes(out)
+		}
+	}
+	out := z.out[:0]
+	changed := false
+	i := 0
+	lastVarEnd := -1 // len(out) right after the last emitted wildcard
+	for i < len(tok) {
+		c := tok[i]
+		cl := byteClass[c]
+		if cl&(clsAlpha|clsDigit) == 0 {
+			out = append(out, c)
+			i++
+			continue
+		}
+		j := i
+		hasDigit := false
+		for j < len(tok) && byteClass[tok[j]]&(clsAlpha|clsDigit) != 0 {
+			if byteClass[tok[j]]&clsDigit != 0 {
+				hasDigit = true
+			}
+			j++
+		}
+		if !hasDigit {
+			out = append(out, tok[i:j]...)
+			i = j
+			continue
+		}
+		changed = true
+		// Glue to a previous wildcard when only join punctuation lies between.
+		if lastVarEnd >= 0 && onlyJoin(out[lastVarEnd:]) {
+			out = out[:lastVarEnd]
+		} else {
+			// Absorb a sign: "-64", "blk_-123", "+0.5".
+			if n := len(out); n > 0 && (out[n-1] == '-' || out[n-1] == '+') &&
+				(n == 1 || byteClass[out[n-2]]&(clsAlpha|clsDigit) == 0) {
+				out = out[:n-1]
+			}
+			out = append(out, Wildcard...)
+		}
+		lastVarEnd = len(out)
+		i = j
+	}
+	z.out = out
+	if !changed {
+		return tok
+	}
+	return z.internBytes(out)
+}
+
+func onlyJoin(b []byte) bool {
+	for _, c := range b {
+		if byteClass[c]&clsJoin == 0 {
+			return false
+		}
+	}
+	return true
+}

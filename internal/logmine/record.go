@@ -1,0 +1,109 @@
+// Package logmine turns raw pod logs into records (multi-line traces joined, prefixes stripped) and
+// mines them into templates with counts, first/last seen and examples.
+package logmine
+
+import (
+	"strings"
+	"time"
+)
+
+// Record is one logical log event. Text is the message without timestamp/level prefixes; the lines of a
+// multi-line record (stack traces) are joined with "\n".
+type Record struct {
+	Text   string
+	Level  string // normalised: trace, debug, info, warn, error, fatal, panic, or "" when unknown
+	Time   time.Time
+	Source string
+	Lines  int
+}
+
+// Normalised levels.
+const (
+	LevelTrace = "trace"
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+	LevelFatal = "fatal"
+	LevelPanic = "panic"
+)
+
+// levelRank orders levels so templates can keep the most severe one seen.
+func levelRank(l string) int {
+	switch l {
+	case LevelTrace:
+		return 1
+	case LevelDebug:
+		return 2
+	case LevelInfo:
+		return 3
+	case LevelWarn:
+		return 4
+	case LevelError:
+		return 5
+	case LevelFatal:
+		return 6
+	case LevelPanic:
+		return 7
+	}
+	return 0
+}
+
+// normLevel maps the many spellings of log levels to the normalised ones; "" when s is not a level.
+func normLevel(s string) string {
+	if len(s) == 0 || len(s) > 11 {
+		return ""
+	}
+	var buf [11]byte
+	b := buf[:len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	switch string(b) {
+	case "trace", "trc", "finest", "finer":
+		return LevelTrace
+	case "debug", "dbg", "fine", "verbose":
+		return LevelDebug
+	case "info", "inf", "information", "informational", "notice":
+		return LevelInfo
+	case "warn", "warning", "wrn":
+		return LevelWarn
+	case "error", "err", "severe", "eror":
+		return LevelError
+	case "fatal", "ftl", "crit", "critical", "alert", "emerg", "emergency":
+		return LevelFatal
+	case "panic", "dpanic":
+		return LevelPanic
+	}
+	return ""
+}
+
+// severeMarkers are substrings that make a record severe whatever its level (lower-case match).
+var severeMarkers = []string{
+	"panic:", "panic serving", "fatal error:", "goroutine ", "traceback (most recent call last)",
+	"outofmemory", "out of memory", "oom-kill", "oomkilled", "segmentation fault", "sigsegv",
+	"\tat ", "caused by:", "exception in thread", "stack overflow", "core dumped",
+}
+
+// IsSevere reports whether a record is an error-level event, a panic, a fatal error, an OOM or carries a
+// stack trace: the events a canary must never introduce.
+func IsSevere(r Record) bool {
+	if levelRank(r.Level) >= levelRank(LevelError) {
+		return true
+	}
+	t := r.Text
+	if len(t) > 4096 {
+		t = t[:4096]
+	}
+	lt := strings.ToLower(t)
+	for _, m := range severeMarkers {
+		if strings.Contains(lt, m) {
+			return true
+		}
+	}
+	return false
+}
