@@ -1,0 +1,117 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LogRequest names one container's log.
+type LogRequest struct {
+	Namespace    string
+	Pod          string
+	Container    string // empty: the pod's only (or default) container
+	SinceSeconds int64
+	TailLines    int64
+	Previous     bool
+	LimitBytes   int64 // server-side cap; 0 = none (the reader still stops at MaxRead)
+	MaxRead      int64 // client-side cap (default 4 MiB) so one chatty pod cannot exhaust memory
+}
+
+// LogResult is one container's log (possibly cut at the byte caps) or the error fetching it.
+type LogResult struct {
+	Req       LogRequest
+	Data      []byte
+	Truncated bool // a byte cap was hit
+	Err       error
+}
+
+// PodLogs streams each request's log with at most concurrency requests in flight (default 8).
+func (c *Cluster) PodLogs(ctx context.Context, reqs []LogRequest, concurrency int, each func(LogResult)) error {
+	if concurrency <= 0 {
+		concurrency = 8
+	}
+	sem := make(chan struct{}, concurrency)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, r := range reqs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return Explain(ctx.Err(), c.Server(), "fetching pod logs")
+		}
+		wg.Add(1)
+		go func(r LogRequest) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := c.podLog(ctx, r)
+			mu.Lock()
+			defer mu.Unlock()
+			each(res)
+		}(r)
+	}
+	wg.Wait()
+	return nil
+}
+
+func (c *Cluster) podLog(ctx context.Context, r LogRequest) LogResult {
+	opts := &corev1.PodLogOptions{Container: r.Container, Previous: r.Previous}
+	if r.SinceSeconds > 0 {
+		opts.SinceSeconds = &r.SinceSeconds
+	}
+	if r.TailLines > 0 {
+		opts.TailLines = &r.TailLines
+	}
+	if r.LimitBytes > 0 {
+		opts.LimitBytes = &r.LimitBytes
+	}
+	maxRead := r.MaxRead
+	if maxRead <= 0 {
+		maxRead = 4 << 20
+	}
+	what := fmt.Sprintf("logs of pod %s/%s", r.Namespace, r.Pod)
+	if r.Container != "" {
+		what += " container " + r.Container
+	}
+	stream, err := c.typed.CoreV1().Pods(r.Namespace).GetLogs(r.Pod, opts).Stream(ctx)
+	if err != nil {
+		return LogResult{Req: r, Err: Explain(err, c.Server(), what)}
+	}
+	defer stream.Close()
+	data, err := io.ReadAll(io.LimitReader(stream, maxRead+1))
+	res := LogResult{Req: r, Data: data}
+	if int64(len(data)) > maxRead {
+		res.Data, res.Truncated = data[:maxRead], true
+	}
+	if r.LimitBytes > 0 && int64(len(data)) >= r.LimitBytes {
+		res.Truncated = true
+	}
+	if err != nil {
+		res.Err = Explain(err, c.Server(), what)
+	}
+	return res
+}
+
+// ListPods lists pods page by page (limit per page, following continue tokens) so memory stays bounded
+// by the page size when fn does not keep them. fn returning false stops early.
+func ListPods(ctx context.Context, c Client, ns, selector string, pageSize int64, fn func([]corev1.Pod) bool) error {
+	if pageSize <= 0 {
+		pageSize = 500
+	}
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: pageSize}
+	for {
+		l, err := c.Typed().CoreV1().Pods(ns).List(ctx, opts)
+		if err != nil {
+			return Explain(err, c.Server(), fmt.Sprintf("list pods in %q", ns))
+		}
+		if !fn(l.Items) || l.Continue == "" {
+			return nil
+		}
+		opts.Continue = l.Continue
+	}
+}
