@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fixloop/fixloop/internal/logmine"
+	"github.com/fixloop/fixloop/internal/redact"
+)
+
+func init() { rootCmd.AddCommand(newLogsCmd()) }
+
+func newLogsCmd() *cobra.Command {
+	logs := &cobra.Command{
+		Use:   "logs",
+		Short: "Log tools: template mining",
+	}
+	logs.AddCommand(newLogsMineCmd())
+	return logs
+}
+
+func newLogsMineCmd() *cobra.Command {
+	var assign, onePerLine bool
+	cmd := &cobra.Command{
+		Use:   "mine",
+		Short: "Mine log templates from stdin",
+		Long: `Reads raw logs (plain, JSON lines, CRI or kubectl --timestamps prefixes, multi-line stack traces)
+on stdin and mines them into templates.
+
+Without --assign it prints the templates as JSON lines, most frequent first:
+  {"id":1,"pattern":"GET <*> status <*>","count":120,"first":...,"last":...,"examples":[...],"level":"info","severe":false}
+With --assign it prints one line per input record: "<template-id>\t<template>", where the template is as it
+stands at the end of the input. Patterns and examples are redacted (internal/redact).`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError("logs mine reads stdin and takes no arguments (got %q)", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogsMine(cmd.InOrStdin(), cmd.OutOrStdout(), assign, onePerLine)
+		},
+	}
+	cmd.Flags().BoolVar(&assign, "assign", false, "print <template-id>\\t<template> for every input record")
+	cmd.Flags().BoolVar(&onePerLine, "one-record-per-line", false, "treat every input line as one record (no multi-line joining)")
+	return cmd
+}
+
+// binaryGuard fails the read when the input holds NUL bytes: logs are text, and mining binary data
+// yields garbage templates.
+type binaryGuard struct {
+	r      io.Reader
+	offset int64
+}
+
+func (g *binaryGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
+		return 0, fmt.Errorf("input is not text: NUL byte at offset %d (pipe plain log text into `fixloop logs mine`)", g.offset+int64(i))
+	}
+	g.offset += int64(n)
+	return n, err
+}
+
+func runLogsMine(in io.Reader, out io.Writer, assign, onePerLine bool) error {
+	rd := logmine.NewReader(&binaryGuard{r: in}, logmine.ReaderOptions{OneRecordPerLine: onePerLine, Source: "stdin"})
+	m := logmine.NewMiner(logmine.DefaultConfig())
+	var ids []int
+	for {
+		rec, ok := rd.Next()
+		if !ok {
+			break
+		}
+		t := m.Add(rec)
+		if assign {
+			ids = append(ids, t.ID)
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return usageError("%v", err)
+	}
+	w := bufio.NewWriterSize(out, 64<<10)
+	red := redact.Default()
+	if assign {
+		patterns := map[int]string{}
+		for _, id := range ids {
+			p, ok := patterns[id]
+			if !ok {
+				p = red.String(m.Template(id).Pattern)
+				patterns[id] = p
+			}
+			w.WriteString(strconv.Itoa(id))
+			w.WriteByte('\t')
+			w.WriteString(p)
+			w.WriteByte('\n')
+		}
+		return w.Flush()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, t := range m.Templates() {
+		c := *t
+		c.Pattern = red.String(t.Pattern)
+		c.Examples = red.Strings(append([]string(nil), t.Examples...))
+		if err := enc.Encode(&c); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
