@@ -24,7 +24,11 @@ func init() {
 	for c := '0'; c <= '9'; c++ {
 		byteClass[c] = clsDigit
 	}
-	byteClass[' '], byteClass['\t'], byteClass['\r'], byteClass['\n'] = clsSpace, clsSpace, clsSpace, clsSpace
+	// Control bytes separate tokens too; 0x1f also joins tokens in the exact-match key.
+	for c := 0; c < ' '; c++ {
+		byteClass[c] = clsSpace
+	}
+	byteClass[' '] = clsSpace
 	for _, c := range "/@\\\"" {
 		byteClass[c] |= clsSpecial
 	}
@@ -147,11 +151,12 @@ func (z *tokenizer) maskQuoted(tok string, open, close int) string {
 			keep = word + " "
 		}
 	}
+	pre, post := z.maskToken(tok[:open+1]), z.maskToken(tok[close:])
 	out := z.out[:0]
-	out = append(out, z.maskToken(tok[:open+1])...)
+	out = append(out, pre...)
 	out = append(out, keep...)
 	out = append(out, Wildcard...)
-	out = append(out, z.maskToken(tok[close:])...)
+	out = append(out, post...)
 	z.out = out
 	return z.internBytes(out)
 }
@@ -200,21 +205,19 @@ func isWholeVariable(core string) bool {
 // separated only by punctuation merge into one ("10.0.0.1:8080", UUIDs, dates); a sign before a number
 // is part of it. Paths, URLs and e-mail addresses become one variable, keeping a `key=` prefix.
 func (z *tokenizer) maskToken(tok string) string {
+	if lead, core, trail := trimPunct(tok); isWholeVariable(core) {
+		out := append(z.out[:0], lead...)
+		out = append(out, Wildcard...)
+		out = append(out, trail...)
+		z.out = out
+		return z.internBytes(out)
+	}
 	// key=value: mask the value on its own so "path=/a/b" keeps "path=".
 	if eq := strings.IndexByte(tok, '='); eq > 0 && eq < len(tok)-1 {
 		lead, core, trail := trimPunct(tok[eq+1:])
 		if isWholeVariable(core) {
 			out := append(z.out[:0], tok[:eq+1]...)
 			out = append(out, lead...)
-			out = append(out, Wildcard...)
-			out = append(out, trail...)
-			z.out = out
-			return z.internBytes(out)
-		}
-	} else {
-		lead, core, trail := trimPunct(tok)
-		if isWholeVariable(core) {
-			out := append(z.out[:0], lead...)
 			out = append(out, Wildcard...)
 			out = append(out, trail...)
 			z.out = out

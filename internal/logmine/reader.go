@@ -466,6 +466,14 @@ func parseHeader(s string, depth int) Record {
 			}
 		}
 	}
+	if rec.Level == "" {
+		switch {
+		case strings.HasPrefix(s, "panic: "):
+			rec.Level = LevelPanic
+		case strings.HasPrefix(s, "fatal error: "):
+			rec.Level = LevelFatal
+		}
+	}
 	rec.Text = s
 	return rec
 }
@@ -708,6 +716,7 @@ func stripLevel(s string) (string, string, bool) {
 	if lvl == "" {
 		return "", s, false
 	}
+	word := s[i:j]
 	k := j
 	if close != 0 {
 		if k >= len(s) || s[k] != close {
@@ -715,10 +724,19 @@ func stripLevel(s string) (string, string, bool) {
 		}
 		k++
 	} else if k < len(s) && s[k] == ':' {
+		// Go runtime lines keep their text: "panic: x", "fatal error: x" drive trace detection.
+		if word == "panic" || word == "fatal" {
+			return "", s, false
+		}
 		k++
-	}
-	if k < len(s) && s[k] != ' ' && s[k] != '\t' && s[k] != ':' && s[k] != '|' && s[k] != '-' {
-		return "", s, false // "Information about..." is not a level
+	} else {
+		// Unbracketed, no colon: only an upper-case word is a level ("Information is ..." is prose).
+		if strings.ToUpper(word) != word {
+			return "", s, false
+		}
+		if k < len(s) && s[k] != ' ' && s[k] != '\t' && s[k] != '|' && s[k] != '-' {
+			return "", s, false
+		}
 	}
 	for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == ':' || s[k] == '|' || s[k] == '-') {
 		k++
