@@ -47,8 +47,8 @@ func TestTokenizeQuoted(t *testing.T) {
 	z := newTokenizer()
 	for in, want := range map[string]string{
 		`acquire lock=233570404, tag="View Lock", name=com.android.systemui`: `acquire lock=<*>, tag="<*>", name=com.android.systemui`,
-		`10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200`:          `<*> "GET <*>" status: <*>`,
-		`setting hostname to "authorMacBook-Pro.local"`:                    `setting hostname to "authorMacBook-Pro.local"`,
+		`10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200`:           `<*> "GET <*>" status: <*>`,
+		`setting hostname to "authorMacBook-Pro.local"`:                      `setting hostname to "authorMacBook-Pro.local"`,
 	} {
 		z.tokenize(in)
 		if got := strings.Join(z.toks, " "); got != want {
