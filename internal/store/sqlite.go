@@ -101,6 +101,13 @@ var migrations = []string{
 		data TEXT NOT NULL,
 		PRIMARY KEY (namespace, rollout, canary_hash)
 	);`,
+	`CREATE TABLE kv (
+		ns TEXT NOT NULL,
+		key TEXT NOT NULL,
+		value BLOB NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (ns, key)
+	);`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
@@ -325,4 +332,21 @@ func (s *SQLite) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner string,
 		return nil
 	})
 	return cur, claimed, err
+}
+
+// PutKV implements Store.
+func (s *SQLite) PutKV(ctx context.Context, ns, key string, value []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO kv(ns, key, value, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, ns, key, value, s.now().UnixNano())
+	return err
+}
+
+// GetKV implements Store.
+func (s *SQLite) GetKV(ctx context.Context, ns, key string) ([]byte, error) {
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE ns = ? AND key = ?`, ns, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return v, err
 }

@@ -42,6 +42,10 @@ type Store interface {
 	// staleAfter is in progress. It returns the current record and whether the caller now owns the run.
 	ClaimAnalysis(ctx context.Context, key AnalysisKey, owner string, staleAfter time.Duration) (*Analysis, bool, error)
 
+	// PutKV/GetKV keep small records for components without a table of their own (namespaced keys).
+	PutKV(ctx context.Context, ns, key string, value []byte) error
+	GetKV(ctx context.Context, ns, key string) ([]byte, error)
+
 	Close() error
 }
 

@@ -75,6 +75,15 @@ func TestTaskStoreSurvivesReopen(t *testing.T) {
 	if _, err := s2.Tasks().Get(ctx, "missing"); !errors.Is(err, a2a.ErrTaskNotFound) {
 		t.Fatalf("Get missing err = %v", err)
 	}
+	if err := s2.PutKV(ctx, "agent", "t1", []byte("triage")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s2.GetKV(ctx, "agent", "t1"); err != nil || string(v) != "triage" {
+		t.Fatalf("GetKV = %q, %v", v, err)
+	}
+	if _, err := s2.GetKV(ctx, "agent", "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetKV missing err = %v", err)
+	}
 	if n, _ := s2.SchemaVersion(ctx); n != len(migrations) {
 		t.Fatalf("schema version %d, want %d", n, len(migrations))
 	}

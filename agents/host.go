@@ -1,0 +1,468 @@
+// Package agents hosts fixloop's A2A agents (a2a-go v2): each agent is mounted at /agents/<name> with its
+// card at /agents/<name>/.well-known/agent-card.json; the root card (/.well-known/agent-card.json) is the
+// triage agent's. One JSON-RPC endpoint per agent answers both A2A 1.0 method names (SendMessage,
+// SendStreamingMessage, GetTask, CancelTask, ...) and the 0.3 names (message/send, message/stream,
+// tasks/get, tasks/cancel) through a2a-go's v0 compat handler. Tasks live in internal/store, so GetTask
+// answers after a restart, and tasks interrupted by a restart are resumed (or failed) at startup.
+package agents
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/a2aproject/a2a-go/v2/a2a"
+	"github.com/a2aproject/a2a-go/v2/a2acompat/a2av0"
+	"github.com/a2aproject/a2a-go/v2/a2asrv"
+	"github.com/a2aproject/a2a-go/v2/a2asrv/taskstore"
+
+	"github.com/fixloop/fixloop/internal/store"
+)
+
+// Agent is one A2A agent to mount. The fixer plugs in the same way as triage:
+//
+//	host.Mount(agents.Agent{Name: "fixer", Card: fixer.Card(), Executor: fixer.NewExecutor(...)})
+type Agent struct {
+	// Name is the URL segment: the agent is served at /agents/<Name>.
+	Name string
+	// Card describes the agent (name, description, skills with examples and input/output modes, version).
+	// The host fills in SupportedInterfaces (URL), streaming capability, default modes and security
+	// schemes when they are empty.
+	Card *a2a.AgentCard
+	// Executor runs the agent. Events it yields (status updates, artifacts, the final message or status)
+	// are persisted in the store by a2a-go.
+	Executor a2asrv.AgentExecutor
+	// Resumable: tasks left submitted/working by a crash are re-executed from their first message at the
+	// next start (the executor must be idempotent, e.g. dedupe side effects by task id). Otherwise they are
+	// marked failed with a message saying the server restarted.
+	Resumable bool
+}
+
+// Config configures the host.
+type Config struct {
+	Store store.Store // required: tasks are persisted here
+	// PublicURL is the externally reachable base URL (e.g. http://fixloop.fixloop.svc:8080). Empty: derived
+	// from each request's Host header.
+	PublicURL string
+	// BearerToken, when set, is required on every A2A call (cards stay public) and advertised as the
+	// card's security requirement.
+	BearerToken string
+	// RootAgent's card is served at /.well-known/agent-card.json (default "triage", else the first mounted).
+	RootAgent string
+	Version   string
+	Logger    *slog.Logger
+}
+
+// Host serves mounted agents.
+type Host struct {
+	cfg    Config
+	log    *slog.Logger
+	mu     sync.RWMutex
+	agents map[string]*mounted
+	order  []string
+	wg     sync.WaitGroup
+}
+
+type mounted struct {
+	Agent
+	handler a2asrv.RequestHandler
+	v1      http.Handler
+	v0      http.Handler
+}
+
+// NewHost creates a host over cfg.Store.
+func NewHost(cfg Config) (*Host, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("agents: a store is required (tasks must survive restarts)")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RootAgent == "" {
+		cfg.RootAgent = "triage"
+	}
+	return &Host{cfg: cfg, log: cfg.Logger, agents: map[string]*mounted{}}, nil
+}
+
+const agentKV = "a2a-task-agent" // store KV namespace: task id → agent name (for resuming)
+
+// Mount adds an agent. Call before Register/serving.
+func (h *Host) Mount(a Agent) error {
+	if a.Name == "" || strings.ContainsAny(a.Name, "/ ") {
+		return fmt.Errorf("agents: invalid agent name %q", a.Name)
+	}
+	if a.Executor == nil || a.Card == nil {
+		return fmt.Errorf("agents: agent %q needs an executor and a card", a.Name)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, dup := h.agents[a.Name]; dup {
+		return fmt.Errorf("agents: agent %q mounted twice", a.Name)
+	}
+	exec := &recordingExecutor{inner: a.Executor, name: a.Name, store: h.cfg.Store, log: h.log}
+	handler := a2asrv.NewHandler(exec,
+		a2asrv.WithTaskStore(h.cfg.Store.Tasks()),
+		a2asrv.WithLogger(h.log),
+		a2asrv.WithExecutionPanicHandler(func(r any) error {
+			h.log.Error("agent panicked", "agent", a.Name, "panic", r)
+			return fmt.Errorf("agent %s failed internally: %v", a.Name, r)
+		}),
+	)
+	panicErr := a2asrv.WithTransportPanicHandler(func(r any) error {
+		h.log.Error("A2A transport panic", "agent", a.Name, "panic", r)
+		return fmt.Errorf("internal error in agent %s", a.Name)
+	})
+	keepAlive := a2asrv.WithTransportKeepAlive(15 * time.Second)
+	m := &mounted{Agent: a, handler: handler,
+		v1: a2asrv.NewJSONRPCHandler(handler, panicErr, keepAlive),
+		v0: a2av0.NewJSONRPCHandler(handler, panicErr, keepAlive)}
+	h.agents[a.Name] = m
+	h.order = append(h.order, a.Name)
+	return nil
+}
+
+// Handler returns the RequestHandler of a mounted agent (for in-process calls and tests).
+func (h *Host) Handler(name string) (a2asrv.RequestHandler, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	m, ok := h.agents[name]
+	if !ok {
+		return nil, false
+	}
+	return m.handler, true
+}
+
+// Register mounts the routes on mux: /agents/<name>, /agents/<name>/.well-known/agent-card.json,
+// /.well-known/agent-card.json and /agents (a JSON index of mounted agents).
+func (h *Host) Register(mux *http.ServeMux) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, name := range h.order {
+		m := h.agents[name]
+		mux.Handle("/agents/"+name, h.auth(h.rpc(m)))
+		mux.Handle("/agents/"+name+"/", h.auth(h.rpc(m))) // tolerate a trailing slash in client configs
+		mux.Handle("GET /agents/"+name+a2asrv.WellKnownAgentCardPath, h.cardHandler(m))
+		mux.Handle("GET /agents/"+name+"/.well-known/agent.json", h.cardHandler(m)) // pre-0.3 path
+	}
+	mux.HandleFunc("GET "+a2asrv.WellKnownAgentCardPath, func(w http.ResponseWriter, r *http.Request) {
+		m := h.root()
+		if m == nil {
+			http.Error(w, "no agents mounted", http.StatusNotFound)
+			return
+		}
+		h.cardHandler(m).ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /agents", func(w http.ResponseWriter, r *http.Request) {
+		type entry struct {
+			Name string `json:"name"`
+			URL  string `json:"url"`
+			Card string `json:"card"`
+		}
+		var out []entry
+		base := h.baseURL(r)
+		for _, n := range h.names() {
+			out = append(out, entry{Name: n, URL: base + "/agents/" + n, Card: base + "/agents/" + n + a2asrv.WellKnownAgentCardPath})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+}
+
+func (h *Host) names() []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return append([]string(nil), h.order...)
+}
+
+func (h *Host) root() *mounted {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if m, ok := h.agents[h.cfg.RootAgent]; ok {
+		return m
+	}
+	if len(h.order) > 0 {
+		return h.agents[h.order[0]]
+	}
+	return nil
+}
+
+func (h *Host) baseURL(r *http.Request) string {
+	if h.cfg.PublicURL != "" {
+		return strings.TrimRight(h.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	host := r.Host
+	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+		host = fh
+	}
+	return scheme + "://" + host
+}
+
+// AgentURL is the JSON-RPC endpoint of a mounted agent for a request base URL.
+func AgentURL(base, name string) string { return strings.TrimRight(base, "/") + "/agents/" + name }
+
+// card fills host-level fields into a copy of the agent's card.
+func (h *Host) card(m *mounted, base string) *a2a.AgentCard {
+	c := *m.Card
+	// The same endpoint speaks 1.0 and 0.3 (method names differ), so it is listed once per version.
+	legacy := a2a.NewAgentInterface(AgentURL(base, m.Name), a2a.TransportProtocolJSONRPC)
+	legacy.ProtocolVersion = a2av0.Version
+	c.SupportedInterfaces = []*a2a.AgentInterface{a2a.NewAgentInterface(AgentURL(base, m.Name), a2a.TransportProtocolJSONRPC), legacy}
+	c.Capabilities.Streaming = true
+	if len(c.DefaultInputModes) == 0 {
+		c.DefaultInputModes = []string{"application/json", "text/plain"}
+	}
+	if len(c.DefaultOutputModes) == 0 {
+		c.DefaultOutputModes = []string{"application/json", "text/plain"}
+	}
+	if c.Version == "" {
+		c.Version = h.cfg.Version
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Provider == nil {
+		c.Provider = &a2a.AgentProvider{Org: "fixloop", URL: "https://github.com/fixloop/fixloop"}
+	}
+	if c.SecuritySchemes == nil {
+		c.SecuritySchemes = a2a.NamedSecuritySchemes{
+			"bearer": a2a.HTTPAuthSecurityScheme{Scheme: "bearer", Description: "Static token configured with FIXLOOP_A2A_TOKEN; not required when the server runs without one."},
+		}
+	}
+	if h.cfg.BearerToken != "" && c.SecurityRequirements == nil {
+		c.SecurityRequirements = a2a.SecurityRequirementsOptions{{"bearer": a2a.SecuritySchemeScopes{}}}
+	}
+	return &c
+}
+
+// cardHandler serves one card readable by both protocol versions: the A2A 1.0 card (supportedInterfaces,
+// securitySchemes/securityRequirements in 1.0 form, which 1.0 parsers require) plus the 0.3 fields
+// a2a-go's compat producer adds (url, preferredTransport, protocolVersion, additionalInterfaces,
+// security). "?version=0.3" serves the pure 0.3 card for strict 0.3 parsers.
+func (h *Host) cardHandler(m *mounted) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		card := h.card(m, h.baseURL(r))
+		body, err := cardJSON(r.Context(), card, r.URL.Query().Get("version") == "0.3")
+		if err != nil {
+			http.Error(w, "agent card: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write(body)
+	})
+}
+
+func cardJSON(ctx context.Context, card *a2a.AgentCard, legacyOnly bool) ([]byte, error) {
+	v1, err := json.Marshal(card)
+	if err != nil {
+		return nil, err
+	}
+	producer, ok := a2av0.NewStaticAgentCardProducer(card).(interface {
+		CardJSON(context.Context) ([]byte, error)
+	})
+	if !ok {
+		return v1, nil
+	}
+	v0, err := producer.CardJSON(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if legacyOnly {
+		return v0, nil
+	}
+	var merged, cur map[string]json.RawMessage
+	if err := json.Unmarshal(v0, &merged); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(v1, &cur); err != nil {
+		return nil, err
+	}
+	for k, v := range cur {
+		merged[k] = v // 1.0 wins where the shapes differ (securitySchemes, skills)
+	}
+	return json.MarshalIndent(merged, "", "  ")
+}
+
+// rpc routes a JSON-RPC request to the 1.0 handler or, for 0.3 method names ("message/send"), to the
+// compat handler.
+func (h *Host) rpc(m *mounted) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, m.Name) || r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, m.Name+"/") {
+			h.cardHandler(m).ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+		if err != nil {
+			http.Error(w, "read request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var peek struct {
+			Method string `json:"method"`
+		}
+		_ = json.Unmarshal(body, &peek)
+		if strings.Contains(peek.Method, "/") {
+			m.v0.ServeHTTP(w, r)
+			return
+		}
+		m.v1.ServeHTTP(w, r)
+	})
+}
+
+func (h *Host) auth(next http.Handler) http.Handler {
+	if h.cfg.BearerToken == "" {
+		return next
+	}
+	want := []byte("Bearer " + h.cfg.BearerToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet { // cards are public
+			next.ServeHTTP(w, r)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="fixloop"`)
+			http.Error(w, "missing or wrong bearer token (see the agent card's securitySchemes)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recordingExecutor remembers which agent runs a task (so a restart can resume it) before delegating.
+type recordingExecutor struct {
+	inner a2asrv.AgentExecutor
+	name  string
+	store store.Store
+	log   *slog.Logger
+}
+
+func (e *recordingExecutor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {
+	if err := e.store.PutKV(ctx, agentKV, string(ec.TaskID), []byte(e.name)); err != nil {
+		e.log.Warn("could not record task owner; it will not resume after a restart", "task", ec.TaskID, "err", err)
+	}
+	return e.inner.Execute(ctx, ec)
+}
+
+func (e *recordingExecutor) Cancel(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {
+	return e.inner.Cancel(ctx, ec)
+}
+
+// Resume handles tasks a previous process left submitted/working: a Resumable agent re-executes them
+// in the background from their first message (results land in the store, so GetTask then answers with
+// the result); other tasks are marked failed. It returns at once; Wait blocks until resumed runs end.
+func (h *Host) Resume(ctx context.Context) error {
+	tasks, err := h.cfg.Store.UnfinishedTasks(ctx)
+	if err != nil {
+		return fmt.Errorf("agents: list interrupted tasks: %w", err)
+	}
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID < tasks[j].ID })
+	for _, t := range tasks {
+		owner, err := h.cfg.Store.GetKV(ctx, agentKV, string(t.ID))
+		h.mu.RLock()
+		m := h.agents[string(owner)]
+		h.mu.RUnlock()
+		if err != nil || m == nil || !m.Resumable || len(t.History) == 0 {
+			h.failInterrupted(ctx, t, "the fixloop server restarted while this task was running; send the request again")
+			continue
+		}
+		h.log.Info("resuming task interrupted by a restart", "agent", m.Name, "task", t.ID)
+		h.wg.Add(1)
+		go func(t *a2a.Task, m *mounted) {
+			defer h.wg.Done()
+			h.resume(ctx, t, m)
+		}(t, m)
+	}
+	return nil
+}
+
+// Wait blocks until resumed tasks have finished.
+func (h *Host) Wait() { h.wg.Wait() }
+
+func (h *Host) failInterrupted(ctx context.Context, t *a2a.Task, reason string) {
+	st, err := h.cfg.Store.Tasks().Get(ctx, t.ID)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	st.Task.Status = a2a.TaskStatus{State: a2a.TaskStateFailed, Timestamp: &now,
+		Message: a2a.NewMessageForTask(a2a.MessageRoleAgent, st.Task, a2a.NewTextPart(reason))}
+	if _, err := h.cfg.Store.Tasks().Update(ctx, &taskstore.UpdateRequest{Task: st.Task, PrevVersion: st.Version}); err != nil {
+		h.log.Warn("could not mark interrupted task failed", "task", t.ID, "err", err)
+	}
+}
+
+// resume re-runs the executor and applies its events to the stored task the way a2a-go would.
+func (h *Host) resume(ctx context.Context, t *a2a.Task, m *mounted) {
+	ec := &a2asrv.ExecutorContext{Message: t.History[0], TaskID: t.ID, StoredTask: t, ContextID: t.ContextID, Metadata: t.Metadata}
+	for ev, err := range m.Executor.Execute(ctx, ec) {
+		if err != nil {
+			h.failInterrupted(ctx, t, "resumed after a restart, then failed: "+err.Error())
+			return
+		}
+		if err := h.apply(ctx, t.ID, ev); err != nil {
+			h.log.Warn("resumed task: could not persist event", "task", t.ID, "err", err)
+			return
+		}
+	}
+}
+
+func (h *Host) apply(ctx context.Context, id a2a.TaskID, ev a2a.Event) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		st, err := h.cfg.Store.Tasks().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		task := st.Task
+		switch e := ev.(type) {
+		case *a2a.TaskStatusUpdateEvent:
+			if task.Status.Message != nil && e.Status.State != task.Status.State {
+				task.History = append(task.History, task.Status.Message)
+			}
+			task.Status = e.Status
+		case *a2a.TaskArtifactUpdateEvent:
+			applyArtifact(task, e)
+		case *a2a.Message:
+			now := time.Now()
+			task.Status = a2a.TaskStatus{State: a2a.TaskStateCompleted, Message: e, Timestamp: &now}
+		case *a2a.Task:
+			task = e
+		default:
+			return nil
+		}
+		_, err = h.cfg.Store.Tasks().Update(ctx, &taskstore.UpdateRequest{Task: task, Event: ev, PrevVersion: st.Version})
+		if errors.Is(err, taskstore.ErrConcurrentModification) {
+			continue
+		}
+		return err
+	}
+	return taskstore.ErrConcurrentModification
+}
+
+func applyArtifact(task *a2a.Task, e *a2a.TaskArtifactUpdateEvent) {
+	for i, a := range task.Artifacts {
+		if a.ID == e.Artifact.ID {
+			if e.Append {
+				a.Parts = append(a.Parts, e.Artifact.Parts...)
+			} else {
+				task.Artifacts[i] = e.Artifact
+			}
+			return
+		}
+	}
+	task.Artifacts = append(task.Artifacts, e.Artifact)
+}
