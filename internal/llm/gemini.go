@@ -1,0 +1,83 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/genai"
+)
+
+type gemini struct {
+	cfg    Config
+	client *genai.Client
+}
+
+func newGemini(c Config) (*gemini, error) {
+	if c.APIKey == "" {
+		return nil, errors.New("gemini needs an API key: set GEMINI_API_KEY or GOOGLE_API_KEY")
+	}
+	if c.Model == "" {
+		c.Model = DefaultGeminiModel
+	}
+	cc := &genai.ClientConfig{
+		APIKey:     c.APIKey,
+		Backend:    genai.BackendGeminiAPI,
+		HTTPClient: httpClient(c),
+	}
+	if c.BaseURL != "" {
+		cc.HTTPOptions.BaseURL = c.BaseURL
+	}
+	// genai does not retry without RetryOptions; our transport does.
+	client, err := genai.NewClient(context.Background(), cc)
+	if err != nil {
+		return nil, fmt.Errorf("gemini client: %w", err)
+	}
+	return &gemini{cfg: c, client: client}, nil
+}
+
+func (g *gemini) Name() string { return "gemini" }
+
+func (g *gemini) Complete(ctx context.Context, req Request) (Response, error) {
+	if err := checkBudget(g.cfg, req); err != nil {
+		return Response{}, err
+	}
+	gc := &genai.GenerateContentConfig{}
+	if req.System != "" {
+		gc.SystemInstruction = genai.NewContentFromText(req.System, genai.RoleUser)
+	}
+	if req.Schema != nil {
+		gc.ResponseMIMEType = "application/json"
+		gc.ResponseJsonSchema = req.Schema
+	}
+	if req.MaxOutputTokens > 0 {
+		gc.MaxOutputTokens = int32(req.MaxOutputTokens)
+	}
+	if req.Temperature != nil {
+		t := float32(*req.Temperature)
+		gc.Temperature = &t
+	}
+	resp, err := g.client.Models.GenerateContent(ctx, g.cfg.Model, genai.Text(req.Prompt), gc)
+	if err != nil {
+		return Response{}, fmt.Errorf("gemini %s generateContent: %w", g.cfg.Model, err)
+	}
+	out := Response{Text: resp.Text(), Model: resp.ModelVersion}
+	if out.Model == "" {
+		out.Model = g.cfg.Model
+	}
+	if u := resp.UsageMetadata; u != nil {
+		out.PromptTokens = int(u.PromptTokenCount)
+		out.OutputTokens = int(u.CandidatesTokenCount)
+	}
+	if out.Text == "" {
+		reason := ""
+		if len(resp.Candidates) > 0 {
+			reason = string(resp.Candidates[0].FinishReason)
+		}
+		if resp.PromptFeedback != nil && resp.PromptFeedback.BlockReason != "" {
+			reason = string(resp.PromptFeedback.BlockReason)
+		}
+		return out, fmt.Errorf("gemini %s returned no text (finish reason %q)", g.cfg.Model, reason)
+	}
+	return out, nil
+}

@@ -1,0 +1,198 @@
+// Package llm is fixloop's small client layer for language models: one Provider interface with
+// a Gemini implementation (google.golang.org/genai) and an OpenAI-compatible one (OpenAI, Ollama,
+// vLLM through github.com/openai/openai-go). Both share a retrying HTTP transport that honours
+// 429 Retry-After, a per-attempt timeout and a prompt token budget.
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Request is one completion call. Schema, when set, is a JSON Schema the answer must follow
+// (the providers ask for JSON output constrained by it).
+type Request struct {
+	System          string
+	Prompt          string
+	Schema          map[string]any
+	SchemaName      string // OpenAI requires a name for the schema; default "answer"
+	MaxOutputTokens int
+	Temperature     *float64
+}
+
+// Response is the model's text answer and the token usage the provider reported (0 when it did not).
+type Response struct {
+	Text         string
+	Model        string
+	PromptTokens int
+	OutputTokens int
+}
+
+// Provider is a language model endpoint.
+type Provider interface {
+	Name() string // "gemini", "openai"
+	Complete(ctx context.Context, req Request) (Response, error)
+}
+
+// Config selects and configures a provider.
+type Config struct {
+	Provider string // none | gemini | openai
+	Model    string
+	BaseURL  string // empty = the provider's public endpoint
+	APIKey   string
+	// Timeout bounds each HTTP attempt (default 60s).
+	Timeout time.Duration
+	// MaxAttempts is the number of tries including the first (default 4).
+	MaxAttempts int
+	// InitialBackoff is the first retry delay without a Retry-After header (default 1s, doubling).
+	InitialBackoff time.Duration
+	// MaxRetryWait caps one wait; a Retry-After longer than this ends the retries (default 30s).
+	MaxRetryWait time.Duration
+	// MaxPromptTokens is the per-call budget for system + prompt (estimated; default 8000).
+	MaxPromptTokens int
+	// HTTPClient's transport is wrapped with the retry logic (nil = http.DefaultTransport).
+	HTTPClient *http.Client
+}
+
+// Defaults for each provider.
+const (
+	DefaultGeminiModel = "gemini-2.5-flash"
+	DefaultOpenAIModel = "gpt-4o-mini"
+)
+
+// ConfigFromEnv reads FIXLOOP_LLM (none|gemini|openai), FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL,
+// FIXLOOP_LLM_MAX_PROMPT_TOKENS and the provider key (GEMINI_API_KEY or GOOGLE_API_KEY;
+// OPENAI_API_KEY).
+func ConfigFromEnv() Config {
+	c := Config{
+		Provider: strings.ToLower(strings.TrimSpace(os.Getenv("FIXLOOP_LLM"))),
+		Model:    os.Getenv("FIXLOOP_LLM_MODEL"),
+		BaseURL:  os.Getenv("FIXLOOP_LLM_BASE_URL"),
+	}
+	if n, err := strconv.Atoi(os.Getenv("FIXLOOP_LLM_MAX_PROMPT_TOKENS")); err == nil && n > 0 {
+		c.MaxPromptTokens = n
+	}
+	c.APIKey = KeyFromEnv(c.Provider)
+	return c
+}
+
+// KeyFromEnv returns the API key variable for a provider.
+func KeyFromEnv(provider string) string {
+	switch provider {
+	case "gemini":
+		if k := os.Getenv("GEMINI_API_KEY"); k != "" {
+			return k
+		}
+		return os.Getenv("GOOGLE_API_KEY")
+	case "openai":
+		return os.Getenv("OPENAI_API_KEY")
+	}
+	return ""
+}
+
+func (c Config) withDefaults() Config {
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 4
+	}
+	if c.InitialBackoff <= 0 {
+		c.InitialBackoff = time.Second
+	}
+	if c.MaxRetryWait <= 0 {
+		c.MaxRetryWait = 30 * time.Second
+	}
+	if c.MaxPromptTokens <= 0 {
+		c.MaxPromptTokens = 8000
+	}
+	return c
+}
+
+// New builds the configured provider; it returns (nil, nil) for "none" or an empty Provider.
+func New(c Config) (Provider, error) {
+	c = c.withDefaults()
+	switch c.Provider {
+	case "", "none":
+		return nil, nil
+	case "gemini":
+		return newGemini(c)
+	case "openai":
+		return newOpenAI(c)
+	}
+	return nil, fmt.Errorf("unknown LLM provider %q: set FIXLOOP_LLM to none, gemini or openai", c.Provider)
+}
+
+// ErrPromptTooLarge is returned when a request exceeds the token budget; callers shrink their
+// evidence (see Truncate) rather than send it.
+var ErrPromptTooLarge = errors.New("prompt exceeds the token budget")
+
+// EstimateTokens approximates a prompt's token count for budgeting: about four bytes per token
+// for English and log text, never fewer than one token per three runes of dense text.
+func EstimateTokens(s string) int {
+	if s == "" {
+		return 0
+	}
+	byBytes := (len(s) + 3) / 4
+	byRunes := (utf8.RuneCountInString(s) + 2) / 3
+	return max(byBytes, byRunes)
+}
+
+// Truncate cuts s so that EstimateTokens(result) <= maxTokens, on a rune boundary, marking the cut.
+func Truncate(s string, maxTokens int) string {
+	if EstimateTokens(s) <= maxTokens {
+		return s
+	}
+	const mark = " …[truncated]"
+	budget := maxTokens - EstimateTokens(mark)
+	if budget <= 0 {
+		return ""
+	}
+	lo, hi := 0, len(s)
+	for lo < hi { // largest prefix that fits
+		mid := (lo + hi + 1) / 2
+		if EstimateTokens(s[:mid]) <= budget {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	cut := lo
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
+func checkBudget(c Config, req Request) error {
+	if n := EstimateTokens(req.System) + EstimateTokens(req.Prompt); n > c.MaxPromptTokens {
+		return fmt.Errorf("%w: about %d tokens, budget %d (raise FIXLOOP_LLM_MAX_PROMPT_TOKENS or send less evidence)", ErrPromptTooLarge, n, c.MaxPromptTokens)
+	}
+	return nil
+}
+
+// httpClient wraps the configured client's transport with the retry logic.
+func httpClient(c Config) *http.Client {
+	base := http.DefaultTransport
+	var jar http.CookieJar
+	if c.HTTPClient != nil {
+		if c.HTTPClient.Transport != nil {
+			base = c.HTTPClient.Transport
+		}
+		jar = c.HTTPClient.Jar
+	}
+	return &http.Client{Jar: jar, Transport: &retryTransport{
+		base:         base,
+		attempts:     c.MaxAttempts,
+		initial:      c.InitialBackoff,
+		maxWait:      c.MaxRetryWait,
+		attemptLimit: c.Timeout,
+	}}
+}

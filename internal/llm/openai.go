@@ -1,0 +1,86 @@
+package llm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
+)
+
+// openaiCompat speaks the chat-completions API of OpenAI and of compatible servers (Ollama at
+// http://localhost:11434/v1, vLLM at http://host:8000/v1).
+type openaiCompat struct {
+	cfg    Config
+	client openai.Client
+}
+
+func newOpenAI(c Config) (*openaiCompat, error) {
+	if c.Model == "" {
+		c.Model = DefaultOpenAIModel
+	}
+	key := c.APIKey
+	if key == "" {
+		// Local servers (Ollama, vLLM) need no key, but the header must be well formed.
+		key = "none"
+	}
+	opts := []option.RequestOption{
+		option.WithAPIKey(key),
+		option.WithHTTPClient(httpClient(c)),
+		option.WithMaxRetries(0), // our transport retries
+	}
+	if c.BaseURL != "" {
+		opts = append(opts, option.WithBaseURL(c.BaseURL))
+	}
+	return &openaiCompat{cfg: c, client: openai.NewClient(opts...)}, nil
+}
+
+func (o *openaiCompat) Name() string { return "openai" }
+
+func (o *openaiCompat) Complete(ctx context.Context, req Request) (Response, error) {
+	if err := checkBudget(o.cfg, req); err != nil {
+		return Response{}, err
+	}
+	var msgs []openai.ChatCompletionMessageParamUnion
+	if req.System != "" {
+		msgs = append(msgs, openai.SystemMessage(req.System))
+	}
+	msgs = append(msgs, openai.UserMessage(req.Prompt))
+	p := openai.ChatCompletionNewParams{Model: o.cfg.Model, Messages: msgs}
+	if req.Schema != nil {
+		name := req.SchemaName
+		if name == "" {
+			name = "answer"
+		}
+		p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{
+			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+				JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: name, Schema: req.Schema},
+			},
+		}
+	}
+	if req.MaxOutputTokens > 0 {
+		p.MaxTokens = openai.Int(int64(req.MaxOutputTokens))
+	}
+	if req.Temperature != nil {
+		p.Temperature = openai.Float(*req.Temperature)
+	}
+	resp, err := o.client.Chat.Completions.New(ctx, p)
+	if err != nil {
+		return Response{}, fmt.Errorf("openai-compatible %s chat completion: %w", o.cfg.Model, err)
+	}
+	if len(resp.Choices) == 0 {
+		return Response{}, fmt.Errorf("openai-compatible %s returned no choices", o.cfg.Model)
+	}
+	out := Response{
+		Text:         resp.Choices[0].Message.Content,
+		Model:        resp.Model,
+		PromptTokens: int(resp.Usage.PromptTokens),
+		OutputTokens: int(resp.Usage.CompletionTokens),
+	}
+	if out.Text == "" {
+		return out, fmt.Errorf("openai-compatible %s returned an empty message (finish reason %q, refusal %q)",
+			o.cfg.Model, resp.Choices[0].FinishReason, resp.Choices[0].Message.Refusal)
+	}
+	return out, nil
+}
