@@ -27,19 +27,16 @@ import (
 
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/prom"
+	"github.com/fixloop/fixloop/internal/redact"
 )
-
-// Redactor scrubs secrets from text leaving the process. *redact.Redactor satisfies it.
-type Redactor interface {
-	String(s string) string
-}
 
 // Deps are the backends a tool may use. A nil backend makes the tools that need it answer with an
 // error naming the setting to fix; the server still starts and lists every tool.
 type Deps struct {
-	Kube     kube.Client
-	Prom     prom.Client
-	Redactor Redactor
+	Kube kube.Client
+	Prom prom.Client
+	// Redactor scrubs secrets from everything tools return; nil means redact.Default().
+	Redactor *redact.Redactor
 	// PromQL overrides the default query of a get_metrics metric by name (see MetricNames).
 	PromQL map[string]string
 	Logger *slog.Logger
@@ -171,11 +168,7 @@ func handler[In, Out any](d Deps, name string, timeout time.Duration, fn func(co
 }
 
 func errorResult(d Deps, err error) *mcp.CallToolResult {
-	msg := err.Error()
-	if d.Redactor != nil {
-		msg = d.Redactor.String(msg)
-	}
-	return mcp.NewToolResultError(msg)
+	return mcp.NewToolResultError(d.redact(err.Error()))
 }
 
 // All returns every tool, sorted by name, bound to d.
@@ -257,9 +250,13 @@ func (d Deps) promClient() (prom.Client, error) {
 	return d.Prom, nil
 }
 
-func (d Deps) redact(s string) string {
+var defaultRedactor = redact.Default()
+
+func (d Deps) redactor() *redact.Redactor {
 	if d.Redactor == nil {
-		return s
+		return defaultRedactor
 	}
-	return d.Redactor.String(s)
+	return d.Redactor
 }
+
+func (d Deps) redact(s string) string { return d.redactor().String(s) }
