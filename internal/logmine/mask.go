@@ -94,17 +94,26 @@ func (z *tokenizer) tokenize(s string) {
 			break
 		}
 		start := i
-		special := false
-		digit := false
-		for i < len(s) && byteClass[s[i]]&clsSpace == 0 {
+		var seen uint8
+		quotes := 0
+		for i < len(s) {
 			cl := byteClass[s[i]]
-			special = special || cl&clsSpecial != 0
-			digit = digit || cl&clsDigit != 0
+			if cl&clsSpace != 0 {
+				break
+			}
+			seen |= cl
+			if s[i] == '"' {
+				quotes++
+			}
 			i++
 		}
 		tok := s[start:i]
+		if seen&(clsSpecial|clsDigit) == 0 {
+			z.add(tok)
+			continue
+		}
 		// A double-quoted value with spaces inside is one variable: `tag="View Lock"` → `tag="<*>"`.
-		if q := strings.IndexByte(tok, '"'); q >= 0 && q < len(tok)-1 && strings.Count(tok, "\"") == 1 {
+		if q := strings.IndexByte(tok, '"'); quotes == 1 && q < len(tok)-1 {
 			if end := strings.IndexByte(s[i:], '"'); end >= 0 && end < 256 {
 				inner := s[start+q+1 : i+end]
 				if strings.IndexByte(inner, '\n') < 0 {
@@ -116,10 +125,6 @@ func (z *tokenizer) tokenize(s string) {
 					continue
 				}
 			}
-		}
-		if !special && !digit {
-			z.add(tok)
-			continue
 		}
 		z.add(z.maskToken(tok))
 	}

@@ -82,13 +82,6 @@ func normLevel(s string) string {
 	return ""
 }
 
-// severeMarkers are substrings that make a record severe whatever its level (lower-case match).
-var severeMarkers = []string{
-	"panic:", "panic serving", "fatal error:", "goroutine ", "traceback (most recent call last)",
-	"outofmemory", "out of memory", "oom-kill", "oomkilled", "segmentation fault", "sigsegv",
-	"\tat ", "caused by:", "exception in thread", "stack overflow", "core dumped",
-}
-
 // IsSevere reports whether a record is an error-level event, a panic, a fatal error, an OOM or carries a
 // stack trace: the events a canary must never introduce.
 func IsSevere(r Record) bool {
@@ -99,10 +92,71 @@ func IsSevere(r Record) bool {
 	if len(t) > 4096 {
 		t = t[:4096]
 	}
-	lt := strings.ToLower(t)
-	for _, m := range severeMarkers {
-		if strings.Contains(lt, m) {
-			return true
+	return hasSevereMarker(t)
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasPrefixFold: s starts with sub (lower case) ignoring ASCII case.
+func hasPrefixFold(s, sub string) bool {
+	if len(s) < len(sub) {
+		return false
+	}
+	for i := 0; i < len(sub); i++ {
+		if lowerASCII(s[i]) != sub[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasSevereMarker looks for panic, fatal, OOM, crash and stack-trace markers in one pass, without
+// allocating: it runs on every mined record.
+func hasSevereMarker(s string) bool {
+	for i := 0; i < len(s); i++ {
+		rest := s[i:]
+		switch lowerASCII(s[i]) {
+		case 'p':
+			if hasPrefixFold(rest, "panic:") || hasPrefixFold(rest, "panic serving") {
+				return true
+			}
+		case 'f':
+			if hasPrefixFold(rest, "fatal error") || hasPrefixFold(rest, "fatal:") {
+				return true
+			}
+		case 't':
+			if hasPrefixFold(rest, "traceback (most recent call last)") {
+				return true
+			}
+		case 'o':
+			if hasPrefixFold(rest, "outofmemory") || hasPrefixFold(rest, "out of memory") ||
+				hasPrefixFold(rest, "oom-kill") || hasPrefixFold(rest, "oomkill") || hasPrefixFold(rest, "oom_kill") ||
+				hasPrefixFold(rest, "oom killer") {
+				return true
+			}
+		case 's':
+			if hasPrefixFold(rest, "segmentation fault") || hasPrefixFold(rest, "sigsegv") ||
+				hasPrefixFold(rest, "stack overflow") || hasPrefixFold(rest, "stackoverflowerror") {
+				return true
+			}
+		case 'c':
+			if hasPrefixFold(rest, "caused by:") || hasPrefixFold(rest, "core dumped") ||
+				hasPrefixFold(rest, "crashloopbackoff") {
+				return true
+			}
+		case 'e':
+			if hasPrefixFold(rest, "exception in thread") {
+				return true
+			}
+		case '\n':
+			if strings.HasPrefix(rest, "\n\tat ") || isGoroutineHeader(rest[1:]) {
+				return true
+			}
 		}
 	}
 	return false
