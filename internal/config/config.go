@@ -137,7 +137,7 @@ type setting struct {
 }
 
 var settings = []setting{
-	{"listen", []string{"FIXLOOP_LISTEN"}, kString, "HTTP listen address of `fixloop serve`", func(c *Config) any { return &c.Listen }},
+	{"listen", []string{"FIXLOOP_LISTEN"}, kString, "HTTP listen address of fixloop serve", func(c *Config) any { return &c.Listen }},
 	{"read-only", []string{"FIXLOOP_READ_ONLY"}, kBool, "do not register tools that change anything (promote, abort, open issue)", func(c *Config) any { return &c.ReadOnly }},
 	{"toolsets", []string{"FIXLOOP_TOOLSETS"}, kList, "comma-separated toolsets to enable (default all)", func(c *Config) any { return &c.Toolsets }},
 	{"state-dir", []string{"FIXLOOP_STATE_DIR"}, kString, "directory for fixloop's state (SQLite, sessions)", func(c *Config) any { return &c.StateDir }},
@@ -157,7 +157,7 @@ var settings = []setting{
 	{"github-repo", []string{"FIXLOOP_GITHUB_REPO"}, kString, "repository for issues, owner/name", func(c *Config) any { return &c.GitHub.Repo }},
 	{"github-labels", []string{"FIXLOOP_GITHUB_LABELS"}, kList, "comma-separated labels added to every issue", func(c *Config) any { return &c.GitHub.Labels }},
 	{"fixer-agent-url", []string{"FIXLOOP_FIXER_AGENT_URL"}, kString, "A2A URL of the fixer agent", func(c *Config) any { return &c.Fixer.AgentURL }},
-	{"opencode-url", []string{"FIXLOOP_OPENCODE_URL"}, kString, "URL of a running `opencode serve`", func(c *Config) any { return &c.Fixer.OpenCodeURL }},
+	{"opencode-url", []string{"FIXLOOP_OPENCODE_URL"}, kString, "URL of a running opencode serve (OpenCode server)", func(c *Config) any { return &c.Fixer.OpenCodeURL }},
 }
 
 // AddFlags registers --config and every setting's flag on fs (used by mcp, serve and any other
