@@ -40,7 +40,7 @@ func init() {
 		Name:        "server_info",
 		Title:       "fixloop server info",
 		Description: "Show which Kubernetes cluster and Prometheus this fixloop server is connected to, its version, whether it is read-only, and any missing configuration. Call it first when other tools report configuration errors.",
-		Toolset:     ToolsetCluster,
+		Toolset:     ToolsetCore,
 		Idempotent:  true,
 	}, ServerInfo)
 }

@@ -48,6 +48,7 @@ type Deps struct {
 
 // Toolsets group tools so a user can enable a subset (--toolsets).
 const (
+	ToolsetCore     = "core"     // server_info: always registered
 	ToolsetCluster  = "cluster"  // read the cluster: architecture, logs
 	ToolsetMetrics  = "metrics"  // Prometheus
 	ToolsetRollouts = "rollouts" // promote/abort/judge Argo Rollouts
@@ -214,7 +215,7 @@ func Select(d Deps, o Options) []Tool {
 		if o.ReadOnly && t.Write {
 			continue
 		}
-		if len(o.Toolsets) > 0 && !slices.Contains(o.Toolsets, t.Toolset) {
+		if len(o.Toolsets) > 0 && t.Toolset != ToolsetCore && !slices.Contains(o.Toolsets, t.Toolset) {
 			continue
 		}
 		out = append(out, t)
