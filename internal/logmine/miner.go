@@ -8,8 +8,10 @@ import (
 
 // Config tunes the miner. DefaultConfig is the one configuration used for every input.
 type Config struct {
-	// SimThreshold is the share of a template's tokens a record must match to join it.
-	SimThreshold float64
+	// VariableCardinality: a column (a token position in a given context) is a variable once it has
+	// shown more than this many distinct values; below it, differing words are distinct events
+	// ("VM Started" vs "VM Paused"), above it they are parameters (user names, host names).
+	VariableCardinality int
 	// MaxExamples distinct example records kept per template.
 	MaxExamples int
 	// MaxExampleBytes truncates each stored example.
@@ -18,7 +20,7 @@ type Config struct {
 
 // DefaultConfig returns the single configuration fixloop uses for all logs.
 func DefaultConfig() Config {
-	return Config{SimThreshold: 0.5, MaxExamples: 3, MaxExampleBytes: 4096}
+	return Config{VariableCardinality: 3, MaxExamples: 3, MaxExampleBytes: 4096}
 }
 
 // Template is one mined event type.
@@ -36,19 +38,36 @@ type Template struct {
 }
 
 // Miner groups records into templates as they stream in. It is not safe for concurrent use.
+//
+// Records are tokenised and masked (numbers, hex, UUIDs, IPs, paths, URLs, quoted values...). A record
+// whose masked token sequence was seen before goes straight to that template. Otherwise it joins a
+// template of the same length if every differing position is a variable column: one whose context (its
+// position and neighbouring tokens) has shown more than VariableCardinality distinct values. Column
+// statistics grow with every new token sequence; Observe lets a caller feed them in a first pass.
 type Miner struct {
 	cfg       Config
 	z         *tokenizer
 	templates []*Template
 	byLen     map[int][]*Template
 	exact     map[string]*Template // masked token sequence → template: most records skip the search
+	observed  map[string]struct{}  // token sequences already counted in the column statistics
+	columns   map[uint64]*column
+	hashes    []uint64
 }
+
+// column holds the distinct values (as hashes) seen in one context, up to a cap.
+type column struct {
+	vals [maxColumnValues]uint64
+	n    int
+}
+
+const maxColumnValues = 16
 
 // NewMiner returns an empty miner.
 func NewMiner(c Config) *Miner {
 	d := DefaultConfig()
-	if c.SimThreshold <= 0 || c.SimThreshold > 1 {
-		c.SimThreshold = d.SimThreshold
+	if c.VariableCardinality <= 0 || c.VariableCardinality >= maxColumnValues {
+		c.VariableCardinality = d.VariableCardinality
 	}
 	if c.MaxExamples < 0 {
 		c.MaxExamples = 0
@@ -56,7 +75,90 @@ func NewMiner(c Config) *Miner {
 	if c.MaxExampleBytes <= 0 {
 		c.MaxExampleBytes = d.MaxExampleBytes
 	}
-	return &Miner{cfg: c, z: newTokenizer(), byLen: map[int][]*Template{}, exact: map[string]*Template{}}
+	return &Miner{cfg: c, z: newTokenizer(), byLen: map[int][]*Template{}, exact: map[string]*Template{},
+		observed: map[string]struct{}{}, columns: map[uint64]*column{}}
+}
+
+// Observe feeds a record into the column statistics without creating templates. Calling it for every
+// record before Add (two passes) lets the first records be grouped with what later ones reveal.
+func (m *Miner) Observe(r Record) {
+	m.z.tokenize(headline(r.Text))
+	m.observe()
+}
+
+// observe counts the current token sequence (m.z) in the column statistics and fills m.hashes.
+func (m *Miner) observe() {
+	z := m.z
+	m.hashes = m.hashes[:0]
+	for _, t := range z.toks {
+		m.hashes = append(m.hashes, hashString(t))
+	}
+	if _, ok := m.observed[string(z.sig)]; ok {
+		return
+	}
+	if len(m.observed) >= 1<<20 {
+		clear(m.observed)
+	}
+	m.observed[string(z.sig)] = struct{}{}
+	for i := range z.toks {
+		k := m.contextKey(i)
+		c := m.columns[k]
+		if c == nil {
+			if len(m.columns) >= 1<<20 {
+				continue
+			}
+			c = &column{}
+			m.columns[k] = c
+		}
+		c.add(m.hashes[i])
+	}
+}
+
+func (c *column) add(v uint64) {
+	for _, x := range c.vals[:c.n] {
+		if x == v {
+			return
+		}
+	}
+	if c.n < maxColumnValues {
+		c.vals[c.n] = v
+		c.n++
+	}
+}
+
+// contextKey identifies column i of the current token sequence by length, position and neighbours.
+func (m *Miner) contextKey(i int) uint64 {
+	n := len(m.hashes)
+	prev, next := uint64(0x9e3779b97f4a7c15), uint64(0xc2b2ae3d27d4eb4f)
+	if i > 0 {
+		prev = m.hashes[i-1]
+	}
+	if i+1 < n {
+		next = m.hashes[i+1]
+	}
+	h := uint64(n)<<32 | uint64(i)
+	h = mix(h ^ prev*0xff51afd7ed558ccd)
+	h = mix(h ^ next*0xc4ceb9fe1a85ec53)
+	return h
+}
+
+func mix(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// hashString is FNV-1a; tokens are short.
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // Add mines one record and returns its template. The template's ID never changes for the Miner's life,
@@ -66,6 +168,7 @@ func (m *Miner) Add(r Record) *Template {
 	z.tokenize(headline(r.Text))
 	t := m.exact[string(z.sig)]
 	if t == nil {
+		m.observe()
 		t = m.match(z.toks)
 		if len(m.exact) >= 1<<20 {
 			clear(m.exact)
@@ -106,18 +209,19 @@ func (m *Miner) Add(r Record) *Template {
 	return t
 }
 
-// match finds the most similar template of the same length, generalising it, or creates a new one.
+// match finds the best template of the same length whose differences all fall on variable columns,
+// generalising it, or creates a new template.
 func (m *Miner) match(toks []string) *Template {
 	n := len(toks)
 	var best *Template
-	bestSim := -1.0
+	bestSame := -1
 	for _, c := range m.byLen[n] {
-		sim := similarity(c.tokens, toks)
-		if sim > bestSim {
-			best, bestSim = c, sim
+		same, ok := m.compatible(c.tokens, toks)
+		if ok && same > bestSame {
+			best, bestSame = c, same
 		}
 	}
-	if best != nil && bestSim >= m.cfg.SimThreshold {
+	if best != nil {
 		changed := false
 		for i, tok := range toks {
 			if best.tokens[i] != tok && best.tokens[i] != Wildcard {
@@ -138,17 +242,22 @@ func (m *Miner) match(toks []string) *Template {
 	return t
 }
 
-func similarity(tmpl, toks []string) float64 {
-	if len(toks) == 0 {
-		return 1
-	}
+// compatible reports whether toks may join tmpl (m.hashes holds toks' hashes) and how many tokens match.
+func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 	same := 0
 	for i, tok := range toks {
-		if tmpl[i] == tok {
+		switch tmpl[i] {
+		case tok:
 			same++
+		case Wildcard:
+		default:
+			c := m.columns[m.contextKey(i)]
+			if c == nil || c.n <= m.cfg.VariableCardinality {
+				return same, false
+			}
 		}
 	}
-	return float64(same) / float64(len(toks))
+	return same, true
 }
 
 // Templates returns the templates sorted by count (descending), then ID.
