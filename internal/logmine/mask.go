@@ -128,13 +128,22 @@ func (z *tokenizer) tokenize(s string) {
 		}
 		z.add(z.maskToken(tok))
 	}
+	z.finish()
+}
+
+// finish applies cross-token masking and builds the exact-match key.
+func (z *tokenizer) finish() {
+	z.maskDates()
+	z.sig = z.sig[:0]
+	for i, t := range z.toks {
+		if i > 0 {
+			z.sig = append(z.sig, 0x1f)
+		}
+		z.sig = append(z.sig, t...)
+	}
 }
 
 func (z *tokenizer) add(t string) {
-	if len(z.toks) > 0 {
-		z.sig = append(z.sig, 0x1f)
-	}
-	z.sig = append(z.sig, t...)
 	z.toks = append(z.toks, t)
 }
 
@@ -243,11 +252,15 @@ func (z *tokenizer) maskToken(tok string) string {
 		}
 		j := i
 		hasDigit := false
-		for j < len(tok) && byteClass[tok[j]]&(clsAlpha|clsDigit) != 0 {
-			if byteClass[tok[j]]&clsDigit != 0 {
-				hasDigit = true
+		if isUUIDAt(tok, i) {
+			j, hasDigit = i+36, true
+		} else {
+			for j < len(tok) && byteClass[tok[j]]&(clsAlpha|clsDigit) != 0 {
+				if byteClass[tok[j]]&clsDigit != 0 {
+					hasDigit = true
+				}
+				j++
 			}
-			j++
 		}
 		if !hasDigit {
 			out = append(out, tok[i:j]...)
@@ -283,4 +296,47 @@ func onlyJoin(b []byte) bool {
 		}
 	}
 	return true
+}
+
+func isHex(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
+
+// isUUIDAt matches 8-4-4-4-12 hex digits at s[i:] (UUID parts may lack digits: "-bdcc-").
+func isUUIDAt(s string, i int) bool {
+	if len(s)-i < 36 || (len(s)-i > 36 && isHex(s[i+36])) {
+		return false
+	}
+	for k := 0; k < 36; k++ {
+		c := s[i+k]
+		if k == 8 || k == 13 || k == 18 || k == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDateWord: month and weekday abbreviations, variables when next to a number ("Fri Jun 17 07:07:00").
+func isDateWord(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	if _, ok := monthAbbr[s]; ok {
+		return true
+	}
+	return isWeekday(s)
+}
+
+// maskDates turns month/weekday names adjacent to a wildcard token into wildcards.
+func (z *tokenizer) maskDates() {
+	for i, t := range z.toks {
+		if !isDateWord(t) {
+			continue
+		}
+		if (i > 0 && z.toks[i-1] == Wildcard) || (i+1 < len(z.toks) && (z.toks[i+1] == Wildcard || isDateWord(z.toks[i+1]))) {
+			z.toks[i] = Wildcard
+		}
+	}
 }

@@ -126,15 +126,24 @@ func (c *column) add(v uint64) {
 	}
 }
 
-// contextKey identifies column i of the current token sequence by length, position and neighbours.
+var wildcardHash = hashString(Wildcard)
+
+// contextKey identifies column i of the current token sequence by length, position and its nearest
+// non-wildcard neighbours (a wildcard neighbour says nothing about which event this is).
 func (m *Miner) contextKey(i int) uint64 {
 	n := len(m.hashes)
 	prev, next := uint64(0x9e3779b97f4a7c15), uint64(0xc2b2ae3d27d4eb4f)
-	if i > 0 {
-		prev = m.hashes[i-1]
+	for k := i - 1; k >= 0; k-- {
+		if m.hashes[k] != wildcardHash {
+			prev = m.hashes[k]
+			break
+		}
 	}
-	if i+1 < n {
-		next = m.hashes[i+1]
+	for k := i + 1; k < n; k++ {
+		if m.hashes[k] != wildcardHash {
+			next = m.hashes[k]
+			break
+		}
 	}
 	h := uint64(n)<<32 | uint64(i)
 	h = mix(h ^ prev*0xff51afd7ed558ccd)
@@ -251,6 +260,10 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 			same++
 		case Wildcard:
 		default:
+			// Messages start with a constant: a plain word first is never a parameter.
+			if i == 0 && (isPlainWord(tok) || isPlainWord(tmpl[0])) {
+				return same, false
+			}
 			c := m.columns[m.contextKey(i)]
 			if c == nil || c.n <= m.cfg.VariableCardinality {
 				return same, false
@@ -258,6 +271,23 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 		}
 	}
 	return same, true
+}
+
+// isPlainWord: letters only, optionally followed by sentence punctuation.
+func isPlainWord(s string) bool {
+	n := len(s)
+	for n > 0 && strings.IndexByte(".,:;!?", s[n-1]) >= 0 {
+		n--
+	}
+	if n == 0 {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if !isAlpha(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Templates returns the templates sorted by count (descending), then ID.

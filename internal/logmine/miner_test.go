@@ -1,6 +1,7 @@
 package logmine
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,11 @@ func TestMinerTemplates(t *testing.T) {
 		"user bob logged in from 10.0.0.2",
 		"user carol logged in from 192.168.1.20",
 		"cache miss for key orders",
+		"user dave logged in from 10.0.0.3",
+	}
+	// Two passes: column statistics first, so the first user names already count as parameters.
+	for _, l := range lines {
+		m.Observe(Record{Text: l})
 	}
 	ids := make([]int, len(lines))
 	for i, l := range lines {
@@ -80,7 +86,7 @@ func TestMinerTemplates(t *testing.T) {
 	if ids[0] != ids[1] || ids[0] != ids[3] {
 		t.Errorf("request lines split: %v", ids)
 	}
-	if ids[2] != ids[4] || ids[2] != ids[5] {
+	if ids[2] != ids[4] || ids[2] != ids[5] || ids[2] != ids[7] {
 		t.Errorf("login lines split: %v", ids)
 	}
 	if ids[0] == ids[2] || ids[6] == ids[0] || ids[6] == ids[2] {
@@ -90,7 +96,7 @@ func TestMinerTemplates(t *testing.T) {
 	if len(ts) != 3 {
 		t.Fatalf("got %d templates, want 3", len(ts))
 	}
-	req := ts[0]
+	req := m.Template(ids[0])
 	if req.Pattern != "request <*> took <*> status=<*>" || req.Count != 3 {
 		t.Errorf("request template %q count %d", req.Pattern, req.Count)
 	}
@@ -108,7 +114,7 @@ func TestMinerTemplates(t *testing.T) {
 		t.Errorf("login template %q severe %v", login.Pattern, login.Severe)
 	}
 	// IDs are stable while the pattern generalises.
-	if got := m.Add(Record{Text: "user dave logged in from 10.9.9.9"}); got.ID != ids[2] {
+	if got := m.Add(Record{Text: "user erin logged in from 10.9.9.9"}); got.ID != ids[2] {
 		t.Errorf("stable id: got %d want %d", got.ID, ids[2])
 	}
 }
@@ -129,3 +135,26 @@ func TestMinerMultilineHeadline(t *testing.T) {
 		t.Errorf("python headline %q", c.Pattern)
 	}
 }
+
+func TestMinerLowCardinalityWordsStayApart(t *testing.T) {
+	m := NewMiner(DefaultConfig())
+	ids := map[string]int{}
+	for i := 0; i < 20; i++ {
+		for _, st := range []string{"Started", "Paused", "Resumed"} {
+			line := fmt.Sprintf("[instance: %s] VM %s (Lifecycle Event)", uuidFor(i), st)
+			id := m.Add(Record{Text: line}).ID
+			if prev, ok := ids[st]; ok && prev != id {
+				t.Fatalf("%s split over templates %d and %d", st, prev, id)
+			}
+			ids[st] = id
+		}
+	}
+	if ids["Started"] == ids["Paused"] || ids["Paused"] == ids["Resumed"] {
+		t.Fatalf("distinct lifecycle events merged: %v", ids)
+	}
+	if p := m.Template(ids["Paused"]).Pattern; p != "[instance: <*>] VM Paused (Lifecycle Event)" {
+		t.Errorf("pattern %q", p)
+	}
+}
+
+func uuidFor(i int) string { return fmt.Sprintf("%08x-fe1a-409b-b8cc-1e88b294cd%02x", i*7919, i) }
