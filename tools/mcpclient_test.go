@@ -237,3 +237,10 @@ func execCommand(bin string, args ...string) *exec.Cmd {
 	cmd.Cancel = func() error { cancel(); return cmd.Process.Kill() }
 	return cmd
 }
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
