@@ -286,7 +286,35 @@ func (z *tokenizer) maskToken(tok string) string {
 	if !changed {
 		return tok
 	}
+	// A host name carrying numbers ("5.36.59.76.dsl.example.net", "tcpconn6.tencent.com:443") is one value.
+	if lead, core, trail := trimPunct(tok); isDottedName(core) {
+		if eq := strings.IndexByte(core, '='); eq < 0 {
+			out = append(out[:0], lead...)
+			out = append(out, Wildcard...)
+			out = append(out, trail...)
+			z.out = out
+		}
+	}
 	return z.internBytes(out)
+}
+
+// isDottedName: at least two dots, one of them between letters, and no spaces or slashes (so not a
+// path, a sentence or a version).
+func isDottedName(s string) bool {
+	dots, letterDot := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			dots++
+			if i > 0 && i+1 < len(s) && isAlpha(s[i-1]) && isAlpha(s[i+1]) {
+				letterDot = true
+			}
+		case c == '/' || c == '\\' || c == '(' || c == ')' || c == '[' || c == ']' || c == '"' || c == '=' || c == ',':
+			return false
+		}
+	}
+	return dots >= 2 && letterDot
 }
 
 func onlyJoin(b []byte) bool {

@@ -257,9 +257,18 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 	for i, tok := range toks {
 		switch tmpl[i] {
 		case tok:
-			same++
+			if tok != Wildcard {
+				same++
+			}
 		case Wildcard:
+			if i == 0 && isPlainWord(tok) {
+				return same, false
+			}
 		default:
+			// Two shapes of one value ("(<*>)" and "()", "<*>," and "LOCAL(<*>),") need no statistics.
+			if valueShaped(tmpl[i], tok) {
+				continue
+			}
 			// Messages start with a constant: a plain word first is never a parameter.
 			if i == 0 && (isPlainWord(tok) || isPlainWord(tmpl[0])) {
 				return same, false
@@ -270,7 +279,8 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 			}
 		}
 	}
-	return same, true
+	// A record must share at least one constant with the template: "<*> <*> <*>" explains nothing.
+	return same, same > 0 || len(toks) == 0
 }
 
 // isPlainWord: letters only, optionally followed by sentence punctuation.
@@ -309,4 +319,19 @@ func (m *Miner) Template(id int) *Template {
 		return nil
 	}
 	return m.templates[id-1]
+}
+
+// isValueish: only wildcards and punctuation, e.g. "<*>", "(<*>)", "[<*>],", "()".
+func isValueish(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isAlpha(s[i]) || isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func valueShaped(a, b string) bool {
+	va, vb := isValueish(a), isValueish(b)
+	return (va && (vb || strings.Contains(b, Wildcard))) || (vb && strings.Contains(a, Wildcard))
 }
