@@ -1,0 +1,126 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// heartbeatStage keeps nodes Ready. kwok v0.8.0's own heartbeat stage drops status.addresses on its
+// first run, after which the apiserver cannot reach the node for logs, so this one carries them over.
+const heartbeatStage = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: node-heartbeat-keep-addresses
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Node
+  selector:
+    matchExpressions:
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Running'
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'In'
+      values:
+      - 'True'
+  delay:
+    durationMilliseconds: 15000
+    jitterDurationMilliseconds: 5000
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
+      conditions:
+      {{ range NodeConditions }}
+      - lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $lastTransitionTime | Quote }}
+        message: {{ .message | Quote }}
+        reason: {{ .reason | Quote }}
+        status: {{ .status | Quote }}
+        type: {{ .type | Quote }}
+      {{ end }}
+      {{ with .status.addresses }}
+      addresses:
+      {{ YAML . 1 }}
+      {{ end }}
+      {{ with .status.daemonEndpoints }}
+      daemonEndpoints:
+      {{ YAML . 1 }}
+      {{ end }}
+  immediateNextStage: true
+`
+
+func (s *starter) writeKwokConfig(certFile, keyFile string) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  nodeIP: 127.0.0.1
+  nodePort: %d
+  serverAddress: 127.0.0.1:%d
+  tlsCertFile: %s
+  tlsPrivateKeyFile: %s
+  enableDebuggingHandlers: true
+  manageNodesWithAnnotationSelector: kwok.x-k8s.io/node=fake
+  podPlayStageParallelism: 8
+  nodePlayStageParallelism: 2
+  nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 2
+  podsOnNodeSyncParallelism: 2
+  enableCRDs:
+  - Logs
+`, s.ports["kwok"], s.ports["kwok"], certFile, keyFile)
+	stages, _ := filepath.Glob(filepath.Join(s.bins.KwokStages, "*.yaml"))
+	for _, f := range stages {
+		c, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("---\n")
+		b.Write(c)
+		if !strings.HasSuffix(string(c), "\n") {
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("---\n" + heartbeatStage)
+	p := s.path("kwok", "kwok.yaml")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", err
+	}
+	return p, os.WriteFile(p, []byte(b.String()), 0o644)
+}
+
+// writePrometheusConfig scrapes the demo pods (file_sd written by the supervisor, one target per pod with
+// its Kubernetes labels), the supervisor's kube-state-metrics endpoint and the Argo Rollouts controller.
+func (s *starter) writePrometheusConfig() (string, error) {
+	targets := s.path("prometheus", "targets")
+	if err := os.MkdirAll(targets, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(targets, "pods.json"), []byte("[]\n"), 0o644); err != nil {
+		return "", err
+	}
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 5s
+  scrape_timeout: 4s
+  evaluation_interval: 5s
+scrape_configs:
+- job_name: kubernetes-pods
+  file_sd_configs:
+  - files: [%q]
+    refresh_interval: 5s
+- job_name: kube-state-metrics
+  honor_labels: true
+  static_configs:
+  - targets: ["127.0.0.1:%d"]
+- job_name: argo-rollouts
+  static_configs:
+  - targets: ["127.0.0.1:%d"]
+`, filepath.Join(targets, "*.json"), s.ports["supervisor"], s.ports["rollouts-metrics"])
+	p := s.path("prometheus", "prometheus.yml")
+	return p, os.WriteFile(p, []byte(cfg), 0o644)
+}

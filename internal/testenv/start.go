@@ -1,0 +1,673 @@
+package testenv
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
+)
+
+// Options configure Start.
+type Options struct {
+	Dir        string    // state directory (created); everything the environment writes stays in it
+	FixloopBin string    // binary run as the pod supervisor and demo app; default: this executable
+	Nodes      int       // kwok nodes; default 2
+	Progress   io.Writer // one line per step; nil = silent
+}
+
+// state is env.json: what Load needs to reattach to a running environment.
+type state struct {
+	Dir           string         `json:"dir"`
+	Kubeconfig    string         `json:"kubeconfig"`
+	APIServerURL  string         `json:"apiServerURL"`
+	PrometheusURL string         `json:"prometheusURL"`
+	SupervisorURL string         `json:"supervisorURL"`
+	CAFile        string         `json:"caFile"`
+	FixloopBin    string         `json:"fixloopBin"`
+	Ports         map[string]int `json:"ports"`
+	Nodes         []string       `json:"nodes"`
+	StartedAt     time.Time      `json:"startedAt"`
+	ReadyAfter    string         `json:"readyAfter,omitempty"`
+}
+
+const stateFile = "env.json"
+
+var (
+	crdGVR  = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	logsGVR = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Version: "v1alpha1", Resource: "logs"}
+	// RolloutGVR is Argo Rollouts' Rollout resource.
+	RolloutGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "rollouts"}
+)
+
+// Subpaths of the state dir that Start recreates; nothing else in Dir is touched.
+var stateSubpaths = []string{stateFile, "pki", "kubeconfigs", "data", "logs", "pids", "pods", "prometheus", "kwok", "certs"}
+
+// Start brings the whole environment up in o.Dir and returns when every component answers. If an
+// environment already runs healthy there, it is returned as is.
+func Start(ctx context.Context, o Options) (*Env, error) {
+	begin := time.Now()
+	if o.Dir == "" {
+		return nil, errors.New("testenv: Options.Dir is empty")
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	progress := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "[testenv %5.1fs] %s\n", time.Since(begin).Seconds(), fmt.Sprintf(format, args...))
+		}
+	}
+	if e, err := Load(dir); err == nil {
+		progress("already running in %s", dir)
+		return e, nil
+	}
+	if o.FixloopBin == "" {
+		if o.FixloopBin, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("cannot locate the fixloop binary for the pod supervisor: %w", err)
+		}
+	}
+	if o.Nodes <= 0 {
+		o.Nodes = 2
+	}
+	bins, err := findBinaries(CacheDir())
+	if err != nil {
+		return nil, err
+	}
+	// Leftovers of an earlier run (crashed or not stopped) would hold ports and stale state.
+	if err := Stop(dir); err != nil {
+		return nil, err
+	}
+	for _, p := range stateSubpaths {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := &starter{dir: dir, o: o, bins: bins, progress: progress, ports: map[string]int{}}
+	e, err := s.run(ctx)
+	if err != nil {
+		_ = Stop(dir)
+		return nil, err
+	}
+	e.st.ReadyAfter = time.Since(begin).Round(100 * time.Millisecond).String()
+	if err := writeState(dir, e.st); err != nil {
+		_ = Stop(dir)
+		return nil, err
+	}
+	progress("ready: kubeconfig %s", e.Kubeconfig)
+	return e, nil
+}
+
+type starter struct {
+	dir      string
+	o        Options
+	bins     *binaries
+	progress func(string, ...any)
+	ports    map[string]int
+	env      []string
+}
+
+func (s *starter) path(p ...string) string { return filepath.Join(append([]string{s.dir}, p...)...) }
+
+func (s *starter) run(ctx context.Context) (*Env, error) {
+	for _, name := range []string{"etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok",
+		"rollouts-metrics", "rollouts-healthz", "prometheus", "supervisor"} {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.ports[name] = p
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KUBECONFIG=") {
+			s.env = append(s.env, kv)
+		}
+	}
+
+	// Certificates: one CA, serving certs for the apiserver and kwok's kubelet endpoint, and a client
+	// cert per identity so RBAC sees each component as itself.
+	ca, err := newPKI(s.path("pki"))
+	if err != nil {
+		return nil, fmt.Errorf("creating the certificate authority: %w", err)
+	}
+	apiCert, apiKey, err := ca.issue("apiserver", "kube-apiserver", nil,
+		[]string{"127.0.0.1", "localhost", "10.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
+	if err != nil {
+		return nil, err
+	}
+	kwokCert, kwokKey, err := ca.issue("kwok-serving", "kwok-kubelet", nil, []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		return nil, err
+	}
+	kubeletClientCert, kubeletClientKey, err := ca.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"kubeadm:cluster-admins"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	saPub, saKey, err := ca.serviceAccountKeys()
+	if err != nil {
+		return nil, err
+	}
+	apiURL := fmt.Sprintf("https://127.0.0.1:%d", s.ports["apiserver"])
+	kubeconfigs := map[string]string{}
+	identities := []struct{ name, cn, org string }{
+		{"admin", "fixloop-admin", "system:masters"},
+		{"controller-manager", "system:kube-controller-manager", ""},
+		{"scheduler", "system:kube-scheduler", ""},
+		// kwok simulates every kubelet and writes node and pod status for all of them.
+		{"kwok", "kwok-controller", "system:masters"},
+		{"rollouts", "argo-rollouts-controller", "system:masters"},
+		{"supervisor", "fixloop-pod-supervisor", "system:masters"},
+	}
+	for _, id := range identities {
+		var orgs []string
+		if id.org != "" {
+			orgs = []string{id.org}
+		}
+		c, k, err := ca.issue("client-"+id.name, id.cn, orgs, nil)
+		if err != nil {
+			return nil, err
+		}
+		kc := s.path("kubeconfigs", id.name+".kubeconfig")
+		if err := writeKubeconfig(kc, apiURL, ca.CAFile, c, k, id.cn); err != nil {
+			return nil, err
+		}
+		kubeconfigs[id.name] = kc
+	}
+
+	// etcd
+	s.progress("starting etcd %s", EtcdVersion)
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", s.ports["etcd"])
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", s.ports["etcd-peer"])
+	if _, err := startProcess(s.dir, "etcd", s.bins.Etcd, []string{
+		"--name=testenv", "--data-dir=" + s.path("data", "etcd"),
+		"--listen-client-urls=" + etcdURL, "--advertise-client-urls=" + etcdURL,
+		"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
+		"--initial-cluster=testenv=" + peerURL, "--unsafe-no-fsync=true", "--log-level=warn",
+		"--quota-backend-bytes=2147483648",
+	}, s.env); err != nil {
+		return nil, err
+	}
+	if err := s.waitHTTP(ctx, "etcd", etcdURL+"/health", http.DefaultClient, 30*time.Second); err != nil {
+		return nil, err
+	}
+
+	// kube-apiserver
+	s.progress("starting kube-apiserver %s", K8sVersion)
+	if _, err := startProcess(s.dir, "kube-apiserver", s.bins.APIServer, []string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports["apiserver"]),
+		"--tls-cert-file=" + apiCert, "--tls-private-key-file=" + apiKey, "--client-ca-file=" + ca.CAFile,
+		"--cert-dir=" + s.path("certs", "apiserver"),
+		"--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saKey,
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
+		"--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true",
+		"--kubelet-client-certificate=" + kubeletClientCert, "--kubelet-client-key=" + kubeletClientKey,
+		"--kubelet-certificate-authority=" + ca.CAFile, "--kubelet-preferred-address-types=InternalIP",
+		"--profiling=false", "--v=0",
+	}, s.env); err != nil {
+		return nil, err
+	}
+	adminHTTP, err := tlsClient(ca.CAFile, s.path("pki", "client-admin.crt"), s.path("pki", "client-admin.key"))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.waitHTTP(ctx, "kube-apiserver", apiURL+"/readyz", adminHTTP, 90*time.Second); err != nil {
+		return nil, err
+	}
+	restCfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigs["admin"])
+	if err != nil {
+		return nil, err
+	}
+	restCfg.QPS, restCfg.Burst, restCfg.Timeout = 50, 100, 30*time.Second
+	cs, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return nil, err
+	}
+
+	s.progress("installing CRDs (kwok Logs, Argo Rollouts)")
+	crdFiles := []string{filepath.Join(s.bins.KwokCRDs, "kwok.x-k8s.io_logs.yaml")}
+	argo, _ := filepath.Glob(filepath.Join(s.bins.RolloutsCRDs, "*-crd.yaml"))
+	crdFiles = append(crdFiles, argo...)
+	if err := applyCRDs(ctx, dyn, crdFiles); err != nil {
+		return nil, err
+	}
+	for _, ns := range []string{"argo-rollouts", "fixloop-system"} {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("creating namespace %s: %w", ns, err)
+		}
+	}
+
+	s.progress("starting kube-controller-manager, kube-scheduler, kwok %s, argo-rollouts %s, prometheus", KwokVersion, RolloutsVersion)
+	if _, err := startProcess(s.dir, "kube-controller-manager", s.bins.ControllerManager, []string{
+		"--kubeconfig=" + kubeconfigs["controller-manager"],
+		"--authentication-kubeconfig=" + kubeconfigs["controller-manager"],
+		"--authorization-kubeconfig=" + kubeconfigs["controller-manager"],
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + saKey, "--root-ca-file=" + ca.CAFile,
+		"--cluster-signing-cert-file=" + ca.CAFile, "--cluster-signing-key-file=" + s.path("pki", "ca.key"),
+		"--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports["controller-manager"]),
+		"--cert-dir=" + s.path("certs", "controller-manager"), "--profiling=false",
+		"--concurrent-gc-syncs=5", "--v=0",
+	}, s.env); err != nil {
+		return nil, err
+	}
+	if _, err := startProcess(s.dir, "kube-scheduler", s.bins.Scheduler, []string{
+		"--kubeconfig=" + kubeconfigs["scheduler"],
+		"--authentication-kubeconfig=" + kubeconfigs["scheduler"],
+		"--authorization-kubeconfig=" + kubeconfigs["scheduler"],
+		"--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports["scheduler"]),
+		"--cert-dir=" + s.path("certs", "scheduler"), "--profiling=false", "--v=0",
+	}, s.env); err != nil {
+		return nil, err
+	}
+	kwokConfig, err := s.writeKwokConfig(kwokCert, kwokKey)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := startProcess(s.dir, "kwok", s.bins.Kwok, []string{
+		"--kubeconfig=" + kubeconfigs["kwok"], "--config=" + kwokConfig,
+	}, s.env); err != nil {
+		return nil, err
+	}
+	if _, err := startProcess(s.dir, "argo-rollouts", s.bins.Rollouts, []string{
+		"--kubeconfig=" + kubeconfigs["rollouts"], "--leader-elect=false",
+		fmt.Sprintf("--metricsport=%d", s.ports["rollouts-metrics"]), fmt.Sprintf("--healthzPort=%d", s.ports["rollouts-healthz"]),
+		"--loglevel=info",
+	}, append(s.env, "POD_NAMESPACE=argo-rollouts")); err != nil {
+		return nil, err
+	}
+	promConfig, err := s.writePrometheusConfig()
+	if err != nil {
+		return nil, err
+	}
+	promURL := fmt.Sprintf("http://127.0.0.1:%d", s.ports["prometheus"])
+	if _, err := startProcess(s.dir, "prometheus", s.bins.Prometheus, []string{
+		"--config.file=" + promConfig, "--storage.tsdb.path=" + s.path("data", "prometheus"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", s.ports["prometheus"]),
+		"--storage.tsdb.retention.time=6h", "--log.level=warn",
+	}, s.env); err != nil {
+		return nil, err
+	}
+
+	// Nodes are plain Node objects that kwok adopts through the annotation.
+	var nodes []string
+	for i := 0; i < s.o.Nodes; i++ {
+		name := fmt.Sprintf("kwok-node-%d", i)
+		nodes = append(nodes, name)
+		if err := createNode(ctx, cs, name); err != nil {
+			return nil, err
+		}
+	}
+
+	st := &state{
+		Dir: s.dir, Kubeconfig: kubeconfigs["admin"], APIServerURL: apiURL, PrometheusURL: promURL,
+		SupervisorURL: fmt.Sprintf("http://127.0.0.1:%d", s.ports["supervisor"]),
+		CAFile:        ca.CAFile, FixloopBin: s.o.FixloopBin, Ports: s.ports, Nodes: nodes, StartedAt: time.Now(),
+	}
+	// The supervisor reads env.json, so it is written before the supervisor starts.
+	if err := writeState(s.dir, st); err != nil {
+		return nil, err
+	}
+	s.progress("starting the pod supervisor (demo app processes, pod logs, traffic, kube-state-metrics)")
+	if _, err := startProcess(s.dir, "supervisor", s.o.FixloopBin, []string{"testenv", "supervise", "--dir", s.dir}, s.env); err != nil {
+		return nil, err
+	}
+
+	insecure := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed health endpoints on loopback
+	waits := []struct {
+		name, url string
+		c         *http.Client
+	}{
+		{"kube-controller-manager", fmt.Sprintf("https://127.0.0.1:%d/healthz", s.ports["controller-manager"]), insecure},
+		{"kube-scheduler", fmt.Sprintf("https://127.0.0.1:%d/healthz", s.ports["scheduler"]), insecure},
+		{"argo-rollouts", fmt.Sprintf("http://127.0.0.1:%d/healthz", s.ports["rollouts-healthz"]), http.DefaultClient},
+		{"prometheus", promURL + "/-/ready", http.DefaultClient},
+		{"supervisor", st.SupervisorURL + "/healthz", http.DefaultClient},
+	}
+	for _, w := range waits {
+		if err := s.waitHTTP(ctx, w.name, w.url, w.c, 60*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	s.progress("waiting for kwok nodes Ready and the default service account")
+	if err := s.poll(ctx, "kwok", 60*time.Second, func() (bool, string) {
+		for _, n := range nodes {
+			node, err := cs.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			if !nodeReady(node) || len(node.Status.Addresses) == 0 {
+				return false, "node " + n + " not Ready yet"
+			}
+		}
+		return true, ""
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.poll(ctx, "kube-controller-manager", 60*time.Second, func() (bool, string) {
+		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			return false, "service account default/default not created yet: " + err.Error()
+		}
+		return true, ""
+	}); err != nil {
+		return nil, err
+	}
+	return newEnv(st)
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func createNode(ctx context.Context, cs kubernetes.Interface, name string) error {
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("32"),
+		corev1.ResourceMemory: resource.MustParse("64Gi"),
+		corev1.ResourcePods:   resource.MustParse("110"),
+	}
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Labels: map[string]string{"type": "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+				"kubernetes.io/arch": "amd64", "kubernetes.io/role": "agent"},
+		},
+		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+	}
+	_, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating node %s: %w", name, err)
+	}
+	return nil
+}
+
+// applyCRDs creates the CRDs in files and polls until each is Established (an immediate wait races).
+func applyCRDs(ctx context.Context, dyn dynamic.Interface, files []string) error {
+	var names []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		for _, doc := range strings.Split(string(b), "\n---") {
+			var obj map[string]any
+			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+				return fmt.Errorf("parsing CRD %s: %w", f, err)
+			}
+			if obj == nil || obj["kind"] != "CustomResourceDefinition" {
+				continue
+			}
+			u := &unstructured.Unstructured{Object: obj}
+			_, err := dyn.Resource(crdGVR).Create(ctx, u, metav1.CreateOptions{})
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("creating CRD %s from %s: %w", u.GetName(), f, err)
+			}
+			names = append(names, u.GetName())
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for _, n := range names {
+		for {
+			u, err := dyn.Resource(crdGVR).Get(ctx, n, metav1.GetOptions{})
+			if err == nil && crdEstablished(u) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("CRD %s not Established after 60s", n)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func crdEstablished(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Established" && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+func tlsClient(caFile, certFile, keyFile string) (*http.Client, error) {
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+	}}, nil
+}
+
+// waitHTTP polls url until it answers 200; on timeout the error names the component and its log tail.
+func (s *starter) waitHTTP(ctx context.Context, name, url string, c *http.Client, timeout time.Duration) error {
+	return s.poll(ctx, name, timeout, func() (bool, string) {
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Sprintf("%s answered %d: %s", url, resp.StatusCode, strings.TrimSpace(string(body)))
+		}
+		return true, ""
+	})
+}
+
+// poll runs check every 100ms until it succeeds, the component's process dies, or timeout.
+func (s *starter) poll(ctx context.Context, name string, timeout time.Duration, check func() (bool, string)) error {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		ok, why := check()
+		if ok {
+			return nil
+		}
+		last = why
+		if pid := pidOf(s.dir, name); pid > 0 && !alive(pid) {
+			return fmt.Errorf("%s exited during startup (%s); last lines of %s:\n%s", name, last,
+				s.path("logs", name+".log"), tail(s.path("logs", name+".log"), 25))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %s (%s); last lines of %s:\n%s", name, timeout, last,
+				s.path("logs", name+".log"), tail(s.path("logs", name+".log"), 25))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func pidOf(dir, name string) int {
+	for _, p := range readPids(dir) {
+		if p.name == name {
+			return p.pid
+		}
+	}
+	return 0
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func writeState(dir string, st *state) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, stateFile))
+}
+
+func readState(dir string) (*state, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil, err
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %w", filepath.Join(dir, stateFile), err)
+	}
+	return &st, nil
+}
+
+// Load attaches to the environment running in dir, checking the apiserver answers.
+func Load(dir string) (*Env, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := readState(abs)
+	if err != nil {
+		return nil, fmt.Errorf("no test environment in %s (%v): start one with `fixloop testenv up --dir %s` or `make testenv-up`", abs, err, abs)
+	}
+	e, err := newEnv(st)
+	if err != nil {
+		return nil, err
+	}
+	c, err := tlsClient(st.CAFile, filepath.Join(abs, "pki", "client-admin.crt"), filepath.Join(abs, "pki", "client-admin.key"))
+	if err != nil {
+		return nil, fmt.Errorf("test environment in %s has unreadable certificates: %w", abs, err)
+	}
+	resp, err := c.Get(st.APIServerURL + "/readyz")
+	if err != nil {
+		return nil, fmt.Errorf("test environment in %s is not running (kube-apiserver at %s: %v): restart it with `fixloop testenv up --dir %s`", abs, st.APIServerURL, err, abs)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("kube-apiserver at %s is not ready (%d)", st.APIServerURL, resp.StatusCode)
+	}
+	return e, nil
+}
+
+func newEnv(st *state) (*Env, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading admin kubeconfig %s: %w", st.Kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst, cfg.Timeout = 50, 100, 30*time.Second
+	return &Env{Dir: st.Dir, Kubeconfig: st.Kubeconfig, RestConfig: cfg, PrometheusURL: st.PrometheusURL,
+		APIServerURL: st.APIServerURL, st: st}, nil
+}
+
+// Stop kills every process group tracked in dir (supervisor and demo apps first), waits for them to
+// exit and for their ports to close. Stopping a dir with nothing running is not an error.
+func Stop(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	// Clients before the apiserver before etcd: an apiserver whose etcd vanished drains slowly.
+	stageOf := func(name string) int {
+		switch {
+		case name == "supervisor" || strings.HasPrefix(name, "pod-"):
+			return 0
+		case name == "kube-apiserver":
+			return 2
+		case name == "etcd":
+			return 3
+		default:
+			return 1
+		}
+	}
+	stages := make([][]pidFile, 4)
+	for _, p := range readPids(abs) {
+		stages[stageOf(p.name)] = append(stages[stageOf(p.name)], p)
+	}
+	var errs []error
+	for _, st := range stages {
+		errs = append(errs, stopGroups(st, 10*time.Second))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if st, err := readState(abs); err == nil {
+		deadline := time.Now().Add(15 * time.Second)
+		for name, port := range st.Ports {
+			for !portFree(port) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("port %d (%s) still open after stopping every tracked process", port, name)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		_ = os.Remove(filepath.Join(abs, stateFile))
+	}
+	return nil
+}
+
+// restConfigFor builds a client config from one of the per-component kubeconfigs.
+func restConfigFor(kubeconfig string) (*rest.Config, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst, cfg.Timeout = 50, 100, 30*time.Second
+	return cfg, nil
+}

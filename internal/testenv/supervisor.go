@@ -1,0 +1,601 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// defaultRPS is the generator's steady request rate per Service.
+const defaultRPS = 10
+
+// supervisor is the kubelet stand-in: it gives every pod a log file kwok serves, runs a real demo-app
+// process for each Running demo pod, publishes those processes to Prometheus, exports
+// kube-state-metrics-named series and sends steady traffic through each Service.
+type supervisor struct {
+	dir  string
+	st   *state
+	log  *slog.Logger
+	cs   kubernetes.Interface
+	dyn  dynamic.Interface
+	pods listersv1.PodLister
+	svcs listersv1.ServiceLister
+
+	mu         sync.Mutex
+	procs      map[string]*demoProc // by ns/name
+	restarts   map[types.UID]int    // local process restarts, added to the pod's restart count
+	registered map[types.UID]bool   // pods whose Logs object exists
+	kick       chan struct{}
+	httpClient *http.Client
+}
+
+type demoProc struct {
+	key, ns, name string
+	uid           types.UID
+	container     string
+	labels        map[string]string
+	node          string
+	port          int
+	cmd           *exec.Cmd
+	ready         bool
+	stopping      bool
+	done          chan struct{}
+}
+
+// Supervise runs the pod supervisor of the environment in dir until ctx ends (hidden subcommand
+// `fixloop testenv supervise`, started detached by Start).
+func Supervise(ctx context.Context, dir string, logOut io.Writer) error {
+	st, err := readState(dir)
+	if err != nil {
+		return err
+	}
+	cfg, err := restConfigFor(filepath.Join(dir, "kubeconfigs", "supervisor.kubeconfig"))
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	s := &supervisor{
+		dir: dir, st: st, log: slog.New(slog.NewTextHandler(logOut, nil)), cs: cs, dyn: dyn,
+		procs: map[string]*demoProc{}, restarts: map[types.UID]int{}, registered: map[types.UID]bool{},
+		kick:       make(chan struct{}, 1),
+		httpClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}},
+	}
+	factory := informers.NewSharedInformerFactory(cs, 0)
+	podInf := factory.Core().V1().Pods()
+	svcInf := factory.Core().V1().Services()
+	s.pods, s.svcs = podInf.Lister(), svcInf.Lister()
+	poke := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.poke() },
+		UpdateFunc: func(any, any) { s.poke() },
+		DeleteFunc: func(any) { s.poke() },
+	}
+	if _, err := podInf.Informer().AddEventHandler(poke); err != nil {
+		return err
+	}
+	if _, err := svcInf.Informer().AddEventHandler(poke); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("informer for %v did not sync", typ)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&kubeStateCollector{s: s})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", st.Ports["supervisor"]))
+	if err != nil {
+		return fmt.Errorf("supervisor cannot listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go s.traffic(ctx)
+
+	s.log.Info("pod supervisor running", "addr", ln.Addr().String())
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		s.reconcile(ctx)
+		select {
+		case <-ctx.Done():
+			_ = srv.Close()
+			s.stopAll()
+			return nil
+		case <-s.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *supervisor) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// isDemoPod reports whether a container of the pod runs the demo app image.
+func isDemoPod(p *corev1.Pod) (string, bool) {
+	for _, c := range p.Spec.Containers {
+		if strings.HasPrefix(c.Image, "fixloop/demo-app") {
+			return c.Name, true
+		}
+	}
+	return "", false
+}
+
+func (s *supervisor) reconcile(ctx context.Context) {
+	pods, err := s.pods.List(labels.Everything())
+	if err != nil {
+		s.log.Error("listing pods", "err", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, p := range pods {
+		if p.Spec.NodeName == "" {
+			continue
+		}
+		s.ensureLogs(ctx, p)
+		container, demo := isDemoPod(p)
+		if !demo {
+			continue
+		}
+		key := p.Namespace + "/" + p.Name
+		want := p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil
+		s.mu.Lock()
+		proc := s.procs[key]
+		if proc != nil && proc.uid != p.UID {
+			want = false // same name, new pod: restart below on the next pass
+		}
+		s.mu.Unlock()
+		if want {
+			seen[key] = true
+			if proc == nil {
+				s.startProc(ctx, p, container)
+			}
+		}
+	}
+	s.mu.Lock()
+	var gone []*demoProc
+	for key, proc := range s.procs {
+		if !seen[key] {
+			gone = append(gone, proc)
+			delete(s.procs, key)
+		}
+	}
+	s.mu.Unlock()
+	for _, proc := range gone {
+		s.stopProc(proc)
+	}
+	if len(gone) > 0 {
+		s.writeTargets()
+	}
+}
+
+// ensureLogs registers the pod's per-container log files with kwok (a namespaced Logs object named like
+// the pod, owned by it so it is garbage-collected with it).
+func (s *supervisor) ensureLogs(ctx context.Context, p *corev1.Pod) {
+	s.mu.Lock()
+	done := s.registered[p.UID]
+	s.mu.Unlock()
+	if done || p.DeletionTimestamp != nil {
+		return
+	}
+	var logs []any
+	for _, c := range p.Spec.Containers {
+		path := PodLogPath(s.dir, p.Namespace, p.Name, c.Name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			s.log.Error("creating pod log dir", "err", err)
+			return
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			s.log.Error("creating pod log", "err", err)
+			return
+		}
+		f.Close()
+		logs = append(logs, map[string]any{"containers": []any{c.Name}, "logsFile": path, "follow": true})
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1",
+		"kind":       "Logs",
+		"metadata": map[string]any{
+			"name": p.Name, "namespace": p.Namespace,
+			"ownerReferences": []any{map[string]any{"apiVersion": "v1", "kind": "Pod", "name": p.Name, "uid": string(p.UID)}},
+		},
+		"spec": map[string]any{"logs": logs},
+	}}
+	ri := s.dyn.Resource(logsGVR).Namespace(p.Namespace)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := ri.Create(cctx, obj, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// A previous pod of the same name: point the object at this one.
+		var cur *unstructured.Unstructured
+		if cur, err = ri.Get(cctx, p.Name, metav1.GetOptions{}); err == nil {
+			obj.SetResourceVersion(cur.GetResourceVersion())
+			_, err = ri.Update(cctx, obj, metav1.UpdateOptions{})
+		}
+	}
+	if err != nil {
+		if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) { // namespace going away
+			s.log.Error("registering pod logs with kwok", "pod", p.Namespace+"/"+p.Name, "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	s.registered[p.UID] = true
+	s.mu.Unlock()
+}
+
+func (s *supervisor) startProc(ctx context.Context, p *corev1.Pod, container string) {
+	port, err := freePort()
+	if err != nil {
+		s.log.Error("no port for demo pod", "err", err)
+		return
+	}
+	var spec corev1.Container
+	for _, c := range p.Spec.Containers {
+		if c.Name == container {
+			spec = c
+		}
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "HOSTNAME=" + p.Name,
+		"POD_NAME=" + p.Name, "POD_NAMESPACE=" + p.Namespace}
+	for _, e := range spec.Env {
+		if e.ValueFrom == nil {
+			env = append(env, e.Name+"="+e.Value)
+		}
+	}
+	cmd := exec.Command(s.st.FixloopBin, "demo-app", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stdout, err1 := cmd.StdoutPipe()
+	stderr, err2 := cmd.StderrPipe()
+	if err := errors.Join(err1, err2); err != nil {
+		s.log.Error("demo pod pipes", "err", err)
+		return
+	}
+	logPath := PodLogPath(s.dir, p.Namespace, p.Name, container)
+	if err := cmd.Start(); err != nil {
+		s.log.Error("starting demo app", "pod", p.Namespace+"/"+p.Name, "err", err)
+		return
+	}
+	key := p.Namespace + "/" + p.Name
+	pidName := "pod-" + p.Namespace + "_" + p.Name
+	if err := writePid(s.dir, pidName, cmd.Process.Pid); err != nil {
+		s.log.Error("writing pid", "err", err)
+	}
+	proc := &demoProc{key: key, ns: p.Namespace, name: p.Name, uid: p.UID, container: container,
+		labels: p.Labels, node: p.Spec.NodeName, port: port, cmd: cmd, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	var fmu sync.Mutex
+	for stream, r := range map[string]io.Reader{"stdout": stdout, "stderr": stderr} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			copyCRI(r, logPath, stream, &fmu)
+		}()
+	}
+	s.mu.Lock()
+	s.procs[key] = proc
+	s.mu.Unlock()
+	s.log.Info("started demo app", "pod", key, "pid", cmd.Process.Pid, "port", port)
+	go func() {
+		wg.Wait()
+		err := cmd.Wait()
+		close(proc.done)
+		_ = os.Remove(filepath.Join(s.dir, "pids", pidName+".pid"))
+		s.mu.Lock()
+		stopping := proc.stopping
+		if !stopping && s.procs[key] == proc {
+			// It died on its own: like a container restart, count it and let reconcile start a new one.
+			delete(s.procs, key)
+			s.restarts[proc.uid]++
+		}
+		s.mu.Unlock()
+		if !stopping {
+			s.log.Warn("demo app exited; restarting", "pod", key, "err", err)
+			_ = appendCRILines(logPath, "stderr", []string{fmt.Sprintf("container %s exited: %v", container, err)})
+			s.writeTargets()
+			time.Sleep(time.Second)
+			s.poke()
+		}
+	}()
+	go s.markReady(ctx, proc)
+}
+
+// markReady waits for the process to serve, then publishes it to Prometheus and annotates the pod.
+func (s *supervisor) markReady(ctx context.Context, proc *demoProc) {
+	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", proc.port)
+	for i := 0; i < 100; i++ {
+		select {
+		case <-proc.done:
+			return
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := s.httpClient.Get(url)
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+	}
+	s.mu.Lock()
+	proc.ready = true
+	s.mu.Unlock()
+	s.writeTargets()
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+		EndpointAnnotation: fmt.Sprintf("127.0.0.1:%d", proc.port)}}})
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.cs.CoreV1().Pods(proc.ns).Patch(cctx, proc.name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		s.log.Error("annotating demo pod", "pod", proc.key, "err", err)
+	}
+}
+
+// copyCRI turns a process stream into CRI log lines ("<RFC3339Nano> <stream> F <line>").
+func copyCRI(r io.Reader, path, stream string, mu *sync.Mutex) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		_, _ = io.Copy(io.Discard, r)
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := time.Now().UTC().Format(time.RFC3339Nano) + " " + stream + " F " + sc.Text() + "\n"
+		mu.Lock()
+		_, _ = f.WriteString(line)
+		mu.Unlock()
+	}
+}
+
+func (s *supervisor) stopProc(proc *demoProc) {
+	s.mu.Lock()
+	proc.stopping = true
+	s.mu.Unlock()
+	pid := proc.cmd.Process.Pid
+	_ = killGroup(pid, syscall.SIGTERM)
+	select {
+	case <-proc.done:
+	case <-time.After(5 * time.Second):
+		_ = killGroup(pid, syscall.SIGKILL)
+		<-proc.done
+	}
+	s.log.Info("stopped demo app", "pod", proc.key)
+}
+
+func (s *supervisor) stopAll() {
+	s.mu.Lock()
+	procs := make([]*demoProc, 0, len(s.procs))
+	for _, p := range s.procs {
+		procs = append(procs, p)
+	}
+	s.procs = map[string]*demoProc{}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.stopProc(p) }()
+	}
+	wg.Wait()
+	s.writeTargets()
+}
+
+// writeTargets publishes ready demo processes as Prometheus file_sd targets labelled like a cluster's
+// pod scrape (namespace, pod, container, app, rollouts_pod_template_hash).
+func (s *supervisor) writeTargets() {
+	type group struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	s.mu.Lock()
+	groups := []group{}
+	for _, p := range s.procs {
+		if !p.ready {
+			continue
+		}
+		l := map[string]string{"namespace": p.ns, "pod": p.name, "container": p.container, "node": p.node}
+		if v := p.labels["app"]; v != "" {
+			l["app"] = v
+		}
+		if v := p.labels["rollouts-pod-template-hash"]; v != "" {
+			l["rollouts_pod_template_hash"] = v
+		}
+		groups = append(groups, group{Targets: []string{fmt.Sprintf("127.0.0.1:%d", p.port)}, Labels: l})
+	}
+	s.mu.Unlock()
+	sort.Slice(groups, func(i, j int) bool { return groups[i].Targets[0] < groups[j].Targets[0] })
+	b, _ := json.MarshalIndent(groups, "", " ")
+	dir := filepath.Join(s.dir, "prometheus", "targets")
+	tmp := filepath.Join(dir, ".pods.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		s.log.Error("writing prometheus targets", "err", err)
+		return
+	}
+	_ = os.Rename(tmp, filepath.Join(dir, "pods.json"))
+}
+
+// traffic sends a steady request rate through every Service with a selector, round-robin over the
+// ready demo processes it selects, so each revision's share of requests follows its share of pods.
+func (s *supervisor) traffic(ctx context.Context) {
+	const tick = 100 * time.Millisecond
+	credit := map[string]float64{}
+	next := map[string]int{}
+	sem := make(chan struct{}, 64)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		svcs, err := s.svcs.List(labels.Everything())
+		if err != nil {
+			continue
+		}
+		for _, svc := range svcs {
+			if len(svc.Spec.Selector) == 0 {
+				continue
+			}
+			rps := float64(defaultRPS)
+			if v, ok := svc.Annotations[TrafficAnnotation]; ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
+					rps = f
+				}
+			}
+			sel := labels.SelectorFromSet(svc.Spec.Selector)
+			var targets []string
+			s.mu.Lock()
+			for _, p := range s.procs {
+				if p.ready && p.ns == svc.Namespace && sel.Matches(labels.Set(p.labels)) {
+					targets = append(targets, fmt.Sprintf("http://127.0.0.1:%d/color", p.port))
+				}
+			}
+			s.mu.Unlock()
+			key := svc.Namespace + "/" + svc.Name
+			if len(targets) == 0 || rps == 0 {
+				delete(credit, key)
+				continue
+			}
+			sort.Strings(targets)
+			credit[key] += rps * tick.Seconds()
+			for credit[key] >= 1 {
+				credit[key]--
+				url := targets[next[key]%len(targets)]
+				next[key]++
+				select {
+				case sem <- struct{}{}:
+					go func() {
+						defer func() { <-sem }()
+						resp, err := s.httpClient.Get(url)
+						if err == nil {
+							_, _ = io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+						}
+					}()
+				default: // saturated: drop rather than queue without bound
+				}
+			}
+		}
+	}
+}
+
+// kubeStateCollector exports kube-state-metrics-named series from the pod cache.
+type kubeStateCollector struct{ s *supervisor }
+
+var (
+	ksmLimits   = prometheus.NewDesc("kube_pod_container_resource_limits", "Container resource limits.", []string{"namespace", "pod", "uid", "container", "node", "resource", "unit"}, nil)
+	ksmRequests = prometheus.NewDesc("kube_pod_container_resource_requests", "Container resource requests.", []string{"namespace", "pod", "uid", "container", "node", "resource", "unit"}, nil)
+	ksmRestarts = prometheus.NewDesc("kube_pod_container_status_restarts_total", "Container restarts.", []string{"namespace", "pod", "uid", "container"}, nil)
+	ksmReady    = prometheus.NewDesc("kube_pod_container_status_ready", "Container readiness.", []string{"namespace", "pod", "uid", "container"}, nil)
+	ksmPhase    = prometheus.NewDesc("kube_pod_status_phase", "Pod phase.", []string{"namespace", "pod", "uid", "phase"}, nil)
+	ksmInfo     = prometheus.NewDesc("kube_pod_info", "Pod information.", []string{"namespace", "pod", "uid", "node", "pod_ip", "host_ip"}, nil)
+	ksmLabels   = prometheus.NewDesc("kube_pod_labels", "Pod labels.", []string{"namespace", "pod", "uid", "label_app", "label_rollouts_pod_template_hash"}, nil)
+)
+
+func (k *kubeStateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{ksmLimits, ksmRequests, ksmRestarts, ksmReady, ksmPhase, ksmInfo, ksmLabels} {
+		ch <- d
+	}
+}
+
+func (k *kubeStateCollector) Collect(ch chan<- prometheus.Metric) {
+	pods, err := k.s.pods.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	k.s.mu.Lock()
+	restarts := make(map[types.UID]int, len(k.s.restarts))
+	for uid, n := range k.s.restarts {
+		restarts[uid] = n
+	}
+	k.s.mu.Unlock()
+	for _, p := range pods {
+		uid := string(p.UID)
+		ch <- prometheus.MustNewConstMetric(ksmInfo, prometheus.GaugeValue, 1, p.Namespace, p.Name, uid, p.Spec.NodeName, p.Status.PodIP, p.Status.HostIP)
+		ch <- prometheus.MustNewConstMetric(ksmLabels, prometheus.GaugeValue, 1, p.Namespace, p.Name, uid, p.Labels["app"], p.Labels["rollouts-pod-template-hash"])
+		for _, phase := range []corev1.PodPhase{corev1.PodPending, corev1.PodRunning, corev1.PodSucceeded, corev1.PodFailed, corev1.PodUnknown} {
+			v := 0.0
+			if p.Status.Phase == phase {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(ksmPhase, prometheus.GaugeValue, v, p.Namespace, p.Name, uid, string(phase))
+		}
+		status := map[string]corev1.ContainerStatus{}
+		for _, cs := range p.Status.ContainerStatuses {
+			status[cs.Name] = cs
+		}
+		_, demo := isDemoPod(p)
+		for _, c := range p.Spec.Containers {
+			for _, r := range []struct {
+				desc *prometheus.Desc
+				list corev1.ResourceList
+			}{{ksmLimits, c.Resources.Limits}, {ksmRequests, c.Resources.Requests}} {
+				if q, ok := r.list[corev1.ResourceCPU]; ok {
+					ch <- prometheus.MustNewConstMetric(r.desc, prometheus.GaugeValue, q.AsApproximateFloat64(), p.Namespace, p.Name, uid, c.Name, p.Spec.NodeName, "cpu", "core")
+				}
+				if q, ok := r.list[corev1.ResourceMemory]; ok {
+					ch <- prometheus.MustNewConstMetric(r.desc, prometheus.GaugeValue, q.AsApproximateFloat64(), p.Namespace, p.Name, uid, c.Name, p.Spec.NodeName, "memory", "byte")
+				}
+			}
+			n := float64(status[c.Name].RestartCount)
+			if demo {
+				n += float64(restarts[p.UID])
+			}
+			ch <- prometheus.MustNewConstMetric(ksmRestarts, prometheus.CounterValue, n, p.Namespace, p.Name, uid, c.Name)
+			ready := 0.0
+			if status[c.Name].Ready {
+				ready = 1
+			}
+			ch <- prometheus.MustNewConstMetric(ksmReady, prometheus.GaugeValue, ready, p.Namespace, p.Name, uid, c.Name)
+		}
+	}
+}
