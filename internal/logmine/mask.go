@@ -12,6 +12,7 @@ const (
 	clsSpace
 	clsSpecial // bytes that need a closer look: / @ \ "
 	clsJoin    // separators that glue adjacent variables into one ("10.0.0.1:80" → one <*>)
+	clsDot
 )
 
 var byteClass [256]uint8
@@ -35,6 +36,7 @@ func init() {
 	for _, c := range ".:,-_/#@+|;~" {
 		byteClass[c] |= clsJoin
 	}
+	byteClass['.'] |= clsDot
 }
 
 // headline is the part of a record that identifies its event: the first line, or for a Python traceback
@@ -108,6 +110,12 @@ func (z *tokenizer) tokenize(s string) {
 			i++
 		}
 		tok := s[start:i]
+		if seen&clsDot != 0 {
+			if d := z.maskDotted(tok); d != "" {
+				z.add(d)
+				continue
+			}
+		}
 		if seen&(clsSpecial|clsDigit) == 0 {
 			z.add(tok)
 			continue
@@ -286,15 +294,41 @@ func (z *tokenizer) maskToken(tok string) string {
 	if !changed {
 		return tok
 	}
-	// A host name carrying numbers ("5.36.59.76.dsl.example.net", "tcpconn6.tencent.com:443") is one value.
-	if lead, core, trail := trimPunct(tok); isDottedName(core) {
-		if eq := strings.IndexByte(core, '='); eq < 0 {
-			out = append(out[:0], lead...)
-			out = append(out, Wildcard...)
-			out = append(out, trail...)
-			z.out = out
+	return z.internBytes(out)
+}
+
+// maskDotted masks host and qualified names ("5.36.59.76.dsl.example.net", "tcpconn6.tencent.com:443",
+// "rhost=ns.example.com") as one value; "" when tok is not one.
+func (z *tokenizer) maskDotted(tok string) string {
+	prefix := ""
+	if eq := strings.IndexByte(tok, '='); eq > 0 {
+		prefix, tok = tok[:eq+1], tok[eq+1:]
+	}
+	lead, core, trail := trimPunct(tok)
+	if !isDottedName(core) {
+		return ""
+	}
+	if !strings.ContainsAny(core, "0123456789") {
+		// Without numbers only a host name counts ("ns.example.com"), not a constant like
+		// "android.intent.action.SCREEN_ON" or a Java class.
+		label := core[strings.LastIndexByte(core, '.')+1:]
+		if p := strings.IndexByte(label, ':'); p >= 0 {
+			label = label[:p]
+		}
+		if len(label) < 2 || len(label) > 6 {
+			return ""
+		}
+		for i := 0; i < len(label); i++ {
+			if label[i] < 'a' || label[i] > 'z' {
+				return ""
+			}
 		}
 	}
+	out := append(z.out[:0], prefix...)
+	out = append(out, lead...)
+	out = append(out, Wildcard...)
+	out = append(out, trail...)
+	z.out = out
 	return z.internBytes(out)
 }
 
