@@ -305,7 +305,8 @@ func (z *tokenizer) maskDotted(tok string) string {
 		prefix, tok = tok[:eq+1], tok[eq+1:]
 	}
 	lead, core, trail := trimPunct(tok)
-	if !isDottedName(core) {
+	// A value after "key=" may be a short host name ("rhost=example.com").
+	if !isDottedName(core) && !(prefix != "" && strings.Count(core, ".") == 1 && isDottedName("x."+core)) {
 		return ""
 	}
 	if !strings.ContainsAny(core, "0123456789") {

@@ -261,7 +261,7 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 				same++
 			}
 		case Wildcard:
-			if i == 0 && isPlainWord(tok) {
+			if i == 0 && !firstTokenVariable(tok) {
 				return same, false
 			}
 		default:
@@ -270,7 +270,7 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 				continue
 			}
 			// Messages start with a constant: a plain word first is never a parameter.
-			if i == 0 && (isPlainWord(tok) || isPlainWord(tmpl[0])) {
+			if i == 0 && !firstTokenVariable(tok) && !firstTokenVariable(tmpl[0]) {
 				return same, false
 			}
 			c := m.columns[m.contextKey(i)]
@@ -334,4 +334,10 @@ func isValueish(s string) bool {
 func valueShaped(a, b string) bool {
 	va, vb := isValueish(a), isValueish(b)
 	return (va && (vb || strings.Contains(b, Wildcard))) || (vb && strings.Contains(a, Wildcard))
+}
+
+// firstTokenVariable: a message's first token is a parameter only when it holds a masked value or is a
+// qualified name like "com.apple.icloud.fmfd.heartbeat:"; "cupsd" or "rpc.statd" name distinct events.
+func firstTokenVariable(s string) bool {
+	return strings.Contains(s, Wildcard) || strings.Count(s, ".") >= 2
 }
