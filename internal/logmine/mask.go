@@ -139,9 +139,69 @@ func (z *tokenizer) tokenize(s string) {
 	z.finish()
 }
 
+var units = map[string]bool{
+	"b": true, "kb": true, "mb": true, "gb": true, "tb": true, "kib": true, "mib": true, "gib": true,
+	"byte": true, "bytes": true, "ns": true, "us": true, "µs": true, "ms": true, "s": true, "sec": true,
+	"secs": true, "second": true, "seconds": true, "min": true, "mins": true, "minute": true, "minutes": true,
+	"h": true, "hour": true, "hours": true, "%": true, "percent": true,
+}
+
+// unitToken splits "KB)," into a unit and its trailing punctuation.
+func unitToken(t string) (string, bool) {
+	n := len(t)
+	for n > 0 && strings.IndexByte("),;:.]", t[n-1]) >= 0 {
+		n--
+	}
+	if n == 0 || n > 7 {
+		return "", false
+	}
+	var buf [8]byte
+	for i := 0; i < n; i++ {
+		buf[i] = lowerASCII(t[i])
+	}
+	if !units[string(buf[:n])] {
+		return "", false
+	}
+	return t[n:], true
+}
+
+// foldQuantities makes a quantity one token whatever its spelling: "12 ms" → "<*>", "1234 bytes (1.2 KB)"
+// → "<*>", so sizes and durations with or without a unit or a human-readable restatement align.
+func (z *tokenizer) foldQuantities() {
+	out := z.toks[:0]
+	for _, t := range z.toks {
+		if k := len(out); k > 0 && isValueish(out[k-1]) && strings.Contains(out[k-1], Wildcard) {
+			prev := out[k-1]
+			if trail, ok := unitToken(t); ok {
+				out[k-1] = z.internString(prev + trail)
+				continue
+			}
+			// "(<*>)" right after a value restates it.
+			if k > 0 && strings.HasPrefix(t, "(") && isValueish(t) &&
+				!strings.HasPrefix(prev, "(") && !strings.HasSuffix(prev, ",") {
+				out[k-1] = z.internString(prev + t[strings.LastIndexByte(t, ')')+1:])
+				continue
+			}
+		}
+		out = append(out, t)
+	}
+	z.toks = out
+}
+
+func (z *tokenizer) internString(s string) string {
+	if v, ok := z.intern[s]; ok {
+		return v
+	}
+	if len(z.intern) < 1<<16 {
+		z.intern[s] = s
+	}
+	return s
+}
+
 // finish applies cross-token masking and builds the exact-match key.
 func (z *tokenizer) finish() {
 	z.maskDates()
+	z.foldQuantities()
 	z.sig = z.sig[:0]
 	for i, t := range z.toks {
 		if i > 0 {
