@@ -25,6 +25,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/redact"
@@ -35,6 +36,8 @@ import (
 type Deps struct {
 	Kube kube.Client
 	Prom prom.Client
+	// GitHub files issues (open_issue); nil: built from FIXLOOP_GITHUB_* env, else "no GitHub token configured".
+	GitHub github.Client
 	// Redactor scrubs secrets from everything tools return; nil means redact.Default().
 	Redactor *redact.Redactor
 	// PromQL overrides the default query of a get_metrics metric by name (see MetricNames).

@@ -83,6 +83,10 @@ func TestEnsureIssueOneIssuePerFingerprint(t *testing.T) {
 	if err != nil || r3.Commented || r3.Created {
 		t.Fatalf("redelivered occurrence = %+v, %v", r3, err)
 	}
+	// The occurrence that opened the issue, delivered again, adds nothing either.
+	if r, err := c.EnsureIssue(ctx, failure("abc123")); err != nil || r.Commented || r.Created {
+		t.Fatalf("redelivered first occurrence = %+v, %v", r, err)
+	}
 	// A different failure gets its own issue.
 	if r, err := c.EnsureIssue(ctx, failure("def456")); err != nil || !r.Created || r.Number != 2 {
 		t.Fatalf("other fingerprint = %+v, %v", r, err)

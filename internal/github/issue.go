@@ -127,6 +127,9 @@ func (g *GitHub) EnsureIssue(ctx context.Context, req IssueRequest) (*IssueResul
 	}
 	if open != nil {
 		res.Number, res.URL = open.GetNumber(), open.GetHTMLURL()
+		if strings.Contains(open.GetBody(), occurrenceMarker(req.OccurrenceID)) {
+			return res, nil // this very occurrence opened the issue (a retried or resumed run)
+		}
 		added, err := g.addOccurrence(ctx, owner, name, open.GetNumber(), req, false)
 		res.Commented = added
 		return res, err
@@ -327,6 +330,7 @@ func (g *GitHub) title(req IssueRequest) string {
 func (g *GitHub) renderBody(req IssueRequest) string {
 	var b strings.Builder
 	b.WriteString(marker(req.Fingerprint) + "\n")
+	b.WriteString(occurrenceMarker(req.OccurrenceID) + "\n")
 	b.WriteString("## Summary\n\n")
 	b.WriteString(orNone(req.Summary) + "\n\n")
 	var facts []string

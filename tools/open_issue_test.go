@@ -1,0 +1,70 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/redact"
+)
+
+func TestOpenIssueThroughTheMCPHandler(t *testing.T) {
+	sink, _ := ghsink.New(ghsink.Options{})
+	ts := httptest.NewServer(sink)
+	defer ts.Close()
+	sink.SetBaseURL(ts.URL)
+	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tool Tool
+	for _, tl := range All(Deps{GitHub: gh}) {
+		if tl.Tool.Name == "open_issue" {
+			tool = tl
+		}
+	}
+	if !tool.Write || tool.Toolset != ToolsetIssues {
+		t.Fatalf("open_issue registration: %+v", tool)
+	}
+	call := func(args map[string]any) *mcp.CallToolResult {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "open_issue"
+		req.Params.Arguments = args
+		res, err := tool.Handler(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	args := map[string]any{"repo": "acme/shop", "fingerprint": "f00d", "title": "panic in checkout", "occurrenceId": "a",
+		"logExamples": []any{"panic: boom password=hunter2hunter2"}}
+	res := call(args)
+	if res.IsError {
+		t.Fatalf("open_issue failed: %+v", res.Content)
+	}
+	raw, _ := json.Marshal(res.StructuredContent)
+	var out OpenIssueOutput
+	json.Unmarshal(raw, &out)
+	if !out.Created || out.Number != 1 {
+		t.Fatalf("first call = %s", raw)
+	}
+	args["occurrenceId"] = "b"
+	res = call(args)
+	raw, _ = json.Marshal(res.StructuredContent)
+	json.Unmarshal(raw, &out)
+	if res.IsError || !out.Commented || out.Created || len(sink.Issues("acme/shop")) != 1 {
+		t.Fatalf("second call = %s", raw)
+	}
+	if strings.Contains(sink.Issues("acme/shop")[0].Body, "hunter2hunter2") {
+		t.Fatal("secret reached the issue")
+	}
+	if res := call(map[string]any{"fingerprint": "x", "title": "t"}); !res.IsError {
+		t.Fatal("missing repo accepted")
+	}
+}
