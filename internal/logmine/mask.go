@@ -116,7 +116,7 @@ func (z *tokenizer) tokenize(s string) {
 				continue
 			}
 		}
-		if seen&(clsSpecial|clsDigit) == 0 {
+		if seen&(clsSpecial|clsDigit) == 0 && !(len(tok) >= 8 && hasHexRun(tok)) {
 			z.add(tok)
 			continue
 		}
@@ -330,7 +330,7 @@ func (z *tokenizer) maskToken(tok string) string {
 				j++
 			}
 		}
-		if !hasDigit {
+		if !hasDigit && !(j-i >= 8 && allHex(tok[i:j])) {
 			out = append(out, tok[i:j]...)
 			i = j
 			continue
@@ -462,4 +462,35 @@ func (z *tokenizer) maskDates() {
 			z.toks[i] = Wildcard
 		}
 	}
+}
+
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasHexRun: some alphanumeric run of 8+ characters is all hex ("ffffffff", "deadbeef").
+func hasHexRun(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case isHex(s[i]):
+			run++
+			if run >= 8 && (i+1 == len(s) || !(isAlpha(s[i+1]) || isDigit(s[i+1]))) {
+				return true
+			}
+		case isAlpha(s[i]) || isDigit(s[i]):
+			for i+1 < len(s) && (isAlpha(s[i+1]) || isDigit(s[i+1])) {
+				i++
+			}
+			run = 0
+		default:
+			run = 0
+		}
+	}
+	return false
 }

@@ -333,7 +333,10 @@ func isValueish(s string) bool {
 
 func valueShaped(a, b string) bool {
 	va, vb := isValueish(a), isValueish(b)
-	return (va && (vb || strings.Contains(b, Wildcard))) || (vb && strings.Contains(a, Wildcard))
+	if (va && (vb || strings.Contains(b, Wildcard))) || (vb && strings.Contains(a, Wildcard)) {
+		return true
+	}
+	return false
 }
 
 // firstTokenVariable: a message's first token is a parameter only when it holds a masked value or is a
