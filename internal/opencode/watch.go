@@ -125,7 +125,11 @@ func (w *Watcher) Wait(ctx context.Context, o WaitOptions) (WaitResult, error) {
 				checkStatus = true
 				continue
 			}
-			if ev.SessionID() != w.sessionID {
+			if sid := ev.SessionID(); sid != w.sessionID {
+				// Directory-scoped events (file.edited) carry no session; the directory is the session's.
+				if sid == "" && ev.Type == "file.edited" && o.OnEvent != nil {
+					o.OnEvent(ev)
+				}
 				continue
 			}
 			if o.OnEvent != nil {
