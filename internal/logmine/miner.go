@@ -20,7 +20,7 @@ type Config struct {
 
 // DefaultConfig returns the single configuration fixloop uses for all logs.
 func DefaultConfig() Config {
-	return Config{VariableCardinality: 3, MaxExamples: 3, MaxExampleBytes: 4096}
+	return Config{VariableCardinality: 4, MaxExamples: 3, MaxExampleBytes: 4096}
 }
 
 // Template is one mined event type.
@@ -273,8 +273,12 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 			if i == 0 && !firstTokenVariable(tok) && !firstTokenVariable(tmpl[0]) {
 				return same, false
 			}
+			limit := m.cfg.VariableCardinality
+			if i > 0 && namesValue(toks[i-1]) && limit > 2 {
+				limit = 2
+			}
 			c := m.columns[m.contextKey(i)]
-			if c == nil || c.n <= m.cfg.VariableCardinality {
+			if c == nil || c.n <= limit {
 				return same, false
 			}
 		}
@@ -343,4 +347,28 @@ func valueShaped(a, b string) bool {
 // qualified name like "com.apple.icloud.fmfd.heartbeat:"; "cupsd" or "rpc.statd" name distinct events.
 func firstTokenVariable(s string) bool {
 	return strings.Contains(s, Wildcard) || strings.Count(s, ".") >= 2
+}
+
+// nameNouns precede a value in prose logs: "for user alice", "on host db1", "instance web-3".
+var nameNouns = map[string]bool{
+	"user": true, "username": true, "host": true, "hostname": true, "node": true, "file": true,
+	"filename": true, "path": true, "id": true, "name": true, "instance": true, "job": true, "task": true,
+	"container": true, "pod": true, "namespace": true, "service": true, "account": true, "table": true,
+	"database": true, "queue": true, "topic": true, "device": true, "domain": true, "session": true,
+	"client": true, "server": true, "address": true, "key": true, "bucket": true, "image": true,
+	"volume": true, "cluster": true, "tenant": true, "project": true, "group": true, "role": true,
+	"package": true, "module": true, "process": true, "thread": true, "url": true, "uri": true,
+}
+
+func namesValue(prev string) bool {
+	n := len(prev)
+	for n > 0 && strings.IndexByte(":=", prev[n-1]) >= 0 {
+		n--
+	}
+	if n == 0 || n > 10 {
+		return false
+	}
+	var buf [10]byte
+	copy(buf[:], prev[:n])
+	return nameNouns[string(buf[:n])] // lower case only: "Instance destroyed" starts a sentence
 }
