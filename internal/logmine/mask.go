@@ -330,7 +330,7 @@ func (z *tokenizer) maskToken(tok string) string {
 				j++
 			}
 		}
-		if !hasDigit && !(j-i >= 8 && allHex(tok[i:j])) {
+		if (!hasDigit && !(j-i >= 8 && allHex(tok[i:j]))) || isNamedUnit(tok[i:j]) {
 			out = append(out, tok[i:j]...)
 			i = j
 			continue
@@ -493,4 +493,18 @@ func hasHexRun(s string) bool {
 		}
 	}
 	return false
+}
+
+// isNamedUnit: letters then one digit, like "eth0", "ssh2", "SOCKS5", "utf8": names, not values.
+func isNamedUnit(s string) bool {
+	n := len(s)
+	if n < 3 || !isDigit(s[n-1]) {
+		return false
+	}
+	for i := 0; i < n-1; i++ {
+		if !isAlpha(s[i]) {
+			return false
+		}
+	}
+	return true
 }
