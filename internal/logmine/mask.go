@@ -337,7 +337,7 @@ func (z *tokenizer) maskToken(tok string) string {
 		}
 		changed = true
 		// Glue to a previous wildcard when only join punctuation lies between.
-		if lastVarEnd >= 0 && onlyJoin(out[lastVarEnd:]) {
+		if lastVarEnd >= 0 && gluesValues(out[lastVarEnd:]) {
 			out = out[:lastVarEnd]
 		} else {
 			// Absorb a sign: "-64", "blk_-123", "+0.5".
@@ -503,6 +503,29 @@ func isNamedUnit(s string) bool {
 	}
 	for i := 0; i < n-1; i++ {
 		if !isAlpha(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// gluesValues: what lies between two masked parts keeps them one value: join punctuation, possibly
+// around a one- or two-letter tag ("attempt_1445_0020_m_000000_0" → "attempt_<*>").
+func gluesValues(b []byte) bool {
+	if len(b) == 0 || byteClass[b[0]]&clsJoin == 0 || byteClass[b[len(b)-1]]&clsJoin == 0 {
+		return false
+	}
+	run := 0
+	for _, c := range b {
+		switch {
+		case byteClass[c]&clsJoin != 0:
+			run = 0
+		case isAlpha(c):
+			run++
+			if run > 2 {
+				return false
+			}
+		default:
 			return false
 		}
 	}

@@ -269,6 +269,10 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 			if valueShaped(tmpl[i], tok) {
 				continue
 			}
+			// Upper-case identifiers are enum values (states, event types): constants.
+			if isEnumWord(tok) && isEnumWord(tmpl[i]) {
+				return same, false
+			}
 			// Messages start with a constant: a plain word first is never a parameter.
 			if i == 0 && !firstTokenVariable(tok) && !firstTokenVariable(tmpl[0]) {
 				return same, false
@@ -371,4 +375,22 @@ func namesValue(prev string) bool {
 	var buf [10]byte
 	copy(buf[:], prev[:n])
 	return nameNouns[string(buf[:n])] // lower case only: "Instance destroyed" starts a sentence
+}
+
+// isEnumWord: "RUNNING", "FAIL_TASK_CLEANUP" (trailing punctuation allowed).
+func isEnumWord(s string) bool {
+	n := len(s)
+	for n > 0 && strings.IndexByte(".,:;)]", s[n-1]) >= 0 {
+		n--
+	}
+	if n < 2 {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
