@@ -1,15 +1,152 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"strings"
+	"sync"
 
+	"github.com/fixloop/fixloop/agents"
+	"github.com/fixloop/fixloop/agents/triage"
 	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/redact"
+	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
 
-// mountAgents adds the A2A agent routes (and the Argo Rollouts AI metric plugin route) to the serve mux.
-// Owned by the agents engineer; serve.go calls it after /mcp, /healthz, /readyz and /metrics are mounted.
+// AgentEnv is what an agent factory gets to build its agent (the fixer plugs in through registerAgent).
+type AgentEnv struct {
+	Config *config.Config
+	Deps   tools.Deps
+	Store  store.Store
+	GitHub github.Client // nil when no token/base URL is configured
+	Logger *slog.Logger
+	// BaseURL is this server's loopback URL (http://127.0.0.1:PORT) for agents calling each other.
+	BaseURL string
+}
+
+// AgentFactory builds one agent for the host. Return (nil, nil) to skip it (e.g. not configured).
+type AgentFactory func(env AgentEnv) (*agents.Agent, error)
+
+var (
+	agentFactoriesMu sync.Mutex
+	agentFactories   []AgentFactory
+)
+
+// registerAgent adds an agent to `fixloop serve`; call it from an init in this directory, e.g.
+//
+//	func init() { registerAgent(func(env AgentEnv) (*agents.Agent, error) { ... }) }
+//
+// The agent is then served at /agents/<Name> with its card at /agents/<Name>/.well-known/agent-card.json.
+func registerAgent(f AgentFactory) {
+	agentFactoriesMu.Lock()
+	defer agentFactoriesMu.Unlock()
+	agentFactories = append(agentFactories, f)
+}
+
+// serveStore is kept open for the life of the process (closed by the OS at exit; SQLite WAL is safe).
+var serveStore store.Store
+
+// mountAgents adds the A2A host (triage + registered agents), the Argo Rollouts entry points
+// (GET /, POST /a2a/analyze, POST /argo/v1/verdict) and resumes tasks interrupted by a restart.
 func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger *slog.Logger) error {
+	st, err := store.Open(context.Background(), cfg.StateDir)
+	if err != nil {
+		return fmt.Errorf("state store in %s (--state-dir / FIXLOOP_STATE_DIR): %w", cfg.StateDir, err)
+	}
+	serveStore = st
+	gh, err := githubClient(cfg, deps)
+	if err != nil {
+		return err
+	}
+	if deps.GitHub == nil && gh != nil {
+		deps.GitHub = gh
+	}
+	base := loopbackURL(cfg.Listen)
+	fixerURL := cfg.Fixer.AgentURL
+
+	host, err := agents.NewHost(agents.Config{Store: st, PublicURL: os.Getenv("FIXLOOP_PUBLIC_URL"), BearerToken: os.Getenv("FIXLOOP_A2A_TOKEN"),
+		Version: version, Logger: logger})
+	if err != nil {
+		return err
+	}
+	env := AgentEnv{Config: cfg, Deps: deps, Store: st, GitHub: gh, Logger: logger, BaseURL: base}
+	agentFactoriesMu.Lock()
+	factories := append([]AgentFactory(nil), agentFactories...)
+	agentFactoriesMu.Unlock()
+	for _, f := range factories {
+		a, err := f(env)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			continue
+		}
+		if err := host.Mount(*a); err != nil {
+			return err
+		}
+		// A fixer mounted in this process is the default delegation target.
+		if a.Name == "fixer" && fixerURL == "" {
+			fixerURL = agents.AgentURL(base, "fixer")
+		}
+	}
+	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: os.Getenv("FIXLOOP_A2A_TOKEN"),
+		DefaultRepo: cfg.GitHub.Repo, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := host.Mount(tr.Agent()); err != nil {
+		return err
+	}
+	host.Register(mux)
+	tr.RegisterArgo(mux)
+	if err := host.Resume(context.Background()); err != nil {
+		logger.Warn("could not resume interrupted tasks", "err", err)
+	}
+	logger.Info("agents mounted", "triage", base+"/agents/triage", "fixer", fixerURL, "stateDir", cfg.StateDir, "github", gh != nil)
 	return nil
+}
+
+// githubClient builds the GitHub client from the configuration (token and base URL; the local sink needs
+// no token). nil when neither is set: the agent then reports "no GitHub token configured".
+func githubClient(cfg *config.Config, deps tools.Deps) (github.Client, error) {
+	gc := github.ConfigFromEnv()
+	if cfg.GitHub.Token != "" {
+		gc.Token = cfg.GitHub.Token
+	}
+	if cfg.GitHub.BaseURL != "" {
+		gc.BaseURL = cfg.GitHub.BaseURL
+	}
+	if len(cfg.GitHub.Labels) > 0 {
+		gc.Labels = cfg.GitHub.Labels
+	}
+	if gc.Token == "" && gc.BaseURL == "" {
+		return nil, nil
+	}
+	gc.Redactor = deps.Redactor
+	if gc.Redactor == nil {
+		gc.Redactor = redact.Default()
+	}
+	gc.Logger = deps.Logger
+	c, err := github.New(gc)
+	if err != nil {
+		return nil, fmt.Errorf("github (FIXLOOP_GITHUB_TOKEN / --github-base-url): %w", err)
+	}
+	return c, nil
+}
+
+func loopbackURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" || strings.HasPrefix(host, "[") {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -1,0 +1,276 @@
+package triage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fixloop/fixloop/internal/store"
+)
+
+// PluginRequest is what argoproj-labs/rollouts-plugin-metric-ai sends in agent mode.
+type PluginRequest struct {
+	UserID   string        `json:"userId"`
+	Prompt   string        `json:"prompt"`
+	Context  PluginContext `json:"context"`
+	MemoryID string        `json:"memoryId"`
+}
+
+// PluginContext is the plugin request's context object.
+type PluginContext struct {
+	Namespace      string `json:"namespace"`
+	RolloutName    string `json:"rolloutName"`
+	StableSelector string `json:"stableSelector"`
+	CanarySelector string `json:"canarySelector"`
+	ExtraPrompt    string `json:"extraPrompt,omitempty"`
+	RepoURL        string `json:"repoUrl,omitempty"`
+	BaseBranch     string `json:"baseBranch,omitempty"`
+}
+
+// PluginResponse is what the plugin parses; confidence is an integer 0-100. The plugin marks the
+// measurement Successful only when promote is true, so inconclusive answers promote:false.
+type PluginResponse struct {
+	Analysis    string `json:"analysis"`
+	RootCause   string `json:"rootCause"`
+	Remediation string `json:"remediation"`
+	PRLink      string `json:"prLink,omitempty"`
+	Promote     bool   `json:"promote"`
+	Confidence  int    `json:"confidence"`
+}
+
+// WebVerdict is the JSON the web metric provider endpoint returns (jsonPath "{$}").
+type WebVerdict struct {
+	Status      string     `json:"status"` // done | running | no-canary
+	Verdict     string     `json:"verdict"`
+	Promote     bool       `json:"promote"`
+	Confidence  int        `json:"confidence"`
+	Analysis    string     `json:"analysis"`
+	RootCause   string     `json:"rootCause,omitempty"`
+	Remediation string     `json:"remediation,omitempty"`
+	Fingerprint string     `json:"fingerprint,omitempty"`
+	Namespace   string     `json:"namespace"`
+	Rollout     string     `json:"rollout"`
+	CanaryHash  string     `json:"canaryHash,omitempty"`
+	IssueURL    string     `json:"issueUrl,omitempty"`
+	PRLink      string     `json:"prLink,omitempty"`
+	AnalyzedAt  *time.Time `json:"analyzedAt,omitempty"`
+}
+
+// WebRequest is the web provider's jsonBody.
+type WebRequest struct {
+	Namespace   string   `json:"namespace"`
+	Rollout     string   `json:"rollout"`
+	ExtraPrompt string   `json:"extraPrompt,omitempty"`
+	Ignore      []string `json:"ignore,omitempty"`
+	RepoURL     string   `json:"repoUrl,omitempty"`
+	BaseBranch  string   `json:"baseBranch,omitempty"`
+	// WaitSeconds is how long this request may wait for a running analysis (default 7: inside the web
+	// provider's default 10 s timeout). Raise it together with the template's timeoutSeconds.
+	WaitSeconds int `json:"waitSeconds,omitempty"`
+}
+
+var instanceID = func() string {
+	h, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", h, os.Getpid(), hex.EncodeToString(b))
+}()
+
+// RegisterArgo mounts the Argo Rollouts entry points:
+//
+//	GET  /                  200 (the AI metric plugin probes it)
+//	POST /a2a/analyze       the AI metric plugin's agent-mode route (synchronous, < 5 min)
+//	POST /argo/v1/verdict   the built-in web metric provider (fast; analysis runs asynchronously)
+func (t *Triage) RegisterArgo(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"name": "fixloop", "status": "ok",
+			"endpoints": []string{"/mcp", "/a2a/analyze", "/argo/v1/verdict", "/agents", "/.well-known/agent-card.json"}})
+	})
+	mux.HandleFunc("POST /a2a/analyze", t.handlePlugin)
+	mux.HandleFunc("POST /argo/v1/verdict", t.handleWebVerdict)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (t *Triage) handlePlugin(w http.ResponseWriter, r *http.Request) {
+	var req PluginRequest
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "request body is not the AI metric plugin's JSON: " + err.Error()})
+		return
+	}
+	in := AnalyzeInput{Namespace: req.Context.Namespace, Rollout: req.Context.RolloutName, StableSelector: req.Context.StableSelector,
+		CanarySelector: req.Context.CanarySelector, ExtraPrompt: req.Context.ExtraPrompt, RepoURL: req.Context.RepoURL, BaseBranch: req.Context.BaseBranch}
+	fillFromText(req.Prompt, &in.Namespace, &in.Rollout, nil, nil)
+	if in.Namespace == "" || in.Rollout == "" {
+		// The plugin treats non-200 as an error; a clear inconclusive keeps the canary from passing.
+		writeJSON(w, http.StatusOK, PluginResponse{Analysis: "Inconclusive: the request names no namespace/rollout (context.namespace, context.rolloutName).", Confidence: 0})
+		return
+	}
+	res, err := t.AnalyzeCanary(r.Context(), in, "argo-plugin:"+newID(), nil)
+	if err != nil {
+		writeJSON(w, http.StatusOK, PluginResponse{Analysis: "Inconclusive: " + err.Error(), Confidence: 0})
+		return
+	}
+	t.log.Info("canary analysed for the AI metric plugin", "rollout", in.Namespace+"/"+in.Rollout, "verdict", res.Verdict.Verdict, "confidence", res.Confidence, "ms", res.DurationMS)
+	writeJSON(w, http.StatusOK, pluginResponse(res))
+}
+
+func pluginResponse(res *AnalyzeResult) PluginResponse {
+	analysis := res.Analysis
+	if res.Verdict.Verdict == VerdictInconclusive && !strings.HasPrefix(analysis, "Inconclusive") {
+		analysis = "Inconclusive (not promoting): " + analysis
+	}
+	if len(res.Notes) > 0 {
+		analysis += " Notes: " + strings.Join(res.Notes, "; ") + "."
+	}
+	if res.Issue != nil {
+		analysis += " Issue: " + res.Issue.URL
+	}
+	return PluginResponse{Analysis: analysis, RootCause: res.RootCause, Remediation: res.Remediation, PRLink: res.PRLink,
+		Promote: res.Promote, Confidence: res.Confidence}
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// handleWebVerdict answers the web metric provider:
+//   - a finished verdict for the rollout's current canary revision → 200 with status "done";
+//   - otherwise it starts (or joins) the analysis in the background, waits up to waitSeconds, and if the
+//     verdict is still not ready answers 503 {status:"running"} with Retry-After. Argo counts a non-2xx
+//     as a measurement Error, which does not count toward `count` and is retried after 10 s, so with
+//     `consecutiveErrorLimit` raised (the shipped template uses 30, about 5 minutes) a slow analysis is
+//     simply waited for, and never read as a pass;
+//   - no canary in flight → 200 {status:"no-canary", promote:false}.
+//
+// Verdicts are cached per (namespace, rollout, canary pod-template hash) in the store: every measurement
+// of the same revision gets the same answer and the issue is filed once per revision. An inconclusive
+// verdict older than a minute is recomputed (more data may have arrived).
+func (t *Triage) handleWebVerdict(w http.ResponseWriter, r *http.Request) {
+	var req WebRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want a JSON body {namespace, rollout, ...}: " + err.Error()})
+		return
+	}
+	if req.Namespace == "" || req.Rollout == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "namespace and rollout are required in jsonBody"})
+		return
+	}
+	wait := 7 * time.Second
+	if req.WaitSeconds > 0 {
+		wait = time.Duration(req.WaitSeconds) * time.Second
+	}
+	ctx := r.Context()
+	if t.cfg.Tools.Kube == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no cluster configured: set KUBECONFIG or --kubeconfig"})
+		return
+	}
+	ro, err := t.cfg.Tools.Kube.GetRollout(ctx, req.Namespace, req.Rollout)
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": fmt.Sprintf("read rollout %s/%s: %v", req.Namespace, req.Rollout, err)})
+		return
+	}
+	if !ro.CanaryInFlight() {
+		writeJSON(w, http.StatusOK, WebVerdict{Status: "no-canary", Verdict: VerdictInconclusive, Namespace: req.Namespace, Rollout: req.Rollout,
+			Analysis: fmt.Sprintf("rollout %s/%s has no canary in flight (current revision %s is stable)", req.Namespace, req.Rollout, ro.CurrentHash)})
+		return
+	}
+	key := store.AnalysisKey{Namespace: req.Namespace, Rollout: req.Rollout, CanaryHash: ro.CurrentHash}
+	deadline := time.Now().Add(wait)
+	for {
+		a, err := t.ensureAnalysis(ctx, key, req)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		if a.Status == store.AnalysisDone {
+			var v WebVerdict
+			if err := json.Unmarshal(a.Result, &v); err == nil {
+				v.Status = "done"
+				writeJSON(w, http.StatusOK, v)
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			w.Header().Set("Retry-After", "10")
+			writeJSON(w, http.StatusServiceUnavailable, WebVerdict{Status: "running", Verdict: VerdictInconclusive, Namespace: req.Namespace,
+				Rollout: req.Rollout, CanaryHash: key.CanaryHash, Analysis: "analysis in progress; Argo retries this measurement"})
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// ensureAnalysis returns the cached analysis, starting one when none is running.
+func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, req WebRequest) (*store.Analysis, error) {
+	a, claimed, err := t.cfg.Store.ClaimAnalysis(ctx, key, instanceID, t.cfg.AnalysisTimeout+30*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("analysis cache: %w", err)
+	}
+	if !claimed && a.Status == store.AnalysisDone && time.Since(a.UpdatedAt) > time.Minute {
+		var v WebVerdict
+		if json.Unmarshal(a.Result, &v) == nil && v.Verdict == VerdictInconclusive {
+			// Recompute a stale inconclusive verdict.
+			if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisFailed, Error: "inconclusive; recomputing"}); err != nil {
+				return nil, err
+			}
+			a, claimed, err = t.cfg.Store.ClaimAnalysis(ctx, key, instanceID, t.cfg.AnalysisTimeout+30*time.Second)
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if claimed {
+		go t.runCachedAnalysis(key, req)
+	}
+	return a, nil
+}
+
+func (t *Triage) runCachedAnalysis(key store.AnalysisKey, req WebRequest) {
+	ctx := context.Background()
+	in := AnalyzeInput{Namespace: key.Namespace, Rollout: key.Rollout, ExtraPrompt: req.ExtraPrompt, Ignore: req.Ignore, RepoURL: req.RepoURL, BaseBranch: req.BaseBranch}
+	// One occurrence per canary revision: a crash and re-run of the same revision adds no comment.
+	res, err := t.AnalyzeCanary(ctx, in, "argo-web:"+key.Namespace+"/"+key.Rollout+"@"+key.CanaryHash, nil)
+	if err == nil && res.CanaryHash != "" && res.CanaryHash != key.CanaryHash {
+		err = fmt.Errorf("canary revision changed during analysis (%s → %s)", key.CanaryHash, res.CanaryHash)
+	}
+	if err != nil {
+		t.log.Warn("web provider analysis failed", "rollout", key.Namespace+"/"+key.Rollout, "err", err)
+		_ = t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisFailed, Error: err.Error()})
+		return
+	}
+	at := res.AnalyzedAt
+	v := WebVerdict{Status: "done", Verdict: res.Verdict.Verdict, Promote: res.Promote, Confidence: res.Confidence, Analysis: pluginResponse(res).Analysis,
+		RootCause: res.RootCause, Remediation: res.Remediation, Fingerprint: res.Fingerprint, Namespace: key.Namespace, Rollout: key.Rollout,
+		CanaryHash: key.CanaryHash, PRLink: res.PRLink, AnalyzedAt: &at}
+	if res.Issue != nil {
+		v.IssueURL = res.Issue.URL
+	}
+	raw, _ := json.Marshal(v)
+	if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisDone, Owner: instanceID, Result: raw}); err != nil {
+		t.log.Warn("could not cache verdict", "err", err)
+	}
+	t.log.Info("canary analysed for the web metric provider", "rollout", key.Namespace+"/"+key.Rollout, "canary", key.CanaryHash,
+		"verdict", v.Verdict, "confidence", v.Confidence, "ms", res.DurationMS)
+}

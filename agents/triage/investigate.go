@@ -1,0 +1,427 @@
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fixloop/fixloop/skills"
+	"github.com/fixloop/fixloop/tools"
+)
+
+// InvestigateInput is the investigate_service skill input.
+type InvestigateInput struct {
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"`         // name or kind/name (rollout/web, deployment/api, ...)
+	Window    string `json:"window,omitempty"` // Prometheus duration, default 30m
+	RepoURL   string `json:"repoUrl,omitempty"`
+	// Thresholds override the defaults (warn/critical per check).
+	Thresholds *Thresholds `json:"thresholds,omitempty"`
+}
+
+// Thresholds for investigate_service; defaults follow a widely used autofix workflow.
+type Thresholds struct {
+	CPUWarn, CPUCrit       float64 // % of limit
+	MemWarn, MemCrit       float64 // % of limit
+	Err5xxWarn, Err5xxCrit float64 // % of requests
+	Err4xxWarn, Err4xxCrit float64 // % of requests
+	P95WarnMS, P95CritMS   float64
+	MinRequests            float64 // HTTP checks are skipped below this many requests in the window
+}
+
+// DefaultThresholds are the documented defaults.
+var DefaultThresholds = Thresholds{CPUWarn: 70, CPUCrit: 90, MemWarn: 70, MemCrit: 90, Err5xxWarn: 1, Err5xxCrit: 5,
+	Err4xxWarn: 10, Err4xxCrit: 25, P95WarnMS: 1000, P95CritMS: 3000, MinRequests: 20}
+
+// Finding is one health check result.
+type Finding struct {
+	Check     string   `json:"check"`
+	Severity  string   `json:"severity"` // ok|warning|critical|skipped
+	Value     string   `json:"value,omitempty"`
+	Threshold string   `json:"threshold,omitempty"`
+	Pods      []string `json:"pods,omitempty"`
+	Evidence  string   `json:"evidence,omitempty"`
+}
+
+// LogPattern is an error template from the affected pods' logs.
+type LogPattern struct {
+	Pattern  string   `json:"pattern"`
+	Count    int      `json:"count"`
+	Level    string   `json:"level,omitempty"`
+	Pods     int      `json:"pods"`
+	First    string   `json:"first,omitempty"`
+	Last     string   `json:"last,omitempty"`
+	Examples []string `json:"examples,omitempty"`
+}
+
+// InvestigateResult is the investigate_service output.
+type InvestigateResult struct {
+	Namespace string       `json:"namespace"`
+	Workload  string       `json:"workload"`
+	Window    string       `json:"window"`
+	Status    string       `json:"status"` // healthy|degraded|critical|unknown
+	Findings  []Finding    `json:"findings"`
+	Logs      []LogPattern `json:"logs,omitempty"`
+	Events    []string     `json:"events,omitempty"`
+	FixPlan   string       `json:"fixPlan"`
+	Notes     []string     `json:"notes,omitempty"`
+}
+
+// Summary is a one-line text for A2A.
+func (r *InvestigateResult) Summary() string {
+	var bad []string
+	for _, f := range r.Findings {
+		if f.Severity == "warning" || f.Severity == "critical" {
+			bad = append(bad, fmt.Sprintf("%s %s (%s)", f.Check, f.Severity, f.Value))
+		}
+	}
+	if len(bad) == 0 {
+		return fmt.Sprintf("%s/%s is %s over %s.", r.Namespace, r.Workload, r.Status, r.Window)
+	}
+	return fmt.Sprintf("%s/%s is %s over %s: %s.", r.Namespace, r.Workload, r.Status, r.Window, strings.Join(bad, "; "))
+}
+
+func grade(v, warn, crit float64) string {
+	switch {
+	case v >= crit:
+		return "critical"
+	case v >= warn:
+		return "warning"
+	default:
+		return "ok"
+	}
+}
+
+// InvestigateService checks a workload's health over the window.
+func (t *Triage) InvestigateService(ctx context.Context, in InvestigateInput, progress Progress) (*InvestigateResult, error) {
+	if progress == nil {
+		progress = nop
+	}
+	if in.Namespace == "" || in.Workload == "" {
+		return nil, errors.New("investigate_service: namespace and workload are required")
+	}
+	th := DefaultThresholds
+	if in.Thresholds != nil {
+		th = *in.Thresholds
+	}
+	if in.Window == "" {
+		in.Window = "30m"
+	}
+	win, err := time.ParseDuration(in.Window)
+	if err != nil {
+		return nil, fmt.Errorf("investigate_service: window %q: want a duration like 30m", in.Window)
+	}
+	d := t.cfg.Tools
+	res := &InvestigateResult{Namespace: in.Namespace, Workload: in.Workload, Window: in.Window}
+
+	progress("reading the workload, its pods and recent warning events")
+	arch, workload, err := t.describe(ctx, in)
+	if err != nil {
+		res.Notes = append(res.Notes, "workload: "+err.Error())
+	}
+	if workload != "" {
+		res.Workload = workload
+	}
+	var podNames []string
+	if arch != nil {
+		for _, w := range arch.Workloads {
+			pc := w.Pods
+			res.Findings = append(res.Findings,
+				Finding{Check: "restarts", Severity: grade(float64(pc.Restarts), 1, 5), Value: fmt.Sprint(pc.Restarts), Threshold: "warn 1 / critical 5"},
+				Finding{Check: "oom_killed", Severity: grade(float64(pc.OOMKilled), 1, 1), Value: fmt.Sprint(pc.OOMKilled), Threshold: "any"},
+				Finding{Check: "crash_loop", Severity: grade(float64(pc.CrashLooping), 1, 1), Value: fmt.Sprint(pc.CrashLooping), Threshold: "any"})
+			break
+		}
+		var unhealthy []string
+		for _, p := range arch.Pods {
+			podNames = append(podNames, p.Name)
+			if p.Reason != "" || !p.Ready || p.Restarts > 0 {
+				unhealthy = append(unhealthy, p.Name)
+			}
+		}
+		for i := range res.Findings {
+			if res.Findings[i].Severity != "ok" {
+				res.Findings[i].Pods = unhealthy
+			}
+		}
+		for _, w := range arch.Warnings {
+			res.Events = append(res.Events, fmt.Sprintf("%s %s x%d (%s ago): %s", w.Object, w.Reason, w.Count, w.Last, w.Message))
+		}
+	}
+
+	if d.Prom == nil {
+		res.Notes = append(res.Notes, "no Prometheus configured: metric checks skipped")
+	} else if workload != "" {
+		progress("checking CPU, memory, error rates and latency over " + in.Window)
+		res.Findings = append(res.Findings, t.metricFindings(ctx, in.Namespace, workload, in.Window, win, th, res)...)
+	}
+
+	affected := podNames
+	if len(affected) > 5 {
+		affected = affected[:5]
+	}
+	if len(affected) > 0 {
+		progress(fmt.Sprintf("mining error logs of %d pods", len(affected)))
+		res.Logs = t.errorPatterns(ctx, in.Namespace, affected, win, res)
+	}
+
+	res.Status = "healthy"
+	known := false
+	for _, f := range res.Findings {
+		switch f.Severity {
+		case "critical":
+			res.Status = "critical"
+		case "warning":
+			if res.Status == "healthy" {
+				res.Status = "degraded"
+			}
+		}
+		if f.Severity != "skipped" {
+			known = true
+		}
+	}
+	if !known {
+		res.Status = "unknown"
+	}
+	res.FixPlan = t.investigationPlan(in, res)
+	return res, nil
+}
+
+// describe reads the workload detail, trying kinds when only a name is given.
+func (t *Triage) describe(ctx context.Context, in InvestigateInput) (*tools.GetArchitectureOutput, string, error) {
+	candidates := []string{in.Workload}
+	if !strings.Contains(in.Workload, "/") {
+		candidates = nil
+		for _, k := range []string{"rollout", "deployment", "statefulset", "daemonset"} {
+			candidates = append(candidates, k+"/"+in.Workload)
+		}
+	}
+	var lastErr error
+	for _, w := range candidates {
+		out, err := tools.GetArchitecture(ctx, t.cfg.Tools, tools.GetArchitectureInput{Namespace: in.Namespace, Workload: w, Limit: 50})
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if len(out.Workloads) > 0 || len(out.Pods) > 0 {
+			return out, w, nil
+		}
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("no workload named %s in %s", in.Workload, in.Namespace)
+	}
+	return nil, "", lastErr
+}
+
+func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string, win time.Duration, th Thresholds, res *InvestigateResult) []Finding {
+	var fs []Finding
+	byPod, err := tools.GetMetrics(ctx, t.cfg.Tools, tools.GetMetricsInput{Namespace: ns, Workload: workload, Window: window, ByPod: true,
+		Metrics: []string{"cpu_limit_pct", "memory_limit_pct"}, MaxPoints: 60})
+	if err != nil {
+		res.Notes = append(res.Notes, "per-pod metrics: "+err.Error())
+	} else {
+		for _, m := range byPod.Metrics {
+			warn, crit, label := th.CPUWarn, th.CPUCrit, "cpu_pct_of_limit"
+			if m.Name == "memory_limit_pct" {
+				warn, crit, label = th.MemWarn, th.MemCrit, "memory_pct_of_limit"
+			}
+			if m.Status != "ok" {
+				fs = append(fs, Finding{Check: label, Severity: "skipped", Evidence: "no data (" + m.Status + "): limits or cAdvisor series missing"})
+				continue
+			}
+			var sum float64
+			var n int
+			maxV, maxPod := math.Inf(-1), ""
+			for _, s := range m.Series {
+				for _, p := range s.Points {
+					sum += p[1]
+					n++
+					if p[1] > maxV {
+						maxV, maxPod = p[1], s.Labels["pod"]
+					}
+				}
+			}
+			if n == 0 {
+				continue
+			}
+			avg := sum / float64(n)
+			sev := grade(maxV, warn, crit)
+			if g := grade(avg, warn, crit); g == "critical" {
+				sev = g
+			}
+			f := Finding{Check: label, Severity: sev, Value: fmt.Sprintf("avg %.1f%%, max %.1f%%", avg, maxV),
+				Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%%", warn, crit)}
+			if sev != "ok" {
+				f.Pods = []string{maxPod}
+			}
+			fs = append(fs, f)
+		}
+	}
+	agg, err := tools.GetMetrics(ctx, t.cfg.Tools, tools.GetMetricsInput{Namespace: ns, Workload: workload, Window: window,
+		Metrics: []string{"request_rate", "rate_5xx", "rate_4xx", "latency_p95", "memory_limit_pct", "memory_bytes"}, MaxPoints: 60})
+	if err != nil {
+		res.Notes = append(res.Notes, "metrics: "+err.Error())
+		return fs
+	}
+	val := map[string]tools.MetricResult{}
+	for _, m := range agg.Metrics {
+		val[m.Name] = m
+	}
+	avg := func(name string) (float64, bool) {
+		m, ok := val[name]
+		if !ok || m.Status != "ok" || m.Avg == nil {
+			return 0, false
+		}
+		return *m.Avg, true
+	}
+	reqRate, okReq := avg("request_rate")
+	requests := reqRate * win.Seconds()
+	if !okReq || requests < th.MinRequests {
+		why := fmt.Sprintf("%.0f requests in %s, below the minimum %.0f", requests, window, th.MinRequests)
+		if !okReq {
+			why = "no request metrics"
+		}
+		for _, c := range []string{"error_rate_5xx", "error_rate_4xx", "latency_p95"} {
+			fs = append(fs, Finding{Check: c, Severity: "skipped", Evidence: why})
+		}
+	} else {
+		r5, _ := avg("rate_5xx")
+		r4, _ := avg("rate_4xx")
+		p5, p4 := 100*r5/reqRate, 100*r4/reqRate
+		fs = append(fs,
+			Finding{Check: "error_rate_5xx", Severity: grade(p5, th.Err5xxWarn, th.Err5xxCrit), Value: fmt.Sprintf("%.2f%% of %.0f requests", p5, requests), Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%%", th.Err5xxWarn, th.Err5xxCrit)},
+			Finding{Check: "error_rate_4xx", Severity: grade(p4, th.Err4xxWarn, th.Err4xxCrit), Value: fmt.Sprintf("%.2f%%", p4), Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%%", th.Err4xxWarn, th.Err4xxCrit)})
+		if lat, ok := avg("latency_p95"); ok {
+			ms := lat * 1000
+			maxMS := ms
+			if m := val["latency_p95"]; m.Max != nil {
+				maxMS = *m.Max * 1000
+			}
+			fs = append(fs, Finding{Check: "latency_p95", Severity: grade(ms, th.P95WarnMS, th.P95CritMS), Value: fmt.Sprintf("avg %.0f ms, max %.0f ms", ms, maxMS), Threshold: fmt.Sprintf("warn %.0f ms / critical %.0f ms", th.P95WarnMS, th.P95CritMS)})
+		} else {
+			fs = append(fs, Finding{Check: "latency_p95", Severity: "skipped", Evidence: "no latency histogram"})
+		}
+	}
+	// Leak: memory rising steadily. With a limit, project when it is reached.
+	if m := val["memory_limit_pct"]; m.Status == "ok" && m.Slope != nil && m.Last != nil {
+		slope := *m.Slope
+		f := Finding{Check: "memory_growth", Severity: "ok", Value: fmt.Sprintf("%+.2f%% of limit per minute", slope)}
+		if slope > 0.05 {
+			minutes := (100 - *m.Last) / slope
+			f.Evidence = fmt.Sprintf("at this rate the limit is reached in %.0f minutes", minutes)
+			switch {
+			case minutes < 60:
+				f.Severity = "critical"
+			case minutes < 24*60:
+				f.Severity = "warning"
+			}
+		}
+		fs = append(fs, f)
+	} else if m := val["memory_bytes"]; m.Status == "ok" && m.Slope != nil {
+		mbPerMin := *m.Slope / (1 << 20)
+		f := Finding{Check: "memory_growth", Severity: "ok", Value: fmt.Sprintf("%+.2f MiB per minute", mbPerMin), Evidence: "no memory limit: leak judged on absolute growth"}
+		if mbPerMin > 1 {
+			f.Severity = "warning"
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+func (t *Triage) errorPatterns(ctx context.Context, ns string, pods []string, win time.Duration, res *InvestigateResult) []LogPattern {
+	var all []LogPattern
+	for _, pod := range pods {
+		out, err := tools.GetLogs(ctx, t.cfg.Tools, tools.GetLogsInput{Namespace: ns, Pod: pod, Summarize: true, SinceSeconds: int64(win.Seconds()), MaxBytes: 1 << 20})
+		if err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("logs of %s: %v", pod, err))
+			continue
+		}
+		for _, tp := range out.Templates {
+			if !tp.Severe && tp.Level != "warn" {
+				continue
+			}
+			merged := false
+			for i := range all {
+				if all[i].Pattern == tp.Pattern {
+					all[i].Count += tp.Count
+					all[i].Pods++
+					merged = true
+				}
+			}
+			if !merged {
+				all = append(all, LogPattern{Pattern: tp.Pattern, Count: tp.Count, Level: tp.Level, Pods: 1, First: tp.First, Last: tp.Last, Examples: tp.Examples})
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Count > all[j].Count })
+	if len(all) > 10 {
+		all = all[:10]
+	}
+	return all
+}
+
+func (t *Triage) investigationPlan(in InvestigateInput, res *InvestigateResult) string {
+	sk, ok := skills.Get("fix_plan")
+	if !ok {
+		return ""
+	}
+	var rc, rec, dbg strings.Builder
+	for _, f := range res.Findings {
+		if f.Severity == "warning" || f.Severity == "critical" {
+			fmt.Fprintf(&rc, "- **%s** %s: %s (threshold %s) %s\n", f.Check, f.Severity, f.Value, f.Threshold, f.Evidence)
+			rec.WriteString(recommendation(f.Check))
+		}
+	}
+	for _, l := range res.Logs {
+		fmt.Fprintf(&rc, "- log `%s` ×%d on %d pod(s)\n", l.Pattern, l.Count, l.Pods)
+	}
+	if rc.Len() == 0 {
+		rc.WriteString("No check crossed its threshold.\n")
+	}
+	if rec.Len() == 0 {
+		rec.WriteString("No change needed.\n")
+	}
+	fmt.Fprintf(&dbg, "1. `kubectl -n %s describe %s` and check recent events.\n", in.Namespace, res.Workload)
+	fmt.Fprintf(&dbg, "2. Re-run this investigation after a fix to confirm the checks return to ok.\n")
+	for i, l := range res.Logs {
+		if i == 2 {
+			break
+		}
+		for _, ex := range l.Examples[:min(1, len(l.Examples))] {
+			dbg.WriteString("\n```text\n" + strings.TrimRight(ex, "\n") + "\n```\n")
+		}
+	}
+	for _, e := range res.Events {
+		dbg.WriteString("- event: " + e + "\n")
+	}
+	repo := firstNonEmpty(in.RepoURL, t.cfg.DefaultRepo, "(not configured)")
+	return skills.Render(sk.Body, map[string]string{
+		"title": fmt.Sprintf("%s/%s is %s", in.Namespace, res.Workload, res.Status), "repository": repo, "baseBranch": t.cfg.DefaultBaseBranch,
+		"summary": res.Summary(), "rootCauses": rc.String(), "affectedServices": fmt.Sprintf("- `%s` in namespace `%s`", res.Workload, in.Namespace),
+		"recommendations": rec.String(), "debuggingSteps": dbg.String(), "issue": "(none yet)",
+	})
+}
+
+func recommendation(check string) string {
+	switch check {
+	case "cpu_pct_of_limit":
+		return "- CPU near its limit: profile the hot path or raise the CPU limit/replicas.\n"
+	case "memory_pct_of_limit", "memory_growth":
+		return "- Memory near its limit or growing: look for unbounded caches/goroutines (heap profile), then fix or raise the limit.\n"
+	case "oom_killed":
+		return "- OOMKilled containers: reduce memory use or raise the memory limit; check for leaks.\n"
+	case "crash_loop", "restarts":
+		return "- Restarting containers: read the previous container's logs (`get_logs previous:true`) for the crash cause.\n"
+	case "error_rate_5xx":
+		return "- Server errors: fix the failing handler shown in the error logs; roll back the last deploy if it started then.\n"
+	case "error_rate_4xx":
+		return "- Client errors: check for a changed API contract or auth configuration.\n"
+	case "latency_p95":
+		return "- Slow responses: check downstream dependencies and recent changes to the slow endpoints.\n"
+	}
+	return ""
+}
