@@ -170,6 +170,8 @@ const (
 
 type workloadKey struct{ kind, ns, name string }
 
+const standalonePods = "(pods without controller)"
+
 // GetArchitecture summarises what runs and how it is wired.
 func GetArchitecture(ctx context.Context, d Deps, in GetArchitectureInput) (*GetArchitectureOutput, error) {
 	kc, err := d.kubeClient()
@@ -432,7 +434,8 @@ func ptrOr[T any](p *T, def T) T {
 func (a *archBuilder) owner(p *corev1.Pod) (workloadKey, string) {
 	o := metav1.GetControllerOf(p)
 	if o == nil {
-		return workloadKey{"Pod", p.Namespace, p.Name}, ""
+		// Bare pods are one group per namespace so thousands of them stay one line.
+		return workloadKey{"Pod", p.Namespace, standalonePods}, ""
 	}
 	switch o.Kind {
 	case "ReplicaSet":
@@ -519,11 +522,12 @@ func (a *archBuilder) listPods(ctx context.Context, offset, limit int) error {
 			if w == nil {
 				w = &WorkloadInfo{Kind: key.kind, Namespace: key.ns, Name: key.name, Images: podImages(p)}
 				a.workloads[key] = w
-				if key.kind == "Pod" {
-					w.Desired = 1
-				}
 			}
 			reason, sev, restarts, ready, oom, crash := podHealth(p)
+			if key.kind == "Pod" {
+				w.Desired++
+				w.Ready += b2i(ready)
+			}
 			pc := &w.Pods
 			pc.Total++
 			pc.Restarts += restarts
@@ -564,7 +568,11 @@ func (a *archBuilder) listPods(ctx context.Context, offset, limit int) error {
 				}
 				a.unhealthy = keepWorst(a.unhealthy, u, maxUnhealthyAll)
 			}
-			if a.detail != nil && key.kind == a.detail.kind && key.name == a.detail.name && (a.detail.ns == "" || a.detail.ns == key.ns) {
+			name := key.name
+			if key.kind == "Pod" {
+				name = p.Name
+			}
+			if a.detail != nil && key.kind == a.detail.kind && name == a.detail.name && (a.detail.ns == "" || a.detail.ns == key.ns) {
 				if detailPods >= offset && detailPods < offset+limit {
 					a.out.Pods = append(a.out.Pods, PodInfo{Name: p.Name, Phase: string(p.Status.Phase), Ready: ready, Restarts: restarts,
 						Role: role, Hash: p.Labels["rollouts-pod-template-hash"], Node: p.Spec.NodeName, Reason: reason, Age: age(a.now, p.CreationTimestamp.Time)})
@@ -578,6 +586,13 @@ func (a *archBuilder) listPods(ctx context.Context, offset, limit int) error {
 		a.out.Next = strconv.Itoa(offset + limit)
 	}
 	return err
+}
+
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func podImages(p *corev1.Pod) []string {
@@ -831,7 +846,7 @@ func (a *archBuilder) finish(offset, limit int) *GetArchitectureOutput {
 		return list[i].Name < list[j].Name
 	})
 	if a.detail != nil {
-		if len(list) == 0 {
+		if len(list) == 0 && len(out.Pods) == 0 {
 			out.Hint = fmt.Sprintf("no %s named %q found in namespace %q; call get_architecture without workload to list them", a.detail.kind, a.detail.name, a.ns)
 		}
 		for _, w := range list {

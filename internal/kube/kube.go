@@ -182,6 +182,8 @@ func Explain(err error, server, what string) error {
 		return &Error{Kind: KindUnauthorized, Err: fmt.Errorf("%s: credentials rejected by the API server at %s (refresh the kubeconfig credentials): %w", what, server, err)}
 	case meta.IsNoMatchError(err):
 		return &Error{Kind: KindNotFound, Err: fmt.Errorf("%s: resource type not served by the cluster (are the Argo Rollouts CRDs installed?): %w", what, err)}
+	case errors.Is(err, context.Canceled):
+		return &Error{Kind: KindOther, Err: fmt.Errorf("%s: cancelled by the caller: %w", what, err)}
 	case errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err):
 		return &Error{Kind: KindUnreachable, Err: fmt.Errorf("%s: kubernetes API server at %s did not answer in time (check the cluster is up and reachable): %w", what, server, err)}
 	case isNetErr(err):
