@@ -56,8 +56,8 @@ fuzz:
 	  go test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || status=1; \
 	done; exit $$status
 
-bench:
-	go test -run '^$$' -bench . -benchmem ./...
+bench: build
+	FIXLOOP_BIN=$(BIN) go test -run '^$$' -bench . -benchmem ./...
 	@for s in hack/bench-*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; bash "$$s"; done
 
 demo:

@@ -87,6 +87,8 @@ func newTestenvCmd() *cobra.Command {
 				resp.Body.Close()
 			}
 			fmt.Fprintf(out, "prometheus:  %s (%s)\n", e.PrometheusURL, promState)
+			rss, n := testenv.ResidentMemory(e.Dir)
+			fmt.Fprintf(out, "memory:      %d MB resident in %d processes\n", rss>>20, n)
 			for _, p := range testenv.Processes(e.Dir) {
 				fmt.Fprintf(out, "  %-40s pid %-7d %s\n", p.Name, p.Pid, map[bool]string{true: "running", false: "DEAD"}[p.Alive])
 			}

@@ -203,3 +203,32 @@ func Processes(dir string) []Process {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// ResidentMemory sums the resident memory of every process in the groups tracked in dir.
+func ResidentMemory(dir string) (bytes int64, processes int) {
+	groups := map[string]bool{}
+	for _, p := range readPids(dir) {
+		groups[strconv.Itoa(p.pid)] = true
+	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		// f[21] is rss in pages (field 24 of stat).
+		if len(f) < 22 || !groups[f[2]] || f[0] == "Z" {
+			continue
+		}
+		pages, _ := strconv.ParseInt(f[21], 10, 64)
+		bytes += pages * int64(os.Getpagesize())
+		processes++
+	}
+	return bytes, processes
+}
