@@ -53,6 +53,9 @@ func levelBucket(level string) string {
 	return ""
 }
 
+// maxExampleBytes bounds one example in evidence: a trace's head says what failed.
+const maxExampleBytes = 1200
+
 var levelOrder = map[string]int{"trace": 1, "debug": 2, "info": 3, "warn": 4, "error": 5, "fatal": 6, "panic": 7}
 
 func newAnalysis(in Input, o Options, ignores []*regexp.Regexp) *analysis {
@@ -94,8 +97,8 @@ func (a *analysis) mine() {
 		}
 		if len(s.examples) < a.o.MaxExamples {
 			ex := r.Text
-			if len(ex) > 2000 {
-				ex = ex[:2000]
+			if len(ex) > maxExampleBytes {
+				ex = clip(ex, maxExampleBytes)
 			}
 			if !containsString(s.examples, ex) {
 				s.examples = append(s.examples, ex)

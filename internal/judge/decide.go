@@ -170,7 +170,20 @@ func rootCause(e Evidence) string {
 	case KindGoneTemplate:
 		return fmt.Sprintf("Canary no longer logs a regular event (%q): %s.", shorten(e.Template, 200), e.Detail)
 	}
-	return fmt.Sprintf("Canary %s: %q.", e.Detail, shorten(e.Template, 300))
+	count := func(s *Side) int {
+		if s == nil || s.Count == nil {
+			return 0
+		}
+		return *s.Count
+	}
+	tmpl := shorten(e.Template, 300)
+	switch {
+	case e.Kind == KindNewTemplate && e.severe:
+		return fmt.Sprintf("The canary logs a new %s event that stable never logs: %q (%d occurrence(s) in canary, 0 in stable).", className(e.class), tmpl, count(e.Canary))
+	case e.Kind == KindRateChange && e.severe && e.Ratio != nil:
+		return fmt.Sprintf("A %s event stable also logs is %.1fx as frequent in the canary, normalised by traffic: %q (%d in canary).", className(e.class), *e.Ratio, tmpl, count(e.Canary))
+	}
+	return fmt.Sprintf("%s: %q.", capitalise(e.Detail), tmpl)
 }
 
 func remediation(e Evidence) string {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fixloop/fixloop/internal/judge"
+	"github.com/fixloop/fixloop/internal/llm"
+)
+
+func init() { rootCmd.AddCommand(newJudgeCmd()) }
+
+func newJudgeCmd() *cobra.Command {
+	var (
+		f                  judge.Files
+		ignore             []string
+		extraPrompt        string
+		llmName            string
+		rollout, namespace string
+	)
+	cmd := &cobra.Command{
+		Use:   "judge --stable FILE --canary FILE [--stable-metrics FILE --canary-metrics FILE] [--ignore REGEX]... [--extra-prompt TEXT] [--llm none|gemini|openai]",
+		Short: "Judge a canary against stable from their logs (and metrics); prints the verdict JSON",
+		Long: `Compares canary pod logs (and optionally metric samples) with stable's and prints the verdict:
+  {"verdict":"promote|abort|inconclusive","promote":bool,"confidence":0-100,"analysis":..,"rootCause":..,
+   "remediation":..,"evidence":[..],"fingerprint":..}
+Exit status 0 whenever a verdict was produced (whatever it is), 2 on bad usage or unreadable input.
+
+Log files are raw pod log text (plain, JSON lines, multi-line stack traces in any mix); "-" reads stdin.
+Metrics files: {"metrics":[{"name":"error_rate","values":[0.01,0.02],"direction":"increase","critical":true}]}
+(direction increase|decrease|either: which change is bad; a metric named "requests" or with
+"kind":"requests" is read as traffic volume and used to normalise log counts).
+--ignore REGEX (repeatable, case-insensitive) marks matching templates and metrics as intended differences.
+--llm (default $FIXLOOP_LLM, else none) lets an LLM refine the explanation; it never overrules hard
+evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY/GOOGLE_API_KEY, OPENAI_API_KEY.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError("judge takes no positional arguments (got %q); use --stable and --canary", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.Stdin = cmd.InOrStdin()
+			in, err := judge.LoadFiles(f)
+			if err != nil {
+				var ie *judge.InputError
+				if errors.As(err, &ie) {
+					return usageError("%v", err)
+				}
+				return err
+			}
+			in.Ignore, in.ExtraPrompt, in.Rollout, in.Namespace = ignore, extraPrompt, rollout, namespace
+
+			cfg := llm.ConfigFromEnv()
+			if cmd.Flags().Changed("llm") || cfg.Provider == "" {
+				cfg.Provider = strings.ToLower(llmName)
+				cfg.APIKey = llm.KeyFromEnv(cfg.Provider)
+			}
+			provider, err := llm.New(cfg)
+			if err != nil {
+				return usageError("--llm %s: %v", cfg.Provider, err)
+			}
+			v, err := judge.Judge(cmd.Context(), in, judge.Options{LLM: provider})
+			if err != nil {
+				return usageError("%v", err) // only invalid input (an ignore pattern) fails Judge
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(v); err != nil {
+				return fmt.Errorf("writing verdict: %w", err)
+			}
+			if v.LLM != nil && v.LLM.Outcome == "error" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "fixloop judge: warning:", v.LLM.Reason)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Stable, "stable", "", "stable pods' log file (- for stdin)")
+	fl.StringVar(&f.Canary, "canary", "", "canary pods' log file (- for stdin)")
+	fl.StringVar(&f.StableMetrics, "stable-metrics", "", "stable metrics JSON file")
+	fl.StringVar(&f.CanaryMetrics, "canary-metrics", "", "canary metrics JSON file")
+	fl.StringArrayVar(&ignore, "ignore", nil, "regular expression of intended differences (repeatable)")
+	fl.StringVar(&extraPrompt, "extra-prompt", "", "operator intent, passed to the LLM (e.g. \"the colour differs on purpose\")")
+	fl.StringVar(&llmName, "llm", "none", "LLM provider: none, gemini or openai (default $FIXLOOP_LLM)")
+	fl.StringVar(&rollout, "rollout", "", "rollout name (part of the failure fingerprint)")
+	fl.StringVar(&namespace, "namespace", "", "namespace (part of the failure fingerprint)")
+	return cmd
+}
