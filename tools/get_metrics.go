@@ -346,6 +346,7 @@ func fillResult(mr *MetricResult, val model.Value, warn []string, err error, max
 		mr.Warning = strings.Join(warn, "; ")
 	}
 	var series []MetricSeries
+	var raw [][2]float64
 	switch v := val.(type) {
 	case model.Matrix:
 		for _, s := range v[:min(len(v), 20)] {
@@ -354,6 +355,9 @@ func fillResult(mr *MetricResult, val model.Value, warn []string, err error, max
 				if f := float64(p.Value); !math.IsNaN(f) && !math.IsInf(f, 0) {
 					ms.Points = append(ms.Points, [2]float64{float64(p.Timestamp.Unix()), round(f)})
 				}
+			}
+			if len(ms.Points) > 0 && raw == nil {
+				raw = ms.Points // stats come from the full-resolution points
 			}
 			ms.Points = downsample(ms.Points, maxPoints)
 			if len(ms.Points) > 0 {
@@ -385,6 +389,9 @@ func fillResult(mr *MetricResult, val model.Value, warn []string, err error, max
 	mr.Series = series
 	if len(series) == 1 {
 		pts := series[0].Points
+		if raw != nil {
+			pts = raw
+		}
 		last, mn, mx, sum := pts[len(pts)-1][1], math.Inf(1), math.Inf(-1), 0.0
 		for _, p := range pts {
 			mn, mx, sum = math.Min(mn, p[1]), math.Max(mx, p[1]), sum+p[1]
