@@ -71,19 +71,22 @@ func (g *binaryGuard) Read(p []byte) (int, error) {
 func runLogsMine(in io.Reader, out io.Writer, assign, onePerLine bool) error {
 	rd := logmine.NewReader(&binaryGuard{r: in}, logmine.ReaderOptions{OneRecordPerLine: onePerLine, Source: "stdin"})
 	m := logmine.NewMiner(logmine.DefaultConfig())
-	var ids []int
+	// Two passes: column statistics from every record first, so early records group as well as late ones.
+	var recs []logmine.Record
 	for {
 		rec, ok := rd.Next()
 		if !ok {
 			break
 		}
-		t := m.Add(rec)
-		if assign {
-			ids = append(ids, t.ID)
-		}
+		m.Observe(rec)
+		recs = append(recs, rec)
 	}
 	if err := rd.Err(); err != nil {
 		return usageError("%v", err)
+	}
+	ids := make([]int, len(recs))
+	for i, rec := range recs {
+		ids[i] = m.Add(rec).ID
 	}
 	w := bufio.NewWriterSize(out, 64<<10)
 	red := redact.Default()

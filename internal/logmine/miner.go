@@ -49,10 +49,18 @@ type Miner struct {
 	z         *tokenizer
 	templates []*Template
 	byLen     map[int][]*Template
-	exact     map[string]*Template // masked token sequence → template: most records skip the search
-	observed  map[string]struct{}  // token sequences already counted in the column statistics
+	exact     map[string]exactEntry // masked token sequence → template: most records skip the search
+	observed  map[string]struct{}   // token sequences already counted in the column statistics
 	columns   map[uint64]*column
 	hashes    []uint64
+	firstVar  bool // firstTokenVariable of the record being matched
+}
+
+type exactEntry struct {
+	t *Template
+	// markers: the headline carries a severity marker (panic:, out of memory, ...). Markers are words,
+	// so records with the same masked tokens share them and the scan runs once per token sequence.
+	markers bool
 }
 
 // column holds the distinct values (as hashes) seen in one context, up to a cap.
@@ -75,7 +83,7 @@ func NewMiner(c Config) *Miner {
 	if c.MaxExampleBytes <= 0 {
 		c.MaxExampleBytes = d.MaxExampleBytes
 	}
-	return &Miner{cfg: c, z: newTokenizer(), byLen: map[int][]*Template{}, exact: map[string]*Template{},
+	return &Miner{cfg: c, z: newTokenizer(), byLen: map[int][]*Template{}, exact: map[string]exactEntry{},
 		observed: map[string]struct{}{}, columns: map[uint64]*column{}}
 }
 
@@ -174,16 +182,18 @@ func hashString(s string) uint64 {
 // though its Pattern may generalise as more records arrive.
 func (m *Miner) Add(r Record) *Template {
 	z := m.z
-	z.tokenize(headline(r.Text))
-	t := m.exact[string(z.sig)]
-	if t == nil {
+	head := headline(r.Text)
+	z.tokenize(head)
+	e, ok := m.exact[string(z.sig)]
+	if !ok {
 		m.observe()
-		t = m.match(z.toks)
+		e = exactEntry{t: m.match(z.toks), markers: hasSevereMarker(head)}
 		if len(m.exact) >= 1<<20 {
 			clear(m.exact)
 		}
-		m.exact[string(z.sig)] = t
+		m.exact[string(z.sig)] = e
 	}
+	t := e.t
 	t.Count++
 	if !r.Time.IsZero() {
 		if t.First.IsZero() || r.Time.Before(t.First) {
@@ -196,7 +206,8 @@ func (m *Miner) Add(r Record) *Template {
 	if levelRank(r.Level) > levelRank(t.Level) {
 		t.Level = r.Level
 	}
-	if !t.Severe && IsSevere(r) {
+	if !t.Severe && (e.markers || levelRank(r.Level) >= levelRank(LevelError) ||
+		(len(head) < len(r.Text) && IsSevere(r))) {
 		t.Severe = true
 	}
 	if len(t.Examples) < m.cfg.MaxExamples {
@@ -222,6 +233,7 @@ func (m *Miner) Add(r Record) *Template {
 // generalising it, or creates a new template.
 func (m *Miner) match(toks []string) *Template {
 	n := len(toks)
+	m.firstVar = n > 0 && firstTokenVariable(toks[0])
 	var best *Template
 	bestSame := -1
 	for _, c := range m.byLen[n] {
@@ -261,7 +273,7 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 				same++
 			}
 		case Wildcard:
-			if i == 0 && !firstTokenVariable(tok) {
+			if i == 0 && !m.firstVar {
 				return same, false
 			}
 		default:
@@ -274,7 +286,7 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 				return same, false
 			}
 			// Messages start with a constant: a plain word first is never a parameter.
-			if i == 0 && !firstTokenVariable(tok) && !firstTokenVariable(tmpl[0]) {
+			if i == 0 && !m.firstVar && !firstTokenVariable(tmpl[0]) {
 				return same, false
 			}
 			limit := m.cfg.VariableCardinality
