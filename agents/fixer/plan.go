@@ -107,7 +107,7 @@ func issueNumber(req Request) int {
 	return 0
 }
 
-var branchUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var branchUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
 // BranchFor is the fix branch of a fingerprint: deterministic, so a retry finds the earlier work.
 func BranchFor(fingerprint string) string {
@@ -116,7 +116,7 @@ func BranchFor(fingerprint string) string {
 
 func short(fp string) string {
 	s := branchUnsafe.ReplaceAllString(strings.TrimPrefix(fp, "fp-"), "-")
-	s = strings.Trim(s, "-.")
+	s = strings.Trim(s, "-")
 	if len(s) > 16 {
 		s = s[:16]
 	}

@@ -30,6 +30,8 @@ type ProviderConfig struct {
 	Model   string // model id sent to the endpoint (default "fake-model")
 	// ProviderID is the provider name in OpenCode's config (default "fixloop").
 	ProviderID string
+	// Gemini uses OpenCode's built-in Google provider with APIKey instead of an OpenAI-compatible URL.
+	Gemini bool
 }
 
 func (p ProviderConfig) withDefaults() ProviderConfig {
@@ -48,6 +50,18 @@ func (p ProviderConfig) withDefaults() ProviderConfig {
 // Config renders an OPENCODE_CONFIG document that works offline: one OpenAI-compatible provider, no
 // autoupdate, no sharing, edits and bash allowed without asking (nobody is there to answer).
 func Config(p ProviderConfig) []byte {
+	if p.Gemini {
+		model := p.Model
+		if model == "" {
+			model = "gemini-2.5-flash"
+		}
+		b, _ := json.MarshalIndent(map[string]any{
+			"autoupdate": false, "share": "disabled", "model": "google/" + model, "small_model": "google/" + model,
+			"enabled_providers": []string{"google"},
+			"permission":        map[string]any{"edit": "allow", "bash": "allow", "webfetch": "deny", "external_directory": "allow"},
+		}, "", "  ")
+		return b
+	}
 	p = p.withDefaults()
 	ref := p.ProviderID + "/" + p.Model
 	cfg := map[string]any{
@@ -203,6 +217,9 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 		"GIT_COMMITTER_NAME=fixloop", "GIT_COMMITTER_EMAIL=fixloop@localhost",
 	)
 	cmd.Env = append(cmd.Env, OfflineEnv...)
+	if o.Provider.Gemini && o.ConfigJSON == nil {
+		cmd.Env = append(cmd.Env, "GOOGLE_GENERATIVE_AI_API_KEY="+o.Provider.APIKey)
+	}
 	cmd.Env = append(cmd.Env, o.Env...)
 	// Own process group: Stop kills opencode and every shell/tool it spawned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

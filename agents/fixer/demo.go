@@ -1,0 +1,49 @@
+package fixer
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/fixloop/fixloop/internal/opencode"
+)
+
+// LLMFromEnv returns the model OpenCode should use, from FIXLOOP_LLM_BASE_URL (+ FIXLOOP_LLM_MODEL,
+// FIXLOOP_LLM_API_KEY) for any OpenAI-compatible endpoint (Ollama, vLLM, ...), or GEMINI_API_KEY /
+// GOOGLE_API_KEY for Gemini. ok is false when neither is set.
+func LLMFromEnv() (p opencode.ProviderConfig, ok bool) {
+	if u := strings.TrimSpace(os.Getenv("FIXLOOP_LLM_BASE_URL")); u != "" {
+		return opencode.ProviderConfig{BaseURL: u, APIKey: os.Getenv("FIXLOOP_LLM_API_KEY"), Model: os.Getenv("FIXLOOP_LLM_MODEL")}, true
+	}
+	for _, k := range []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"} {
+		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+			return opencode.ProviderConfig{Gemini: true, APIKey: v, Model: os.Getenv("FIXLOOP_LLM_MODEL")}, true
+		}
+	}
+	return opencode.ProviderConfig{}, false
+}
+
+// EnableHelp explains how to turn the fix step on; printed when no model is configured.
+func EnableHelp() string {
+	return strings.TrimSpace(fmt.Sprintf(`
+The fix step is off: no model is configured for OpenCode. To let fixloop's fixer open the pull request:
+  1. Install OpenCode once: hack/install-opencode.sh   (npm opencode-ai@%s; needs ripgrep)
+  2. Point it at a model, either
+       export FIXLOOP_LLM_BASE_URL=http://127.0.0.1:11434/v1 FIXLOOP_LLM_MODEL=qwen2.5-coder   # any OpenAI-compatible server, e.g. Ollama
+     or
+       export GEMINI_API_KEY=...                    # Gemini through OpenCode's Google provider
+  3. Re-run; or run against your own server: fixloop fix --opencode-url http://127.0.0.1:4096 ...
+In a cluster: deploy manifests/opencode (OpenCode + the fixer agent) and set FIXLOOP_FIXER_AGENT_URL on fixloop.`, opencode.Version))
+}
+
+// PlanFor returns the exact prompt the fixer would hand to OpenCode for req (plan + delivery steps).
+func PlanFor(req Request) (string, error) {
+	if err := req.normalize("https://github.com"); err != nil {
+		return "", err
+	}
+	plan := req.Plan
+	if plan == "" {
+		plan = BuildPlan(req)
+	}
+	return plan + deliveryInstructions(req, BranchFor(req.Fingerprint)), nil
+}
