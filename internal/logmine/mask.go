@@ -17,6 +17,20 @@ const (
 
 var byteClass [256]uint8
 
+// Punctuation sets as tables: strings.IndexByte on a constant set costs a call per byte.
+var (
+	openPunct  = byteSet("([{<\"'=")
+	closePunct = byteSet(")]}>\"',;:.")
+	trailPunct = byteSet("),;:.]")
+)
+
+func byteSet(chars string) (t [256]bool) {
+	for i := 0; i < len(chars); i++ {
+		t[chars[i]] = true
+	}
+	return t
+}
+
 func init() {
 	for c := 'a'; c <= 'z'; c++ {
 		byteClass[c] = clsAlpha
@@ -149,7 +163,7 @@ var units = map[string]bool{
 // unitToken splits "KB)," into a unit and its trailing punctuation.
 func unitToken(t string) (string, bool) {
 	n := len(t)
-	for n > 0 && strings.IndexByte("),;:.]", t[n-1]) >= 0 {
+	for n > 0 && trailPunct[t[n-1]] {
 		n--
 	}
 	if n == 0 || n > 7 {
@@ -245,11 +259,11 @@ func (z *tokenizer) maskQuoted(tok string, open, close int) string {
 
 func trimPunct(tok string) (lead, core, trail string) {
 	i := 0
-	for i < len(tok) && strings.IndexByte("([{<\"'=", tok[i]) >= 0 {
+	for i < len(tok) && openPunct[tok[i]] {
 		i++
 	}
 	j := len(tok)
-	for j > i && strings.IndexByte(")]}>\"',;:.", tok[j-1]) >= 0 {
+	for j > i && closePunct[tok[j-1]] {
 		j--
 	}
 	return tok[:i], tok[i:j], tok[j:]

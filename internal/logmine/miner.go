@@ -49,14 +49,15 @@ type Miner struct {
 	z         *tokenizer
 	templates []*Template
 	byLen     map[int][]*Template
-	exact     map[string]exactEntry // masked token sequence → template: most records skip the search
-	observed  map[string]struct{}   // token sequences already counted in the column statistics
-	columns   map[uint64]*column
-	hashes    []uint64
-	firstVar  bool // firstTokenVariable of the record being matched
+	// seqs maps each masked token sequence seen (by Observe or Add) to its template, nil until added:
+	// most records skip the search, and a sequence counts once in the column statistics.
+	seqs     map[string]seqEntry
+	columns  map[uint64]*column
+	hashes   []uint64
+	firstVar bool // firstTokenVariable of the record being matched
 }
 
-type exactEntry struct {
+type seqEntry struct {
 	t *Template
 	// markers: the headline carries a severity marker (panic:, out of memory, ...). Markers are words,
 	// so records with the same masked tokens share them and the scan runs once per token sequence.
@@ -83,32 +84,39 @@ func NewMiner(c Config) *Miner {
 	if c.MaxExampleBytes <= 0 {
 		c.MaxExampleBytes = d.MaxExampleBytes
 	}
-	return &Miner{cfg: c, z: newTokenizer(), byLen: map[int][]*Template{}, exact: map[string]exactEntry{},
-		observed: map[string]struct{}{}, columns: map[uint64]*column{}}
+	return &Miner{cfg: c, z: newTokenizer(), byLen: map[int][]*Template{}, seqs: map[string]seqEntry{},
+		columns: map[uint64]*column{}}
 }
 
 // Observe feeds a record into the column statistics without creating templates. Calling it for every
 // record before Add (two passes) lets the first records be grouped with what later ones reveal.
 func (m *Miner) Observe(r Record) {
 	m.z.tokenize(headline(r.Text))
-	m.observe()
-}
-
-// observe counts the current token sequence (m.z) in the column statistics and fills m.hashes.
-func (m *Miner) observe() {
-	z := m.z
-	m.hashes = m.hashes[:0]
-	for _, t := range z.toks {
-		m.hashes = append(m.hashes, hashString(t))
-	}
-	if _, ok := m.observed[string(z.sig)]; ok {
+	if _, ok := m.seqs[string(m.z.sig)]; ok {
 		return
 	}
-	if len(m.observed) >= 1<<20 {
-		clear(m.observed)
+	m.hashTokens()
+	m.countColumns()
+	m.remember(seqEntry{})
+}
+
+func (m *Miner) remember(e seqEntry) {
+	if len(m.seqs) >= 1<<20 {
+		clear(m.seqs) // only a cache and a dedup set: sequences are re-learnt
 	}
-	m.observed[string(z.sig)] = struct{}{}
-	for i := range z.toks {
+	m.seqs[string(m.z.sig)] = e
+}
+
+func (m *Miner) hashTokens() {
+	m.hashes = m.hashes[:0]
+	for _, t := range m.z.toks {
+		m.hashes = append(m.hashes, hashString(t))
+	}
+}
+
+// countColumns adds the current token sequence to the column statistics (m.hashes filled).
+func (m *Miner) countColumns() {
+	for i := range m.z.toks {
 		k := m.contextKey(i)
 		c := m.columns[k]
 		if c == nil {
@@ -184,14 +192,14 @@ func (m *Miner) Add(r Record) *Template {
 	z := m.z
 	head := headline(r.Text)
 	z.tokenize(head)
-	e, ok := m.exact[string(z.sig)]
-	if !ok {
-		m.observe()
-		e = exactEntry{t: m.match(z.toks), markers: hasSevereMarker(head)}
-		if len(m.exact) >= 1<<20 {
-			clear(m.exact)
+	e, seen := m.seqs[string(z.sig)]
+	if e.t == nil {
+		m.hashTokens()
+		if !seen {
+			m.countColumns()
 		}
-		m.exact[string(z.sig)] = e
+		e = seqEntry{t: m.match(z.toks), markers: hasSevereMarker(head)}
+		m.remember(e)
 	}
 	t := e.t
 	t.Count++
@@ -306,7 +314,7 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 // isPlainWord: letters only, optionally followed by sentence punctuation.
 func isPlainWord(s string) bool {
 	n := len(s)
-	for n > 0 && strings.IndexByte(".,:;!?", s[n-1]) >= 0 {
+	for n > 0 && sentencePunct[s[n-1]] {
 		n--
 	}
 	if n == 0 {
@@ -378,7 +386,7 @@ var nameNouns = map[string]bool{
 
 func namesValue(prev string) bool {
 	n := len(prev)
-	for n > 0 && strings.IndexByte(":=", prev[n-1]) >= 0 {
+	for n > 0 && (prev[n-1] == ':' || prev[n-1] == '=') {
 		n--
 	}
 	if n == 0 || n > 10 {
@@ -392,7 +400,7 @@ func namesValue(prev string) bool {
 // isEnumWord: "RUNNING", "FAIL_TASK_CLEANUP" (trailing punctuation allowed).
 func isEnumWord(s string) bool {
 	n := len(s)
-	for n > 0 && strings.IndexByte(".,:;)]", s[n-1]) >= 0 {
+	for n > 0 && trailPunct[s[n-1]] {
 		n--
 	}
 	if n < 2 {
@@ -406,3 +414,5 @@ func isEnumWord(s string) bool {
 	}
 	return true
 }
+
+var sentencePunct = byteSet(".,:;!?")
