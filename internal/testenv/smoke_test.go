@@ -116,14 +116,15 @@ func TestRolloutCanaryStepsDrivenByController(t *testing.T) {
 		return stepIndex(u) == 1 && paused(u) && h != stableHash
 	}, 90*time.Second)
 	canaryHash, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
-	// Without traffic routing Argo reaches a weight through replica counts: 20% of 5 is 1 canary, 4 stable.
+	// Without traffic routing Argo reaches a weight through replica counts, rounding both sides up:
+	// 20% of 5 is 1 canary + 4 stable, 50% is 3 + 3.
 	waitCount(t, "canary pods at setWeight 20", 1, func() int { return podsOfHash(t, cs, ns, "web", canaryHash) })
 	waitCount(t, "stable pods at setWeight 20", 4, func() int { return podsOfHash(t, cs, ns, "web", stableHash) })
 
 	promote(t, e, ns, "web")
 	e.WaitRollout(t, ns, "web", func(u *unstructured.Unstructured) bool { return stepIndex(u) == 3 && paused(u) }, 90*time.Second)
 	waitCount(t, "canary pods at setWeight 50", 3, func() int { return podsOfHash(t, cs, ns, "web", canaryHash) })
-	waitCount(t, "stable pods at setWeight 50", 2, func() int { return podsOfHash(t, cs, ns, "web", stableHash) })
+	waitCount(t, "stable pods at setWeight 50", 3, func() int { return podsOfHash(t, cs, ns, "web", stableHash) })
 
 	promote(t, e, ns, "web")
 	e.WaitRollout(t, ns, "web", func(u *unstructured.Unstructured) bool {
