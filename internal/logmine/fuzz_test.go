@@ -49,6 +49,11 @@ func FuzzMiner(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string, seed uint8) {
 		m := NewMiner(DefaultConfig())
 		lines := strings.Split(in, "\n")
+		if seed%2 == 0 { // two-pass use
+			for _, l := range lines {
+				m.Observe(Record{Text: l})
+			}
+		}
 		ids := make([]int, len(lines))
 		seen := map[int]*Template{}
 		for i, l := range lines {
