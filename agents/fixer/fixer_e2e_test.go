@@ -57,7 +57,7 @@ type fixture struct {
 	gh       *github.GitHub
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	fx := &fixture{env: opencodetest.Shared(t), stateDir: t.TempDir(), workDir: t.TempDir()}
 	src := opencodetest.GitRepo(t, map[string]string{tinyPath: buggyGo, "go.mod": "module example.com/tiny\n\ngo 1.22\n"})
@@ -112,7 +112,7 @@ func (fx *fixture) request(fp, script string) Request {
 		Plan: "# Fix plan: index out of range in tiny.Last\n[script:" + script + "]\nThe canary panics with `index out of range [3] with length 3` in tiny.Last."}
 }
 
-func (fx *fixture) newFixer(t *testing.T, mod func(*Config)) (*Fixer, store.Store) {
+func (fx *fixture) newFixer(t testing.TB, mod func(*Config)) (*Fixer, store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), fx.stateDir)
 	if err != nil {
@@ -626,4 +626,26 @@ func TestFixloopKilledMidSessionResumesWithoutSecondSessionOrPR(t *testing.T) {
 	if n := len(fx.sink.Comments(ghRepo, 1)); n != 1 {
 		t.Errorf("issue comments = %d, want 1", n)
 	}
+}
+
+// BenchmarkFixEndToEnd reports one full fix (clone, session, 4 scripted LLM steps with real OpenCode
+// tools, push, PR, verification) on a warm OpenCode server.
+func BenchmarkFixEndToEnd(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		fx := newFixture(b)
+		fp := fmt.Sprintf("fp-bench-%d-%d", time.Now().UnixNano(), i)
+		fx.env.LLM.SetScript(fx.successScript("bench", fp, nil))
+		f, _ := fx.newFixer(b, nil)
+		t0 := time.Now()
+		res, err := f.Fix(context.Background(), fx.request(fp, "bench"), nil)
+		if err != nil || res.Status != StatusPROpen {
+			b.Fatalf("%+v %v", res, err)
+		}
+		b.ReportMetric(float64(time.Since(t0).Milliseconds()), "fix-ms")
+	}
+	b.ReportMetric(float64(fxStartMillis()), "opencode-start-ms")
+}
+
+func fxStartMillis() int64 {
+	return opencodetest.SharedStartTime().Milliseconds()
 }

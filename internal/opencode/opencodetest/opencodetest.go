@@ -94,6 +94,16 @@ func Shared(t testing.TB) *Env {
 	return shared
 }
 
+// SharedStartTime is how long the shared server took to become healthy (0 before it started).
+func SharedStartTime() time.Duration {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared == nil {
+		return 0
+	}
+	return shared.StartTime
+}
+
 // Start launches a scripted LLM and an OpenCode server (not shared; call Stop).
 func Start(bin string, env []string) (*Env, error) {
 	llm := scriptedllm.New()
