@@ -649,3 +649,46 @@ func BenchmarkFixEndToEnd(b *testing.B) {
 func fxStartMillis() int64 {
 	return opencodetest.SharedStartTime().Milliseconds()
 }
+
+// The triage agent delegates without waiting (ReturnImmediately) and polls the task: the fix must run
+// to its end after the SendMessage call returned, and GetTask must show the result.
+func TestNonBlockingDelegationCompletesInBackground(t *testing.T) {
+	fx := newFixture(t)
+	const fp = "fp-nonblocking"
+	fx.env.LLM.SetScript(fx.successScript("nb", fp, nil))
+	f, st := fx.newFixer(t, nil)
+	c := a2aClient(t, startHost(t, f, st))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// The triage agent's field names: repo, issueNumber, plan.
+	data := map[string]any{"repo": fx.bare, "baseBranch": "main", "issueNumber": 1, "fingerprint": fp,
+		"plan": "# Fix plan\n[script:nb]\nindex out of range in tiny.Last"}
+	req := &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(data)), Config: &a2a.SendMessageConfig{ReturnImmediately: true}}
+	out, err := c.SendMessage(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, ok := out.(*a2a.Task)
+	if !ok {
+		t.Fatalf("want a task back, got %T", out)
+	}
+	for task.Status.State != a2a.TaskStateCompleted && task.Status.State != a2a.TaskStateFailed {
+		time.Sleep(500 * time.Millisecond)
+		if task, err = c.GetTask(ctx, &a2a.GetTaskRequest{ID: task.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if task.Status.State != a2a.TaskStateCompleted || len(task.Artifacts) == 0 {
+		t.Fatalf("task %s: %+v", task.Status.State, task.Status.Message)
+	}
+	pulls := fx.sink.Pulls(ghRepo)
+	if len(pulls) != 1 {
+		t.Fatalf("pulls %+v", pulls)
+	}
+	raw, _ := json.Marshal(task.Artifacts[0].Parts[0].Data())
+	var res Result
+	_ = json.Unmarshal(raw, &res)
+	if res.PRURL != pulls[0].HTMLURL {
+		t.Errorf("artifact %+v, PR %s", res, pulls[0].HTMLURL)
+	}
+}
