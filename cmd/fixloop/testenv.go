@@ -6,9 +6,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/fixloop/fixloop/internal/testenv"
 )
@@ -109,6 +114,107 @@ func newTestenvCmd() *cobra.Command {
 			return testenv.Supervise(cmd.Context(), abs, cmd.ErrOrStderr())
 		},
 	}
-	cmd.AddCommand(up, down, status, supervise)
+	cmd.AddCommand(up, down, status, supervise, newDeployDemoCmd(&dir), newUpdateDemoCmd(&dir))
+	return cmd
+}
+
+func parseEnvFlags(kvs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError("--env %q: want KEY=VALUE (e.g. ERROR_RATE=0.2)", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// newDeployDemoCmd deploys the demo app as an Argo Rollout (the shell-side twin of DeployDemoRollout).
+func newDeployDemoCmd(dir *string) *cobra.Command {
+	var ns, name, color string
+	var replicas int32
+	var envs []string
+	cmd := &cobra.Command{
+		Use:   "deploy-demo",
+		Short: "Deploy the demo app as an Argo Rollout (canary 20% → pause → 50% → pause) and wait until Healthy",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := parseEnvFlags(envs)
+			if err != nil {
+				return err
+			}
+			e, err := testenv.Load(*dir)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 4*time.Minute)
+			defer cancel()
+			cs, err := kubernetes.NewForConfig(e.RestConfig)
+			if err != nil {
+				return err
+			}
+			_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("creating namespace %s: %w", ns, err)
+			}
+			// Pods are refused until the namespace's default service account exists.
+			for {
+				if _, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); err == nil {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("namespace %s has no default service account: %w", ns, ctx.Err())
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+			if err := e.DeployDemo(ctx, ns, testenv.DemoRollout{Name: name, Replicas: replicas, Env: env, Color: color}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rollout %s/%s is Healthy with %d pods backed by local demo-app processes\n", ns, name, replicas)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&ns, "namespace", "n", "demo", "namespace (created if missing)")
+	cmd.Flags().StringVar(&name, "name", "rollouts-demo", "Rollout and Service name")
+	cmd.Flags().StringVar(&color, "color", "blue", "COLOR of the stable version")
+	cmd.Flags().Int32Var(&replicas, "replicas", 5, "replicas")
+	cmd.Flags().StringArrayVar(&envs, "env", nil, "demo app knob KEY=VALUE (ERROR_RATE, CLIENT_ERROR_RATE, LATENCY_MS, PANIC_RATE, LEAK_MB_PER_MIN, LOG_FORMAT); repeatable")
+	return cmd
+}
+
+// newUpdateDemoCmd changes the demo Rollout's env: a new revision, so Argo starts a canary.
+func newUpdateDemoCmd(dir *string) *cobra.Command {
+	var ns, name string
+	var envs []string
+	cmd := &cobra.Command{
+		Use:   "update-demo",
+		Short: "Roll out a new demo app revision by changing its env knobs (KEY= removes a knob)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := parseEnvFlags(envs)
+			if err != nil {
+				return err
+			}
+			if len(env) == 0 {
+				return usageError("update-demo needs at least one --env KEY=VALUE")
+			}
+			e, err := testenv.Load(*dir)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			if err := e.UpdateDemo(ctx, ns, name, env); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rollout %s/%s updated: a canary of the new revision starts\n", ns, name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&ns, "namespace", "n", "demo", "namespace")
+	cmd.Flags().StringVar(&name, "name", "rollouts-demo", "Rollout name")
+	cmd.Flags().StringArrayVar(&envs, "env", nil, "KEY=VALUE; repeatable")
 	return cmd
 }

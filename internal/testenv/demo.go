@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -69,13 +71,9 @@ func demoEnv(color string, env map[string]string) []any {
 	return out
 }
 
-// DeployDemoRollout creates a Service and an Argo Rollout of the demo app and waits until the Rollout is
-// Healthy and every pod is backed by a running local process.
-func (e *Env) DeployDemoRollout(t testing.TB, ns string, r DemoRollout) {
-	t.Helper()
-	if r.Name == "" {
-		t.Fatal("DeployDemoRollout: Name is empty")
-	}
+// DemoObjects builds (without creating) the Service and Argo Rollout DeployDemo creates: pods labelled
+// app=<Name>, one container DemoContainer running DemoImage with the knobs as env, canary strategy.
+func DemoObjects(ns string, r DemoRollout) (*corev1.Service, *unstructured.Unstructured) {
 	if r.Replicas == 0 {
 		r.Replicas = 5
 	}
@@ -87,18 +85,12 @@ func (e *Env) DeployDemoRollout(t testing.TB, ns string, r DemoRollout) {
 	for i, s := range steps {
 		rawSteps[i] = s
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cs := e.Clientset(t)
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: r.Name, Labels: map[string]string{"app": r.Name}},
+		ObjectMeta: metav1.ObjectMeta{Name: r.Name, Namespace: ns, Labels: map[string]string{"app": r.Name}},
 		Spec: corev1.ServiceSpec{
 			Selector: map[string]string{"app": r.Name},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
 		},
-	}
-	if _, err := cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("creating service %s/%s: %v", ns, r.Name, err)
 	}
 	ro := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1",
@@ -126,25 +118,64 @@ func (e *Env) DeployDemoRollout(t testing.TB, ns string, r DemoRollout) {
 			"strategy": map[string]any{"canary": map[string]any{"steps": rawSteps}},
 		},
 	}}
-	if _, err := e.Dynamic(t).Resource(RolloutGVR).Namespace(ns).Create(ctx, ro, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating rollout %s/%s: %v", ns, r.Name, err)
+	return svc, ro
+}
+
+// DeployDemoRollout creates a Service and an Argo Rollout of the demo app and waits until the Rollout is
+// Healthy and every pod is backed by a running local process.
+func (e *Env) DeployDemoRollout(t testing.TB, ns string, r DemoRollout) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := e.DeployDemo(ctx, ns, r); err != nil {
+		t.Fatal(err)
 	}
-	e.WaitRollout(t, ns, r.Name, func(u *unstructured.Unstructured) bool {
+}
+
+// DeployDemo is DeployDemoRollout for callers without a testing.TB (the CLI and the demo); the
+// namespace must exist.
+func (e *Env) DeployDemo(ctx context.Context, ns string, r DemoRollout) error {
+	if r.Name == "" {
+		return fmt.Errorf("DeployDemo: Name is empty")
+	}
+	if r.Replicas == 0 {
+		r.Replicas = 5
+	}
+	cs, err := kubernetes.NewForConfig(e.RestConfig)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(e.RestConfig)
+	if err != nil {
+		return err
+	}
+	svc, ro := DemoObjects(ns, r)
+	if _, err := cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating service %s/%s: %w", ns, r.Name, err)
+	}
+	if _, err := dyn.Resource(RolloutGVR).Namespace(ns).Create(ctx, ro, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating rollout %s/%s: %w", ns, r.Name, err)
+	}
+	if _, err := e.waitRollout(ctx, ns, r.Name, func(u *unstructured.Unstructured) bool {
 		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
 		avail, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
 		return phase == "Healthy" && avail == int64(r.Replicas)
-	}, 90*time.Second)
-	e.waitDemoProcesses(t, ns, "app="+r.Name, int(r.Replicas), 60*time.Second)
+	}, 90*time.Second); err != nil {
+		return err
+	}
+	return e.waitDemoProcesses(ctx, ns, "app="+r.Name, int(r.Replicas), 60*time.Second)
 }
 
 // waitDemoProcesses waits until want pods matching selector carry the supervisor's endpoint annotation.
-func (e *Env) waitDemoProcesses(t testing.TB, ns, selector string, want int, timeout time.Duration) {
-	t.Helper()
-	cs := e.Clientset(t)
+func (e *Env) waitDemoProcesses(ctx context.Context, ns, selector string, want int, timeout time.Duration) error {
+	cs, err := kubernetes.NewForConfig(e.RestConfig)
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(timeout)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		pods, err := cs.CoreV1().Pods(ns).List(lctx, metav1.ListOptions{LabelSelector: selector})
 		cancel()
 		backed := 0
 		if err == nil {
@@ -155,10 +186,10 @@ func (e *Env) waitDemoProcesses(t testing.TB, ns, selector string, want int, tim
 			}
 		}
 		if backed >= want {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d demo pods (%s in %s) got a local process within %s (err %v); see %s",
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("only %d of %d demo pods (%s in %s) got a local process within %s (err %v); see %s",
 				backed, want, selector, ns, timeout, err, filepath.Join(e.Dir, "logs", "supervisor.log"))
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -169,9 +200,27 @@ func (e *Env) waitDemoProcesses(t testing.TB, ns, selector string, want int, tim
 // Keys in env override the current ones; an empty value removes the key.
 func (e *Env) UpdateDemoRollout(t testing.TB, ns, name string, env map[string]string) {
 	t.Helper()
-	ri := e.Dynamic(t).Resource(RolloutGVR).Namespace(ns)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.UpdateDemo(ctx, ns, name, env); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// UpdateDemo is UpdateDemoRollout for callers without a testing.TB.
+func (e *Env) UpdateDemo(ctx context.Context, ns, name string, env map[string]string) error {
+	dyn, err := dynamic.NewForConfig(e.RestConfig)
+	if err != nil {
+		return err
+	}
+	return UpdateDemoEnv(ctx, dyn, ns, name, env)
+}
+
+// UpdateDemoEnv merges env into the first container's env of Rollout ns/name (empty value = remove).
+func UpdateDemoEnv(ctx context.Context, dyn dynamic.Interface, ns, name string, env map[string]string) error {
+	ri := dyn.Resource(RolloutGVR).Namespace(ns)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 		u, err := ri.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -181,7 +230,7 @@ func (e *Env) UpdateDemoRollout(t testing.TB, ns, name string, env map[string]st
 		if len(containers) == 0 {
 			return fmt.Errorf("rollout %s/%s has no containers", ns, name)
 		}
-		c := containers[0].(map[string]any)
+		c, _ := containers[0].(map[string]any)
 		cur := map[string]string{}
 		if list, ok := c["env"].([]any); ok {
 			for _, item := range list {
@@ -207,31 +256,44 @@ func (e *Env) UpdateDemoRollout(t testing.TB, ns, name string, env map[string]st
 		return err
 	})
 	if err != nil {
-		t.Fatalf("updating rollout %s/%s: %v", ns, name, err)
+		return fmt.Errorf("updating rollout %s/%s: %w", ns, name, err)
 	}
+	return nil
 }
 
 // WaitRollout polls the Rollout until cond holds and returns it; on timeout it fails the test with the
 // Rollout's status.
 func (e *Env) WaitRollout(t testing.TB, ns, name string, cond func(u *unstructured.Unstructured) bool, timeout time.Duration) *unstructured.Unstructured {
 	t.Helper()
-	ri := e.Dynamic(t).Resource(RolloutGVR).Namespace(ns)
+	u, err := e.waitRollout(context.Background(), ns, name, cond, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (e *Env) waitRollout(ctx context.Context, ns, name string, cond func(u *unstructured.Unstructured) bool, timeout time.Duration) (*unstructured.Unstructured, error) {
+	dyn, err := dynamic.NewForConfig(e.RestConfig)
+	if err != nil {
+		return nil, err
+	}
+	ri := dyn.Resource(RolloutGVR).Namespace(ns)
 	deadline := time.Now().Add(timeout)
 	var last *unstructured.Unstructured
 	var lastErr error
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		u, err := ri.Get(ctx, name, metav1.GetOptions{})
+		gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		u, err := ri.Get(gctx, name, metav1.GetOptions{})
 		cancel()
 		if err == nil {
 			last = u
 			if cond(u) {
-				return u
+				return u, nil
 			}
 		} else {
 			lastErr = err
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			summary := "(never read)"
 			if last != nil {
 				phase, _, _ := unstructured.NestedString(last.Object, "status", "phase")
@@ -239,7 +301,7 @@ func (e *Env) WaitRollout(t testing.TB, ns, name string, cond func(u *unstructur
 				step, _, _ := unstructured.NestedInt64(last.Object, "status", "currentStepIndex")
 				summary = fmt.Sprintf("phase=%q message=%q currentStepIndex=%d", phase, msg, step)
 			}
-			t.Fatalf("rollout %s/%s: condition not met within %s: %s (last error %v; controller log %s)",
+			return nil, fmt.Errorf("rollout %s/%s: condition not met within %s: %s (last error %v; controller log %s)",
 				ns, name, timeout, summary, lastErr, filepath.Join(e.Dir, "logs", "argo-rollouts.log"))
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -232,3 +232,14 @@ func ResidentMemory(dir string) (bytes int64, processes int) {
 	}
 	return bytes, processes
 }
+
+// StartTracked starts another process as part of the environment in dir (its own process group, output
+// in logs/<name>.log), so Stop and `fixloop testenv down` stop it with the rest.
+func StartTracked(dir, name, bin string, args, env []string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	_, err = startProcess(abs, name, bin, args, env)
+	return err
+}

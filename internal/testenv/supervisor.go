@@ -471,12 +471,16 @@ func (s *supervisor) traffic(ctx context.Context) {
 	sem := make(chan struct{}, 64)
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		// Credit by elapsed time, not ticks: a loaded machine drops ticks but the rate must hold.
+		elapsed := time.Since(last).Seconds()
+		last = time.Now()
 		svcs, err := s.svcs.List(labels.Everything())
 		if err != nil {
 			continue
@@ -506,7 +510,7 @@ func (s *supervisor) traffic(ctx context.Context) {
 				continue
 			}
 			sort.Strings(targets)
-			credit[key] += rps * tick.Seconds()
+			credit[key] += rps * min(elapsed, 1)
 			for credit[key] >= 1 {
 				credit[key]--
 				url := targets[next[key]%len(targets)]
