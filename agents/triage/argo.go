@@ -93,8 +93,21 @@ func (t *Triage) RegisterArgo(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, map[string]any{"name": "fixloop", "status": "ok",
 			"endpoints": []string{"/mcp", "/a2a/analyze", "/argo/v1/verdict", "/agents", "/.well-known/agent-card.json"}})
 	})
-	mux.HandleFunc("POST /a2a/analyze", t.handlePlugin)
-	mux.HandleFunc("POST /argo/v1/verdict", t.handleWebVerdict)
+	mux.Handle("POST /a2a/analyze", t.recover(t.handlePlugin))
+	mux.Handle("POST /argo/v1/verdict", t.recover(t.handleWebVerdict))
+}
+
+// recover turns a panic into a 500 naming the failure instead of a dropped connection.
+func (t *Triage) recover(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				t.log.Error("panic in Argo entry point", "path", r.URL.Path, "panic", p)
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("internal error: %v", p)})
+			}
+		}()
+		h(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

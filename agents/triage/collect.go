@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fixloop/fixloop/internal/logmine"
@@ -175,6 +176,23 @@ func (t *Triage) readMetrics(ctx context.Context, in AnalyzeInput, role string, 
 		if len(s.Values) > 0 {
 			samples = append(samples, s)
 		}
+	}
+	// No 5xx series while requests flow means no 5xx at all (Prometheus has no series for a counter that
+	// never incremented): that is a measured zero, not missing data.
+	var reqs *MetricSamples
+	has5xx := false
+	for i := range samples {
+		switch samples[i].Name {
+		case "request_rate":
+			reqs = &samples[i]
+		case "rate_5xx":
+			has5xx = true
+		}
+	}
+	if reqs != nil && !has5xx {
+		spec := judgedMetrics[0]
+		samples = append(samples, MetricSamples{Name: "rate_5xx", Values: make([]float64, len(reqs.Values)), Direction: spec.direction, Critical: spec.critical, pods: reqs.pods})
+		out.Missing = slices.DeleteFunc(out.Missing, func(m string) bool { return m == "rate_5xx" })
 	}
 	if len(out.Missing) > 0 {
 		ev.Notes = append(ev.Notes, fmt.Sprintf("no %s data for %s", role, strings.Join(out.Missing, ", ")))

@@ -37,7 +37,8 @@ type Config struct {
 	// DefaultRepo / DefaultBaseBranch apply when a request names no repository.
 	DefaultRepo       string
 	DefaultBaseBranch string
-	// LogWindow bounds the logs read per pod (default 15m); MetricWindow the Prometheus window (default 10m).
+	// LogWindow bounds the logs read per pod (default 15m); MetricWindow the Prometheus window (default 5m,
+	// sampled every 5 s: a young canary still yields enough samples).
 	LogWindow    time.Duration
 	MetricWindow string
 	// AnalysisTimeout bounds one canary analysis (default 4m: inside the Argo plugin's 5-minute timeout).
@@ -68,7 +69,7 @@ func New(cfg Config) (*Triage, error) {
 		cfg.LogWindow = 15 * time.Minute
 	}
 	if cfg.MetricWindow == "" {
-		cfg.MetricWindow = "10m"
+		cfg.MetricWindow = "5m"
 	}
 	if cfg.AnalysisTimeout <= 0 {
 		cfg.AnalysisTimeout = 4 * time.Minute
@@ -320,15 +321,11 @@ func issueRequest(repo, fp, opID string, in AnalyzeInput, ev *CanaryEvidence, re
 	}
 	for _, e := range res.Evidence {
 		req.Evidence = append(req.Evidence, evidenceRow(e))
-		for _, ex := range stringsOf(e["examples"]) {
-			if len(req.LogExamples) < 3 {
-				req.LogExamples = append(req.LogExamples, ex)
-			}
-		}
 		if len(req.Evidence) == 12 {
 			break
 		}
 	}
+	req.LogExamples = logExamples(res.Evidence, 3)
 	if len(req.LogExamples) == 0 && ev != nil {
 		for _, r := range ev.CanaryLogs {
 			if logmine.IsSevere(r) && len(req.LogExamples) < 3 {
@@ -353,6 +350,8 @@ func evidenceRow(e Evidence) github.EvidenceRow {
 					return trimFloat(x)
 				case bool:
 					return fmt.Sprint(x)
+				case map[string]any:
+					return sideText(x)
 				default:
 					b, _ := json.Marshal(x)
 					return string(b)
@@ -363,11 +362,64 @@ func evidenceRow(e Evidence) github.EvidenceRow {
 	}
 	return github.EvidenceRow{
 		Kind:   get("kind", "type", "source"),
-		Signal: get("signal", "pattern", "template", "metric", "name"),
+		Signal: get("signal", "template", "pattern", "metric", "name"),
 		Stable: get("stable", "stableCount", "stableRate", "stableValue"),
 		Canary: get("canary", "canaryCount", "canaryRate", "canaryValue"),
-		Note:   get("note", "detail", "reason", "message", "severity"),
+		Note:   get("detail", "note", "reason", "message", "severity"),
 	}
+}
+
+// sideText renders one side of a judge finding: counts with their rate, or metric samples.
+func sideText(m map[string]any) string {
+	num := func(k string) (float64, bool) { f, ok := m[k].(float64); return f, ok }
+	var parts []string
+	if c, ok := num("count"); ok {
+		s := trimFloat(c)
+		if r, ok := num("ratePer1000"); ok {
+			s += fmt.Sprintf(" (%s/1000)", trimFloat(r))
+		}
+		parts = append(parts, s)
+	}
+	if md, ok := num("median"); ok {
+		parts = append(parts, "median "+trimFloat(md))
+	}
+	if p95, ok := num("p95"); ok {
+		parts = append(parts, "p95 "+trimFloat(p95))
+	}
+	if n, ok := num("samples"); ok {
+		parts = append(parts, fmt.Sprintf("n=%s", trimFloat(n)))
+	}
+	if l, ok := m["level"].(string); ok && l != "" && l != "info" {
+		parts = append(parts, l)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// logExamples picks examples from the most severe findings first (a panic trace says more than an
+// access-log line), one per finding, up to n.
+func logExamples(evidence []Evidence, n int) []string {
+	rank := func(e Evidence) int {
+		side, _ := e["canary"].(map[string]any)
+		switch lvl, _ := side["level"].(string); lvl {
+		case "panic", "fatal":
+			return 0
+		case "error":
+			return 1
+		}
+		return 2
+	}
+	var out []string
+	for r := 0; r <= 2 && len(out) < n; r++ {
+		for _, e := range evidence {
+			if rank(e) != r || len(out) >= n {
+				continue
+			}
+			if ex := stringsOf(e["examples"]); len(ex) > 0 {
+				out = append(out, ex[0])
+			}
+		}
+	}
+	return out
 }
 
 func trimFloat(f float64) string {

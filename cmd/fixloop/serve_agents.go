@@ -128,9 +128,9 @@ func githubClient(cfg *config.Config, deps tools.Deps) (github.Client, error) {
 	if gc.Token == "" && gc.BaseURL == "" {
 		return nil, nil
 	}
-	gc.Redactor = deps.Redactor
-	if gc.Redactor == nil {
-		gc.Redactor = redact.Default()
+	gc.Redactor = redact.Default()
+	if deps.Redactor != nil { // a nil *Redactor in the interface would not read as nil
+		gc.Redactor = deps.Redactor
 	}
 	gc.Logger = deps.Logger
 	c, err := github.New(gc)

@@ -1,0 +1,163 @@
+package triage_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/a2aproject/a2a-go/v2/a2a"
+	"github.com/a2aproject/a2a-go/v2/a2aclient"
+	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fixloop/fixloop/internal/testenv"
+)
+
+func a2aClient(t *testing.T, base string) *a2aclient.Client {
+	t.Helper()
+	card, err := agentcard.DefaultResolver.Resolve(context.Background(), base+"/agents/triage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a2aclient.NewFromCard(context.Background(), card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// `fixloop serve` is killed (SIGKILL) while an A2A analysis runs; after a restart on the same state dir
+// the task is answered from the store (resumed and completed) and the failure still has one issue.
+func TestKillAndRestartMidAnalysis(t *testing.T) {
+	e := testenv.Get(t)
+	sink, sinkURL := newSink(t)
+	srv := startServe(t, e, sinkURL, "acme/restart")
+	ns := e.NewNamespace(t, "restart")
+	deployCanary(t, e, ns, "crash", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
+	soak(40 * time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := a2aClient(t, srv.URL)
+	msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(map[string]any{"skill": "analyze_canary", "namespace": ns, "rollout": "crash"}))
+	var taskID a2a.TaskID
+	for ev, err := range c.SendStreamingMessage(ctx, &a2a.SendMessageRequest{Message: msg}) {
+		if err != nil {
+			break // the server died under us
+		}
+		if su, ok := ev.(*a2a.TaskStatusUpdateEvent); ok && su.Status.State == a2a.TaskStateWorking && su.Status.Message != nil &&
+			strings.Contains(su.Status.Message.Parts[0].Text(), "collecting") {
+			taskID = su.TaskID
+			srv.kill(syscall.SIGKILL) // mid-analysis: evidence collection has started
+		}
+	}
+	if taskID == "" {
+		t.Fatalf("never saw the analysis start; serve log:\n%s", srv.log())
+	}
+	srv.start()
+	c = a2aClient(t, srv.URL)
+	var task *a2a.Task
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var err error
+		task, err = c.GetTask(ctx, &a2a.GetTaskRequest{ID: taskID})
+		if err != nil {
+			t.Fatalf("GetTask after restart: %v\nserve log:\n%s", err, srv.log())
+		}
+		if task.Status.State == a2a.TaskStateCompleted || task.Status.State == a2a.TaskStateFailed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s still %s 3 minutes after the restart", taskID, task.Status.State)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if task.Status.State != a2a.TaskStateCompleted || len(task.Artifacts) == 0 {
+		t.Fatalf("resumed task = %+v\nserve log:\n%s", task.Status, srv.log())
+	}
+	v := task.Artifacts[len(task.Artifacts)-1].Parts[0].Data().(map[string]any)
+	if v["verdict"] != "abort" {
+		t.Fatalf("resumed verdict = %v", v)
+	}
+	// Once more on the restarted server: still one issue for the failure.
+	res, err := c.SendMessage(ctx, &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(map[string]any{"namespace": ns, "rollout": "crash"}))})
+	if err != nil || res.(*a2a.Task).Status.State != a2a.TaskStateCompleted {
+		t.Fatalf("analysis after restart: %v %v", res, err)
+	}
+	if n := len(sink.Issues("acme/restart")); n != 1 {
+		t.Fatalf("%d issues after kill/restart, want 1: %+v", n, sink.Issues("acme/restart"))
+	}
+	t.Logf("task %s resumed after SIGKILL and completed: %s (comments on the issue: %d)", taskID, v["verdict"], len(sink.Comments("acme/restart", 1)))
+}
+
+var analysisTemplateGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysistemplates"}
+
+// The shipped web-provider AnalysisTemplate pointed at a loopback fixloop drives the real Argo Rollouts
+// controller: the bad canary is aborted, the benign one promoted to stable.
+func TestWebProviderTemplateWithRealController(t *testing.T) {
+	e := testenv.Get(t)
+	_, sinkURL := newSink(t)
+	srv := startServe(t, e, sinkURL, "acme/web")
+	ns := e.NewNamespace(t, "webprov")
+
+	raw, err := os.ReadFile("../../manifests/argo/analysis-template-web.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpl map[string]any
+	if err := yaml.Unmarshal(raw, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: tmpl}
+	metrics, _, _ := unstructured.NestedSlice(u.Object, "spec", "metrics")
+	m := metrics[0].(map[string]any)
+	unstructured.SetNestedField(m, srv.URL+"/argo/v1/verdict", "provider", "web", "url")
+	metrics[0] = m
+	unstructured.SetNestedSlice(u.Object, metrics, "spec", "metrics")
+	u.SetNamespace(ns)
+	if _, err := e.Dynamic(t).Resource(analysisTemplateGVR).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create AnalysisTemplate from manifests/argo/analysis-template-web.yaml: %v", err)
+	}
+	steps := func(name string) []map[string]any {
+		return []map[string]any{
+			{"setWeight": int64(20)},
+			{"pause": map[string]any{"duration": "40s"}},
+			{"analysis": map[string]any{
+				"templates": []any{map[string]any{"templateName": "fixloop-canary"}},
+				"args":      []any{map[string]any{"name": "rollout", "value": name}, map[string]any{"name": "namespace", "value": ns}},
+			}},
+		}
+	}
+	type outcome struct {
+		name string
+		env  map[string]string
+		want func(u *unstructured.Unstructured) bool
+	}
+	cases := []outcome{
+		{"bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"}, func(u *unstructured.Unstructured) bool {
+			aborted, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
+			return aborted
+		}},
+		{"good", map[string]string{"COLOR": "green"}, func(u *unstructured.Unstructured) bool {
+			phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+			stable, _, _ := unstructured.NestedString(u.Object, "status", "stableRS")
+			cur, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
+			return phase == "Healthy" && stable == cur
+		}},
+	}
+	for _, c := range cases {
+		e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: c.name, Replicas: 5, Steps: steps(c.name)})
+		e.UpdateDemoRollout(t, ns, c.name, c.env)
+	}
+	start := time.Now()
+	for _, c := range cases {
+		e.WaitRollout(t, ns, c.name, c.want, 5*time.Minute)
+		t.Logf("%s canary decided by the AnalysisRun after %s", c.name, time.Since(start).Round(time.Second))
+	}
+}
