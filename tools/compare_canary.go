@@ -17,7 +17,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/kube"
-	"github.com/fixloop/fixloop/internal/llm"
+	"github.com/fixloop/fixloop/internal/llm/providers"
 	"github.com/fixloop/fixloop/internal/logmine"
 )
 
@@ -131,7 +131,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 
 	jin.Ignore, jin.ExtraPrompt, jin.Rollout, jin.Namespace = in.Ignore, in.ExtraPrompt, in.Rollout, in.Namespace
 	opts := judge.Options{Redactor: d.redactor()}
-	if p, err := llm.New(llm.ConfigFromEnv()); err != nil {
+	if p, err := providers.FromEnv(); err != nil {
 		out.Notes = append(out.Notes, "LLM not used: "+err.Error())
 	} else {
 		opts.LLM = p

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/llm"
+	"github.com/fixloop/fixloop/internal/llm/providers"
 )
 
 func init() { rootCmd.AddCommand(newJudgeCmd()) }
@@ -60,7 +61,7 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 				cfg.Provider = strings.ToLower(llmName)
 				cfg.APIKey = llm.KeyFromEnv(cfg.Provider)
 			}
-			provider, err := llm.New(cfg)
+			provider, err := providers.New(cfg)
 			if err != nil {
 				return usageError("--llm %s: %v", cfg.Provider, err)
 			}

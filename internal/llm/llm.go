@@ -1,7 +1,9 @@
-// Package llm is fixloop's small client layer for language models: one Provider interface with
-// a Gemini implementation (google.golang.org/genai) and an OpenAI-compatible one (OpenAI, Ollama,
-// vLLM through github.com/openai/openai-go). Both share a retrying HTTP transport that honours
-// 429 Retry-After, a per-attempt timeout and a prompt token budget.
+// Package llm is fixloop's small client layer for language models: the Provider interface, its
+// configuration, token estimates and budgets, and the retrying HTTP transport (429 Retry-After,
+// backoff, per-attempt timeout) the implementations share. The implementations live in
+// internal/llm/providers (Gemini via google.golang.org/genai, OpenAI-compatible via
+// github.com/openai/openai-go), so code that only needs the interface (the judge) does not
+// compile the SDKs.
 package llm
 
 import (
@@ -97,7 +99,8 @@ func KeyFromEnv(provider string) string {
 	return ""
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults fills unset fields with the defaults documented on Config.
+func (c Config) WithDefaults() Config {
 	if c.Timeout <= 0 {
 		c.Timeout = 60 * time.Second
 	}
@@ -114,20 +117,6 @@ func (c Config) withDefaults() Config {
 		c.MaxPromptTokens = 8000
 	}
 	return c
-}
-
-// New builds the configured provider; it returns (nil, nil) for "none" or an empty Provider.
-func New(c Config) (Provider, error) {
-	c = c.withDefaults()
-	switch c.Provider {
-	case "", "none":
-		return nil, nil
-	case "gemini":
-		return newGemini(c)
-	case "openai":
-		return newOpenAI(c)
-	}
-	return nil, fmt.Errorf("unknown LLM provider %q: set FIXLOOP_LLM to none, gemini or openai", c.Provider)
 }
 
 // ErrPromptTooLarge is returned when a request exceeds the token budget; callers shrink their
@@ -171,15 +160,17 @@ func Truncate(s string, maxTokens int) string {
 	return s[:cut] + mark
 }
 
-func checkBudget(c Config, req Request) error {
+// CheckBudget fails with ErrPromptTooLarge when req exceeds c.MaxPromptTokens.
+func CheckBudget(c Config, req Request) error {
 	if n := EstimateTokens(req.System) + EstimateTokens(req.Prompt); n > c.MaxPromptTokens {
 		return fmt.Errorf("%w: about %d tokens, budget %d (raise FIXLOOP_LLM_MAX_PROMPT_TOKENS or send less evidence)", ErrPromptTooLarge, n, c.MaxPromptTokens)
 	}
 	return nil
 }
 
-// httpClient wraps the configured client's transport with the retry logic.
-func httpClient(c Config) *http.Client {
+// HTTPClient wraps the configured client's transport with the retry logic; providers send every
+// request through it (and turn their SDK's own retries off).
+func HTTPClient(c Config) *http.Client {
 	base := http.DefaultTransport
 	var jar http.CookieJar
 	if c.HTTPClient != nil {

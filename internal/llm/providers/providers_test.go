@@ -1,9 +1,10 @@
-package llm
+package providers
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/fixloop/fixloop/internal/llm"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -86,9 +87,9 @@ const geminiErr500 = `{"error":{"code":500,"message":"Internal error encountered
 const openaiErr429 = `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`
 const openaiErr503 = `{"error":{"message":"The server is overloaded","type":"server_error"}}`
 
-func testProvider(t *testing.T, kind string, srv *httptest.Server, tweak func(*Config)) Provider {
+func testProvider(t *testing.T, kind string, srv *httptest.Server, tweak func(*llm.Config)) llm.Provider {
 	t.Helper()
-	c := Config{Provider: kind, Model: "test-model", BaseURL: srv.URL, APIKey: "test-key",
+	c := llm.Config{Provider: kind, Model: "test-model", BaseURL: srv.URL, APIKey: "test-key",
 		InitialBackoff: 10 * time.Millisecond, MaxAttempts: 3, Timeout: 5 * time.Second}
 	if kind == "openai" {
 		c.BaseURL = srv.URL + "/v1"
@@ -103,9 +104,9 @@ func testProvider(t *testing.T, kind string, srv *httptest.Server, tweak func(*C
 	return p
 }
 
-func request() Request {
+func request() llm.Request {
 	temp := 0.0
-	return Request{System: "You judge canaries.", Prompt: "evidence here", Schema: verdictSchema, MaxOutputTokens: 256, Temperature: &temp}
+	return llm.Request{System: "You judge canaries.", Prompt: "evidence here", Schema: verdictSchema, MaxOutputTokens: 256, Temperature: &temp}
 }
 
 func TestGeminiWireFormat(t *testing.T) {
@@ -177,7 +178,7 @@ func TestRetries(t *testing.T) {
 		wantCalls int32
 		wantErr   string
 		minWait   time.Duration
-		tweak     func(*Config)
+		tweak     func(*llm.Config)
 	}{
 		{"gemini 429 honours Retry-After", "gemini", []step{
 			{status: 429, headers: map[string]string{"Retry-After": "1"}, body: geminiErr429},
@@ -195,7 +196,7 @@ func TestRetries(t *testing.T) {
 		{"gemini persistent 500 exhausts attempts", "gemini", []step{{status: 500, body: geminiErr500}}, 3, "500", 0, nil},
 		{"Retry-After beyond the cap is not waited for", "openai", []step{
 			{status: 429, headers: map[string]string{"Retry-After": "3600"}, body: openaiErr429},
-		}, 1, "429", 0, func(c *Config) { c.MaxRetryWait = time.Second }},
+		}, 1, "429", 0, func(c *llm.Config) { c.MaxRetryWait = time.Second }},
 		{"400 is not retried", "gemini", []step{
 			{status: 400, body: `{"error":{"code":400,"message":"bad schema","status":"INVALID_ARGUMENT"}}`},
 		}, 1, "bad schema", 0, nil},
@@ -251,24 +252,24 @@ func TestTokenBudget(t *testing.T) {
 	fake := newScripted(step{status: 200, body: openaiOK("{}")})
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	p := testProvider(t, "openai", srv, func(c *Config) { c.MaxPromptTokens = 50 })
+	p := testProvider(t, "openai", srv, func(c *llm.Config) { c.MaxPromptTokens = 50 })
 	req := request()
 	req.Prompt = strings.Repeat("log line with words ", 100)
 	_, err := p.Complete(context.Background(), req)
-	if !errors.Is(err, ErrPromptTooLarge) {
+	if !errors.Is(err, llm.ErrPromptTooLarge) {
 		t.Fatalf("err = %v, want ErrPromptTooLarge", err)
 	}
 	if fake.calls.Load() != 0 {
 		t.Error("an over-budget prompt reached the server")
 	}
-	cut := Truncate(req.Prompt, 40)
-	if EstimateTokens(cut) > 40 || !strings.HasSuffix(cut, "[truncated]") {
-		t.Errorf("Truncate gave %d tokens: %q", EstimateTokens(cut), cut)
+	cut := llm.Truncate(req.Prompt, 40)
+	if llm.EstimateTokens(cut) > 40 || !strings.HasSuffix(cut, "[truncated]") {
+		t.Errorf("Truncate gave %d tokens: %q", llm.EstimateTokens(cut), cut)
 	}
-	if Truncate("short", 40) != "short" {
+	if llm.Truncate("short", 40) != "short" {
 		t.Error("Truncate changed a prompt within budget")
 	}
-	if got := Truncate("héllo wörld ünïcode", 3); !strings.HasSuffix(got, "[truncated]") && got != "" {
+	if got := llm.Truncate("héllo wörld ünïcode", 3); !strings.HasSuffix(got, "[truncated]") && got != "" {
 		t.Errorf("Truncate = %q", got)
 	}
 }
@@ -277,7 +278,7 @@ func TestContextCancelStopsRetrying(t *testing.T) {
 	fake := newScripted(step{status: 429, headers: map[string]string{"Retry-After": "20"}, body: openaiErr429})
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	p := testProvider(t, "openai", srv, func(c *Config) { c.MaxRetryWait = time.Minute })
+	p := testProvider(t, "openai", srv, func(c *llm.Config) { c.MaxRetryWait = time.Minute })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if _, err := p.Complete(ctx, request()); !errors.Is(err, context.DeadlineExceeded) {
@@ -292,39 +293,17 @@ func TestConfig(t *testing.T) {
 	t.Setenv("GEMINI_API_KEY", "")
 	t.Setenv("GOOGLE_API_KEY", "g")
 	t.Setenv("FIXLOOP_LLM_MAX_PROMPT_TOKENS", "1234")
-	c := ConfigFromEnv()
+	c := llm.ConfigFromEnv()
 	if c.Provider != "gemini" || c.Model != "m" || c.BaseURL != "http://x" || c.APIKey != "g" || c.MaxPromptTokens != 1234 {
 		t.Errorf("config = %+v", c)
 	}
-	if p, err := New(Config{Provider: "none"}); p != nil || err != nil {
+	if p, err := New(llm.Config{Provider: "none"}); p != nil || err != nil {
 		t.Errorf("none = %v, %v", p, err)
 	}
-	if _, err := New(Config{Provider: "bogus"}); err == nil || !strings.Contains(err.Error(), "FIXLOOP_LLM") {
+	if _, err := New(llm.Config{Provider: "bogus"}); err == nil || !strings.Contains(err.Error(), "FIXLOOP_LLM") {
 		t.Errorf("bogus provider error = %v", err)
 	}
-	if _, err := New(Config{Provider: "gemini"}); err == nil || !strings.Contains(err.Error(), "GEMINI_API_KEY") {
+	if _, err := New(llm.Config{Provider: "gemini"}); err == nil || !strings.Contains(err.Error(), "GEMINI_API_KEY") {
 		t.Errorf("missing key error = %v", err)
-	}
-}
-
-func TestRetryAfterParsing(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tests := []struct {
-		h    http.Header
-		want time.Duration
-		ok   bool
-	}{
-		{http.Header{"Retry-After": {"2"}}, 2 * time.Second, true},
-		{http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond, true},
-		{http.Header{"Retry-After-Ms": {"250"}, "Retry-After": {"9"}}, 250 * time.Millisecond, true},
-		{http.Header{"Retry-After": {now.Add(3 * time.Second).Format(http.TimeFormat)}}, 3 * time.Second, true},
-		{http.Header{"Retry-After": {"soon"}}, 0, false},
-		{http.Header{}, 0, false},
-	}
-	for _, tc := range tests {
-		got, ok := retryAfter(tc.h, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("retryAfter(%v) = %v,%v want %v,%v", tc.h, got, ok, tc.want, tc.ok)
-		}
 	}
 }

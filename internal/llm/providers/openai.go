@@ -1,8 +1,9 @@
-package llm
+package providers
 
 import (
 	"context"
 	"fmt"
+	"github.com/fixloop/fixloop/internal/llm"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -12,13 +13,13 @@ import (
 // openaiCompat speaks the chat-completions API of OpenAI and of compatible servers (Ollama at
 // http://localhost:11434/v1, vLLM at http://host:8000/v1).
 type openaiCompat struct {
-	cfg    Config
+	cfg    llm.Config
 	client openai.Client
 }
 
-func newOpenAI(c Config) (*openaiCompat, error) {
+func newOpenAI(c llm.Config) (*openaiCompat, error) {
 	if c.Model == "" {
-		c.Model = DefaultOpenAIModel
+		c.Model = llm.DefaultOpenAIModel
 	}
 	key := c.APIKey
 	if key == "" {
@@ -27,7 +28,7 @@ func newOpenAI(c Config) (*openaiCompat, error) {
 	}
 	opts := []option.RequestOption{
 		option.WithAPIKey(key),
-		option.WithHTTPClient(httpClient(c)),
+		option.WithHTTPClient(llm.HTTPClient(c)),
 		option.WithMaxRetries(0), // our transport retries
 	}
 	if c.BaseURL != "" {
@@ -38,9 +39,9 @@ func newOpenAI(c Config) (*openaiCompat, error) {
 
 func (o *openaiCompat) Name() string { return "openai" }
 
-func (o *openaiCompat) Complete(ctx context.Context, req Request) (Response, error) {
-	if err := checkBudget(o.cfg, req); err != nil {
-		return Response{}, err
+func (o *openaiCompat) Complete(ctx context.Context, req llm.Request) (llm.Response, error) {
+	if err := llm.CheckBudget(o.cfg, req); err != nil {
+		return llm.Response{}, err
 	}
 	var msgs []openai.ChatCompletionMessageParamUnion
 	if req.System != "" {
@@ -67,12 +68,12 @@ func (o *openaiCompat) Complete(ctx context.Context, req Request) (Response, err
 	}
 	resp, err := o.client.Chat.Completions.New(ctx, p)
 	if err != nil {
-		return Response{}, fmt.Errorf("openai-compatible %s chat completion: %w", o.cfg.Model, err)
+		return llm.Response{}, fmt.Errorf("openai-compatible %s chat completion: %w", o.cfg.Model, err)
 	}
 	if len(resp.Choices) == 0 {
-		return Response{}, fmt.Errorf("openai-compatible %s returned no choices", o.cfg.Model)
+		return llm.Response{}, fmt.Errorf("openai-compatible %s returned no choices", o.cfg.Model)
 	}
-	out := Response{
+	out := llm.Response{
 		Text:         resp.Choices[0].Message.Content,
 		Model:        resp.Model,
 		PromptTokens: int(resp.Usage.PromptTokens),

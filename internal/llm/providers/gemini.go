@@ -1,29 +1,30 @@
-package llm
+package providers
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fixloop/fixloop/internal/llm"
 
 	"google.golang.org/genai"
 )
 
 type gemini struct {
-	cfg    Config
+	cfg    llm.Config
 	client *genai.Client
 }
 
-func newGemini(c Config) (*gemini, error) {
+func newGemini(c llm.Config) (*gemini, error) {
 	if c.APIKey == "" {
 		return nil, errors.New("gemini needs an API key: set GEMINI_API_KEY or GOOGLE_API_KEY")
 	}
 	if c.Model == "" {
-		c.Model = DefaultGeminiModel
+		c.Model = llm.DefaultGeminiModel
 	}
 	cc := &genai.ClientConfig{
 		APIKey:     c.APIKey,
 		Backend:    genai.BackendGeminiAPI,
-		HTTPClient: httpClient(c),
+		HTTPClient: llm.HTTPClient(c),
 	}
 	if c.BaseURL != "" {
 		cc.HTTPOptions.BaseURL = c.BaseURL
@@ -38,9 +39,9 @@ func newGemini(c Config) (*gemini, error) {
 
 func (g *gemini) Name() string { return "gemini" }
 
-func (g *gemini) Complete(ctx context.Context, req Request) (Response, error) {
-	if err := checkBudget(g.cfg, req); err != nil {
-		return Response{}, err
+func (g *gemini) Complete(ctx context.Context, req llm.Request) (llm.Response, error) {
+	if err := llm.CheckBudget(g.cfg, req); err != nil {
+		return llm.Response{}, err
 	}
 	gc := &genai.GenerateContentConfig{}
 	if req.System != "" {
@@ -59,9 +60,9 @@ func (g *gemini) Complete(ctx context.Context, req Request) (Response, error) {
 	}
 	resp, err := g.client.Models.GenerateContent(ctx, g.cfg.Model, genai.Text(req.Prompt), gc)
 	if err != nil {
-		return Response{}, fmt.Errorf("gemini %s generateContent: %w", g.cfg.Model, err)
+		return llm.Response{}, fmt.Errorf("gemini %s generateContent: %w", g.cfg.Model, err)
 	}
-	out := Response{Text: resp.Text(), Model: resp.ModelVersion}
+	out := llm.Response{Text: resp.Text(), Model: resp.ModelVersion}
 	if out.Model == "" {
 		out.Model = g.cfg.Model
 	}
