@@ -35,6 +35,9 @@ const (
 	demoNamespace = "shop"
 	demoRollout   = "colors"
 	demoRepo      = "demo/shop"
+	// demoIgnore tells fixloop the colour in the response differs on purpose: it is masked before the
+	// logs are compared, so "color=green" and "color=blue" lines are the same event.
+	demoIgnore = `color=\w+`
 )
 
 var analysisTemplateGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysistemplates"}
@@ -190,7 +193,10 @@ func (d *demo) startServe(ctx context.Context, self string) error {
 	}
 	urlFile := filepath.Join(ghDir, "url")
 	_ = os.Remove(urlFile)
-	_ = os.Remove(filepath.Join(ghDir, "state.json")) // a fresh demo starts with no issues
+	// A fresh demo starts with no issues and no cached verdicts (the same pod template gives the same
+	// revision hash every run, so old verdicts would be found again).
+	_ = os.Remove(filepath.Join(ghDir, "state.json"))
+	_ = os.RemoveAll(filepath.Join(d.dir, "fixloop-state"))
 	base := os.Environ()
 	if err := testenv.StartTracked(d.dir, "github-sink", self,
 		[]string{"github-sink", "--listen", "127.0.0.1:0", "--state", filepath.Join(ghDir, "state.json"), "--url-file", urlFile}, base); err != nil {
@@ -317,7 +323,8 @@ func (d *demo) deploy(ctx context.Context) error {
 				"provider": map[string]any{"web": map[string]any{
 					"url": d.serve + "/argo/v1/verdict", "method": "POST", "timeoutSeconds": int64(10),
 					"headers":  []any{map[string]any{"key": "Content-Type", "value": "application/json"}},
-					"jsonBody": map[string]any{"namespace": "{{args.namespace}}", "rollout": "{{args.rollout}}", "repoUrl": "https://github.com/" + demoRepo},
+					"jsonBody": map[string]any{"namespace": "{{args.namespace}}", "rollout": "{{args.rollout}}", "repoUrl": "https://github.com/" + demoRepo,
+						"ignore": []any{demoIgnore}},
 					"jsonPath": "{$}",
 				}},
 			}},
@@ -328,7 +335,7 @@ func (d *demo) deploy(ctx context.Context) error {
 	}
 	steps := []map[string]any{
 		{"setWeight": int64(20)},
-		{"pause": map[string]any{"duration": "30s"}}, // let the canary serve traffic before judging it
+		{"pause": map[string]any{"duration": "45s"}}, // let the canary serve traffic (and Prometheus scrape it) before judging
 		{"analysis": map[string]any{
 			"templates": []any{map[string]any{"templateName": "fixloop-canary"}},
 			"args": []any{
@@ -422,17 +429,25 @@ func (d *demo) watchRollout(ctx context.Context, timeout time.Duration, done fun
 
 // release starts a new revision and narrates the canary until Argo (asking fixloop) promotes or aborts it.
 func (d *demo) release(ctx context.Context, env map[string]string) (string, error) {
+	u, err := d.dyn.Resource(testenv.RolloutGVR).Namespace(demoNamespace).Get(ctx, demoRollout, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	prev := readRolloutState(u)
 	if err := testenv.UpdateDemoEnv(ctx, d.dyn, demoNamespace, demoRollout, env); err != nil {
 		return "", err
 	}
-	d.say("new revision applied; Argo starts the canary at 20%% weight")
-	if err := d.watchRollout(ctx, 2*time.Minute, func(s rolloutState) bool { return s.Step >= 2 || s.Phase == "Degraded" }); err != nil {
+	d.say("new revision applied; Argo starts the canary at 20%% weight; fixloop is told to ignore %q", demoIgnore)
+	// Wait for the controller to pick up the new revision, then for the analysis step (index 2).
+	if err := d.watchRollout(ctx, 3*time.Minute, func(s rolloutState) bool {
+		return s.CurrentHash != prev.CurrentHash && (s.Step >= 2 || s.Phase == "Degraded")
+	}); err != nil {
 		return "", err
 	}
 	d.showCanaryView(ctx)
 	d.say("Argo's AnalysisRun now calls fixloop (web provider → POST %s/argo/v1/verdict) ...", d.serve)
 	var final rolloutState
-	err := d.watchRollout(ctx, 5*time.Minute, func(s rolloutState) bool {
+	err = d.watchRollout(ctx, 5*time.Minute, func(s rolloutState) bool {
 		final = s
 		return (s.Phase == "Healthy" && s.Step >= 5) || s.Aborted || s.Phase == "Degraded"
 	})
@@ -475,7 +490,7 @@ func (d *demo) showCanaryView(ctx context.Context) {
 		} `json:"evidence"`
 	}
 	if err := d.callTool(ctx, "compare_canary", map[string]any{"namespace": demoNamespace, "rollout": demoRollout, "sinceSeconds": 120,
-		"ignore": []string{`(?i)colou?r`}}, &v); err != nil {
+		"ignore": []string{demoIgnore}}, &v); err != nil {
 		d.say("compare_canary: %v", err)
 		return
 	}

@@ -240,6 +240,14 @@ func StartTracked(dir, name, bin string, args, env []string) error {
 	if err != nil {
 		return err
 	}
+	// A process of the same name from an earlier run (e.g. a second `make demo`) is replaced, not orphaned.
+	for _, p := range readPids(abs) {
+		if p.name == name && groupAlive(p.pid) {
+			if err := stopGroups([]pidFile{p}, 5*time.Second); err != nil {
+				return fmt.Errorf("stopping the earlier %s: %w", name, err)
+			}
+		}
+	}
 	_, err = startProcess(abs, name, bin, args, env)
 	return err
 }
