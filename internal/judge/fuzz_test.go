@@ -19,7 +19,7 @@ func FuzzJudgeInputs(f *testing.F) {
 		ca, _ := os.ReadFile(filepath.Join(dir, "canary.log"))
 		sm, _ := os.ReadFile(filepath.Join(dir, "stable-metrics.json"))
 		cm, _ := os.ReadFile(filepath.Join(dir, "canary-metrics.json"))
-		f.Add(head(st, 4000), head(ca, 4000), sm, cm, "colou?r")
+		f.Add(head(st, 700), head(ca, 700), head(sm, 300), head(cm, 300), "colou?r")
 	}
 	f.Add([]byte("panic: x\ngoroutine 1 [running]:\n"), []byte{}, []byte(`{"metrics":[{"name":"a","values":[1,null,"NaN","+Inf"]}]}`), []byte(`{"metrics":[{"name":"a","values":[]}]}`), "")
 	f.Add([]byte(`{"level":"error","msg":"x"}`), []byte("\x00\xff\n\t at x"), []byte(`{"metrics":[{"name":"requests","values":[-1e308,1e308]}]}`), []byte(`{"metrics":[{"name":"requests","values":[0]}]}`), "(")
