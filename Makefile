@@ -19,8 +19,9 @@ GO_DIRS := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path 
 
 all: build
 
+# No -trimpath: it would key a second build cache apart from go test's and compile everything twice.
 build:
-	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/fixloop
+	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/fixloop
 
 lint:
 	@out=$$(gofmt -l $(GO_DIRS)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
