@@ -486,7 +486,7 @@ func (d *demo) showCanaryView(ctx context.Context) {
 		Analysis   string `json:"analysis"`
 		RootCause  string `json:"rootCause"`
 		Evidence   []struct {
-			Kind, Template, Severity string
+			Kind, Template, Metric, Severity, Detail string
 		} `json:"evidence"`
 	}
 	if err := d.callTool(ctx, "compare_canary", map[string]any{"namespace": demoNamespace, "rollout": demoRollout, "sinceSeconds": 120,
@@ -499,12 +499,21 @@ func (d *demo) showCanaryView(ctx context.Context) {
 	if v.RootCause != "" {
 		d.say("  root cause: %s", v.RootCause)
 	}
-	for i, e := range v.Evidence {
-		if i == 5 {
-			d.say("  ... %d more evidence items", len(v.Evidence)-5)
+	shown := 0
+	for _, e := range v.Evidence {
+		if e.Severity == "info" {
+			continue // the demo shows what decided the verdict; the tool returns everything
+		}
+		if shown == 6 {
+			d.say("  ...")
 			break
 		}
-		d.say("  evidence:   [%s/%s] %s", e.Kind, e.Severity, truncate(e.Template, 110))
+		shown++
+		what := e.Template
+		if what == "" {
+			what = e.Metric
+		}
+		d.say("  evidence:   [%s, %s] %s — %s", e.Kind, e.Severity, truncate(what, 90), truncate(e.Detail, 120))
 	}
 }
 
