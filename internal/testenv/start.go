@@ -276,7 +276,9 @@ func (s *starter) run(ctx context.Context) (*Env, error) {
 		"--cluster-signing-cert-file=" + ca.CAFile, "--cluster-signing-key-file=" + s.path("pki", "ca.key"),
 		"--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports["controller-manager"]),
 		"--cert-dir=" + s.path("certs", "controller-manager"), "--profiling=false",
-		"--concurrent-gc-syncs=5", "--v=0",
+		// A loaded 2-core CI machine can starve kwok past the default 40 s grace; a NotReady node
+		// would taint and later evict the demo pods mid-test.
+		"--node-monitor-grace-period=2m", "--concurrent-gc-syncs=5", "--v=0",
 	}, s.env); err != nil {
 		return nil, err
 	}
@@ -407,7 +409,10 @@ func createNode(ctx context.Context, cs kubernetes.Interface, name string) error
 			Labels: map[string]string{"type": "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
 				"kubernetes.io/arch": "amd64", "kubernetes.io/role": "agent"},
 		},
-		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+		// Both address types up front: kwok's node-initialize stage rewrites the list (dropping the
+		// InternalIP the apiserver dials for logs) whenever either is missing, e.g. after a missed heartbeat.
+		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity, Addresses: []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: name}}},
 	}
 	_, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
