@@ -1,0 +1,139 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fixloop/fixloop/internal/judge"
+	"github.com/fixloop/fixloop/internal/kube"
+	"github.com/fixloop/fixloop/internal/prom"
+	"github.com/fixloop/fixloop/internal/testenv"
+	"github.com/fixloop/fixloop/tools"
+)
+
+// compare_canary against the real control plane, Argo Rollouts and Prometheus: a canary whose
+// handlers panic (PANIC_RATE) must be aborted with the panic as evidence; a canary that only
+// changes its colour must be promoted when the colour is declared intended.
+func TestCompareCanaryOnCluster(t *testing.T) {
+	e := testenv.Get(t)
+	ns := e.NewNamespace(t, "cc")
+	kc, err := kube.NewFromConfig(e.RestConfig, "testenv", kube.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := prom.New(e.PrometheusURL, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tools.Deps{Kube: kc, Prom: pc}
+	t.Setenv("FIXLOOP_LLM", "none")
+
+	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Replicas: 5})
+	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Replicas: 5})
+	hashes := map[string][2]string{}
+	for name, env := range map[string]map[string]string{"bad": {"PANIC_RATE": "0.3"}, "good": {"COLOR": "green"}} {
+		stable := e.WaitRollout(t, ns, name, func(*unstructured.Unstructured) bool { return true }, time.Second)
+		stableHash, _, _ := unstructured.NestedString(stable.Object, "status", "stableRS")
+		e.UpdateDemoRollout(t, ns, name, env)
+		paused := e.WaitRollout(t, ns, name, func(u *unstructured.Unstructured) bool {
+			h, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+			return h != "" && h != stableHash && len(conds) > 0
+		}, 2*time.Minute)
+		canaryHash, _, _ := unstructured.NestedString(paused.Object, "status", "currentPodHash")
+		hashes[name] = [2]string{stableHash, canaryHash}
+	}
+
+	ctx := context.Background()
+	compare := func(in tools.CompareCanaryInput) *tools.CompareCanaryOutput {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		out, err := tools.CompareCanary(cctx, d, in)
+		if err != nil {
+			t.Fatalf("compare_canary %+v: %v", in, err)
+		}
+		return out
+	}
+
+	t.Run("panicking canary is aborted", func(t *testing.T) {
+		// A secret in a canary log line must not come back in the evidence.
+		cs := e.Clientset(t)
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=bad,rollouts-pod-template-hash=" + hashes["bad"][1]})
+		if err != nil || len(pods.Items) == 0 {
+			t.Fatalf("canary pods: %v (%d)", err, len(pods.Items))
+		}
+		for _, p := range pods.Items {
+			e.AppendPodLog(t, ns, p.Name, `level=ERROR msg="token refresh failed" auth="Bearer sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"`)
+		}
+		panicEvidence := func(out *tools.CompareCanaryOutput) bool {
+			for _, ev := range out.Evidence {
+				if ev.Kind == judge.KindNewTemplate && ev.Severity == judge.SeverityCritical && strings.Contains(strings.Join(append(ev.Examples, ev.Template), "\n"), "panic") {
+					return true
+				}
+			}
+			return false
+		}
+		var out *tools.CompareCanaryOutput
+		waitFor(t, "abort verdict with the canary's panics as evidence", 3*time.Minute, func() (bool, string) {
+			out = compare(tools.CompareCanaryInput{Namespace: ns, Rollout: "bad", SinceSeconds: 600})
+			return out.Verdict == judge.Abort && panicEvidence(out), fmt.Sprintf("%s: %s (%d/%d records)", out.Verdict, out.RootCause, out.Summary.StableRecords, out.Summary.CanaryRecords)
+		})
+		if out.Promote || out.Fingerprint == "" || out.Confidence < 60 {
+			t.Errorf("promote=%v fingerprint=%q confidence=%d", out.Promote, out.Fingerprint, out.Confidence)
+		}
+		if len(out.StablePods) != 4 || len(out.CanaryPods) != 1 {
+			t.Errorf("pods stable %v canary %v, want 4 and 1 (all pods of each side)", out.StablePods, out.CanaryPods)
+		}
+		raw, _ := json.Marshal(out)
+		if strings.Contains(string(raw), "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c") {
+			t.Error("secret from the canary log leaked into the verdict")
+		}
+		// The same pods named by selectors give the same verdict and failure fingerprint.
+		h := hashes["bad"]
+		bySel := compare(tools.CompareCanaryInput{Namespace: ns, Rollout: "bad", SinceSeconds: 600,
+			StableSelector: "app=bad,rollouts-pod-template-hash=" + h[0], CanarySelector: "app=bad,rollouts-pod-template-hash=" + h[1]})
+		if bySel.Verdict != judge.Abort || bySel.Fingerprint != out.Fingerprint {
+			t.Errorf("by selectors: %s %s, want abort %s", bySel.Verdict, bySel.Fingerprint, out.Fingerprint)
+		}
+	})
+
+	t.Run("intended colour change is promoted", func(t *testing.T) {
+		var out *tools.CompareCanaryOutput
+		waitFor(t, "a conclusive verdict for the colour canary", 3*time.Minute, func() (bool, string) {
+			out = compare(tools.CompareCanaryInput{Namespace: ns, Rollout: "good", SinceSeconds: 600, Ignore: []string{"colou?r"},
+				ExtraPrompt: "the colour differs on purpose"})
+			return out.Verdict != judge.Inconclusive, fmt.Sprintf("%s: %s; notes %v", out.Verdict, out.RootCause, out.Notes)
+		})
+		if out.Verdict != judge.Promote || !out.Promote {
+			raw, _ := json.MarshalIndent(out.Evidence, "", " ")
+			t.Errorf("verdict %s (%s), want promote; evidence %s", out.Verdict, out.RootCause, raw)
+		}
+		if out.Summary.CanaryRecords == 0 || out.Summary.StableRecords == 0 {
+			t.Errorf("summary %+v", out.Summary)
+		}
+	})
+
+	t.Run("bad input names what to fix", func(t *testing.T) {
+		for _, in := range []tools.CompareCanaryInput{
+			{Namespace: ns},
+			{Rollout: "good"},
+			{Namespace: ns, StableSelector: "app=good", CanarySelector: "a b c"},
+			{Namespace: ns, Rollout: "missing"},
+		} {
+			if _, err := tools.CompareCanary(ctx, d, in); err == nil {
+				t.Errorf("%+v: no error", in)
+			}
+		}
+		if _, err := tools.CompareCanary(ctx, tools.Deps{}, tools.CompareCanaryInput{Namespace: ns, Rollout: "good"}); err == nil || !strings.Contains(err.Error(), "KUBECONFIG") {
+			t.Errorf("no cluster: %v", err)
+		}
+	})
+}
