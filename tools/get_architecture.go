@@ -434,7 +434,12 @@ func ptrOr[T any](p *T, def T) T {
 func (a *archBuilder) owner(p *corev1.Pod) (workloadKey, string) {
 	o := metav1.GetControllerOf(p)
 	if o == nil {
-		// Bare pods are one group per namespace so thousands of them stay one line.
+		// Bare pods are grouped by app label per namespace so thousands of them stay a few lines.
+		for _, l := range []string{"app.kubernetes.io/name", "app"} {
+			if v := p.Labels[l]; v != "" {
+				return workloadKey{"Pod", p.Namespace, standalonePods + " " + l + "=" + v}, ""
+			}
+		}
 		return workloadKey{"Pod", p.Namespace, standalonePods}, ""
 	}
 	switch o.Kind {
