@@ -9,6 +9,11 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/skills"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -160,6 +165,9 @@ func (t *Triage) InvestigateService(ctx context.Context, in InvestigateInput, pr
 		res.Findings = append(res.Findings, t.metricFindings(ctx, in.Namespace, workload, in.Window, win, th, res)...)
 	}
 
+	if len(podNames) == 0 && workload != "" {
+		podNames = t.podsOf(ctx, in.Namespace, workload, res)
+	}
 	affected := podNames
 	if len(affected) > 5 {
 		affected = affected[:5]
@@ -307,7 +315,14 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 		}
 	}
 	// Leak: memory rising steadily. With a limit, project when it is reached.
-	if m := val["memory_limit_pct"]; m.Status == "ok" && m.Slope != nil && m.Last != nil {
+	span := seriesSpan(val["memory_limit_pct"])
+	if span == 0 {
+		span = seriesSpan(val["memory_bytes"])
+	}
+	minSpan := min(win/2, 10*time.Minute)
+	if span < minSpan {
+		fs = append(fs, Finding{Check: "memory_growth", Severity: "skipped", Evidence: fmt.Sprintf("only %s of memory samples; a trend needs %s", span.Round(time.Second), minSpan)})
+	} else if m := val["memory_limit_pct"]; m.Status == "ok" && m.Slope != nil && m.Last != nil {
 		slope := *m.Slope
 		f := Finding{Check: "memory_growth", Severity: "ok", Value: fmt.Sprintf("%+.2f%% of limit per minute", slope)}
 		if slope > 0.05 {
@@ -332,18 +347,88 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 	return fs
 }
 
+// podsOf lists a workload's pods through its selector.
+func (t *Triage) podsOf(ctx context.Context, ns, workload string, res *InvestigateResult) []string {
+	kc := t.cfg.Tools.Kube
+	if kc == nil {
+		return nil
+	}
+	kind, name, _ := strings.Cut(workload, "/")
+	var sel *metav1.LabelSelector
+	var err error
+	switch kind {
+	case "rollout":
+		var ro *kube.Rollout
+		if ro, err = kc.GetRollout(ctx, ns, name); err == nil {
+			sel, err = metav1.ParseToLabelSelector(ro.Selector)
+		}
+	case "deployment":
+		var o *appsv1.Deployment
+		if o, err = kc.Typed().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			sel = o.Spec.Selector
+		}
+	case "statefulset":
+		var o *appsv1.StatefulSet
+		if o, err = kc.Typed().AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			sel = o.Spec.Selector
+		}
+	case "daemonset":
+		var o *appsv1.DaemonSet
+		if o, err = kc.Typed().AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			sel = o.Spec.Selector
+		}
+	default:
+		return nil
+	}
+	if err != nil || sel == nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("pods of %s: %v", workload, err))
+		return nil
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	err = kube.ListPods(ctx, kc, ns, s.String(), 100, func(ps []corev1.Pod) bool {
+		for _, p := range ps {
+			names = append(names, p.Name)
+		}
+		return len(names) < 100
+	})
+	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("pods of %s: %v", workload, err))
+	}
+	return names
+}
+
+// seriesSpan is the time covered by a metric's (first) series.
+func seriesSpan(m tools.MetricResult) time.Duration {
+	if len(m.Series) == 0 || len(m.Series[0].Points) < 2 {
+		return 0
+	}
+	p := m.Series[0].Points
+	return time.Duration((p[len(p)-1][0] - p[0][0]) * float64(time.Second))
+}
+
 func (t *Triage) errorPatterns(ctx context.Context, ns string, pods []string, win time.Duration, res *InvestigateResult) []LogPattern {
 	var all []LogPattern
 	for _, pod := range pods {
-		out, err := tools.GetLogs(ctx, t.cfg.Tools, tools.GetLogsInput{Namespace: ns, Pod: pod, Summarize: true, SinceSeconds: int64(win.Seconds()), MaxBytes: 1 << 20})
+		out, err := tools.GetLogs(ctx, t.cfg.Tools, tools.GetLogsInput{Namespace: ns, Pod: pod, Summarize: true, TailLines: 5000, MaxBytes: 1 << 20})
 		if err != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("logs of %s: %v", pod, err))
 			continue
 		}
+		for _, pl := range out.Pods {
+			if pl.Error != "" {
+				res.Notes = append(res.Notes, fmt.Sprintf("logs of %s: %s", pl.Pod, pl.Error))
+			}
+		}
+		kept := 0
 		for _, tp := range out.Templates {
-			if !tp.Severe && tp.Level != "warn" {
+			if !tp.Severe && tp.Level != "warn" && tp.Level != "error" {
 				continue
 			}
+			kept++
 			merged := false
 			for i := range all {
 				if all[i].Pattern == tp.Pattern {
@@ -355,6 +440,9 @@ func (t *Triage) errorPatterns(ctx context.Context, ns string, pods []string, wi
 			if !merged {
 				all = append(all, LogPattern{Pattern: tp.Pattern, Count: tp.Count, Level: tp.Level, Pods: 1, First: tp.First, Last: tp.Last, Examples: tp.Examples})
 			}
+		}
+		if kept == 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("logs of %s: %d lines in %d templates, none at error/warn level", pod, out.TotalLines, len(out.Templates)))
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Count > all[j].Count })
