@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+const canaryCases = "../../testdata/canary"
+
+// runJudge runs `fixloop judge args...` and returns stdout and the exit code it would have.
+func runJudge(t *testing.T, stdin string, args ...string) (string, int, error) {
+	t.Helper()
+	cmd := newJudgeCmd()
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	code := 0
+	if err != nil {
+		code = 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+	}
+	return out.String(), code, err
+}
+
+func TestJudgeCLI(t *testing.T) {
+	t.Setenv("FIXLOOP_LLM", "")
+	c := func(name, file string) string { return filepath.Join(canaryCases, name, file) }
+	panicCanary, err := os.ReadFile(c("go-panic", "canary.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		stdin       string
+		args        []string
+		wantCode    int
+		wantVerdict string
+		wantErr     string
+	}{
+		{"promote", "", []string{"--stable", c("healthy", "stable.log"), "--canary", c("healthy", "canary.log")}, 0, "promote", ""},
+		{"abort from stdin", string(panicCanary), []string{"--stable", c("go-panic", "stable.log"), "--canary", "-"}, 0, "abort", ""},
+		{"metrics", "", []string{"--stable", c("latency", "stable.log"), "--canary", c("latency", "canary.log"),
+			"--stable-metrics", c("latency", "stable-metrics.json"), "--canary-metrics", c("latency", "canary-metrics.json")}, 0, "abort", ""},
+		{"ignore makes the colour change benign", "", []string{"--stable", c("colour-change-ignored", "stable.log"), "--canary", c("colour-change-ignored", "canary.log"),
+			"--ignore", "color", "--extra-prompt", "colour differs on purpose"}, 0, "promote", ""},
+		{"inconclusive is still exit 0", "", []string{"--stable", c("too-little-data", "stable.log"), "--canary", c("too-little-data", "canary.log")}, 0, "inconclusive", ""},
+		{"missing canary", "", []string{"--stable", c("healthy", "stable.log")}, 2, "", "--canary"},
+		{"unreadable file", "", []string{"--stable", "/nonexistent/x.log", "--canary", c("healthy", "canary.log")}, 2, "", "/nonexistent/x.log"},
+		{"one metrics file", "", []string{"--stable", c("healthy", "stable.log"), "--canary", c("healthy", "canary.log"), "--stable-metrics", c("latency", "stable-metrics.json")}, 2, "", "go together"},
+		{"bad regex", "", []string{"--stable", c("healthy", "stable.log"), "--canary", c("healthy", "canary.log"), "--ignore", "("}, 2, "", "ignore pattern"},
+		{"unknown llm", "", []string{"--stable", c("healthy", "stable.log"), "--canary", c("healthy", "canary.log"), "--llm", "bogus"}, 2, "", "bogus"},
+		{"positional args", "", []string{"a.log"}, 2, "", "positional"},
+		{"unknown flag", "", []string{"--nope"}, 2, "", "nope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code, err := runJudge(t, tc.stdin, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d (%v), want %d", code, err, tc.wantCode)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error %v, want it to mention %q", err, tc.wantErr)
+			}
+			if tc.wantVerdict == "" {
+				return
+			}
+			var v struct {
+				Verdict string `json:"verdict"`
+				Promote bool   `json:"promote"`
+			}
+			if err := json.Unmarshal([]byte(out), &v); err != nil {
+				t.Fatalf("stdout is not the verdict JSON: %v\n%s", err, out)
+			}
+			if v.Verdict != tc.wantVerdict || v.Promote != (v.Verdict == "promote") {
+				t.Errorf("verdict %+v, want %s", v, tc.wantVerdict)
+			}
+		})
+	}
+}
+
+// --llm openai goes through the real OpenAI client to FIXLOOP_LLM_BASE_URL; a model answering
+// promote over a panic is overruled and the verdict stays abort.
+func TestJudgeCLIWithOpenAICompatibleLLM(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"{\"verdict\":\"promote\",\"promote\":true,\"confidence\":99,\"analysis\":\"fine\",\"rootCause\":\"none\",\"remediation\":\"promote\"}"}}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}`)
+	}))
+	defer srv.Close()
+	t.Setenv("FIXLOOP_LLM_BASE_URL", srv.URL+"/v1")
+	t.Setenv("OPENAI_API_KEY", "k")
+	out, code, err := runJudge(t, "", "--stable", filepath.Join(canaryCases, "go-panic", "stable.log"), "--canary", filepath.Join(canaryCases, "go-panic", "canary.log"), "--llm", "openai")
+	if code != 0 {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	var v struct {
+		Verdict string `json:"verdict"`
+		LLM     struct {
+			Outcome string `json:"outcome"`
+		} `json:"llm"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || v.Verdict != "abort" || v.LLM.Outcome != "overruled" {
+		t.Errorf("calls %d verdict %s outcome %s", calls, v.Verdict, v.LLM.Outcome)
+	}
+}
