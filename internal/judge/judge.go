@@ -235,9 +235,12 @@ func compileIgnores(pats []string) ([]*regexp.Regexp, error) {
 		if strings.TrimSpace(p) == "" {
 			continue
 		}
+		if _, err := regexp.Compile(p); err != nil {
+			return nil, fmt.Errorf("ignore pattern %q is not a valid regular expression: %w", p, err)
+		}
 		re, err := regexp.Compile("(?i)" + p)
 		if err != nil {
-			return nil, fmt.Errorf("ignore pattern %q is not a valid regular expression: %w", p, err)
+			return nil, fmt.Errorf("ignore pattern %q: %w", p, err)
 		}
 		out = append(out, re)
 	}

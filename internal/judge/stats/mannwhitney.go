@@ -13,7 +13,7 @@ type MWResult struct {
 }
 
 // exactLimit bounds the sample sizes for which the exact null distribution is enumerated.
-const exactLimit = 30
+const exactLimit = 20
 
 // MannWhitney runs the Mann-Whitney U (Wilcoxon rank-sum) test. Ties get mid-ranks. Small
 // samples use the exact permutation distribution of the mid-rank sum (valid with ties, where the
