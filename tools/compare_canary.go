@@ -173,12 +173,21 @@ func fetchSideLogs(ctx context.Context, d Deps, kc kube.Client, pods []corev1.Po
 	reqs := make([]kube.LogRequest, 0, len(pods))
 	for _, p := range pods {
 		names = append(names, p.Name)
-		reqs = append(reqs, kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: pickContainer(p, ""), SinceSeconds: since, TailLines: compareTailLines})
+		c := pickContainer(p, "")
+		reqs = append(reqs, kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: c, SinceSeconds: since, TailLines: compareTailLines})
+		// A crashed container's last words (panic, OOM, fatal error) are in its previous instance's log.
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == c && cs.RestartCount > 0 {
+				reqs = append(reqs, kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: c, SinceSeconds: since, TailLines: compareTailLines, Previous: true})
+			}
+		}
 	}
 	byPod := map[string][]logmine.Record{}
 	err := kc.PodLogs(ctx, reqs, logConcurrency, func(r kube.LogResult) {
 		if r.Err != nil {
-			notes = append(notes, fmt.Sprintf("%s pod %s: logs unavailable: %v", side, r.Req.Pod, r.Err))
+			if !r.Req.Previous { // a previous log that was rotated away is no finding
+				notes = append(notes, fmt.Sprintf("%s pod %s: logs unavailable: %v", side, r.Req.Pod, r.Err))
+			}
 			return
 		}
 		if r.Truncated {
@@ -188,7 +197,11 @@ func fetchSideLogs(ctx context.Context, d Deps, kc kube.Client, pods []corev1.Po
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s pod %s: %v", side, r.Req.Pod, err))
 		}
-		byPod[r.Req.Pod] = recs
+		if r.Req.Previous {
+			byPod[r.Req.Pod] = append(recs, byPod[r.Req.Pod]...)
+		} else {
+			byPod[r.Req.Pod] = append(byPod[r.Req.Pod], recs...)
+		}
 	})
 	if err != nil {
 		notes = append(notes, fmt.Sprintf("%s logs: %v", side, err))
