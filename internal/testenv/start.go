@@ -340,7 +340,10 @@ func (s *starter) run(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	s.progress("starting the pod supervisor (demo app processes, pod logs, traffic, kube-state-metrics)")
-	if _, err := startProcess(s.dir, "supervisor", s.o.FixloopBin, []string{"testenv", "supervise", "--dir", s.dir}, s.env); err != nil {
+	// A soft memory limit: with 10,000 pods (the get_architecture benchmark) the supervisor's per-scrape
+	// garbage otherwise grew to gigabytes before the GC caught up.
+	supEnv := append(append([]string{}, s.env...), "GOMEMLIMIT=1GiB")
+	if _, err := startProcess(s.dir, "supervisor", s.o.FixloopBin, []string{"testenv", "supervise", "--dir", s.dir}, supEnv); err != nil {
 		return nil, err
 	}
 
