@@ -22,6 +22,7 @@ func newJudgeCmd() *cobra.Command {
 		extraPrompt        string
 		llmName            string
 		rollout, namespace string
+		opts               judge.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "judge --stable FILE --canary FILE [--stable-metrics FILE --canary-metrics FILE] [--ignore REGEX]... [--extra-prompt TEXT] [--llm none|gemini|openai]",
@@ -65,7 +66,8 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 			if err != nil {
 				return usageError("--llm %s: %v", cfg.Provider, err)
 			}
-			v, err := judge.Judge(cmd.Context(), in, judge.Options{LLM: provider})
+			opts.LLM = provider
+			v, err := judge.Judge(cmd.Context(), in, opts)
 			if err != nil {
 				return usageError("%v", err) // only invalid input (an ignore pattern) fails Judge
 			}
@@ -91,5 +93,8 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 	fl.StringVar(&llmName, "llm", "none", "LLM provider: none, gemini or openai (default $FIXLOOP_LLM)")
 	fl.StringVar(&rollout, "rollout", "", "rollout name (part of the failure fingerprint)")
 	fl.StringVar(&namespace, "namespace", "", "namespace (part of the failure fingerprint)")
+	fl.IntVar(&opts.MinRecords, "min-records", 20, "log records needed per side when no request counts are known")
+	fl.Float64Var(&opts.MinRequests, "min-requests", 50, "requests needed per side when request counts are known")
+	fl.IntVar(&opts.MinSamples, "min-samples", 5, "samples needed per side for a metric to count as having data")
 	return cmd
 }

@@ -62,6 +62,7 @@ func TestJudgeCLI(t *testing.T) {
 		{"ignore makes the colour change benign", "", []string{"--stable", c("colour-change-ignored", "stable.log"), "--canary", c("colour-change-ignored", "canary.log"),
 			"--ignore", "color", "--extra-prompt", "colour differs on purpose"}, 0, "promote", ""},
 		{"inconclusive is still exit 0", "", []string{"--stable", c("too-little-data", "stable.log"), "--canary", c("too-little-data", "canary.log")}, 0, "inconclusive", ""},
+		{"minimums are flags", "", []string{"--stable", c("too-little-data", "stable.log"), "--canary", c("too-little-data", "canary.log"), "--min-records", "2"}, 0, "promote", ""},
 		{"missing canary", "", []string{"--stable", c("healthy", "stable.log")}, 2, "", "--canary"},
 		{"unreadable file", "", []string{"--stable", "/nonexistent/x.log", "--canary", c("healthy", "canary.log")}, 2, "", "/nonexistent/x.log"},
 		{"one metrics file", "", []string{"--stable", c("healthy", "stable.log"), "--canary", c("healthy", "canary.log"), "--stable-metrics", c("latency", "stable-metrics.json")}, 2, "", "go together"},
