@@ -137,3 +137,11 @@ func TestCompareCanaryOnCluster(t *testing.T) {
 		}
 	})
 }
+
+// Without a cluster the tool says what to configure instead of failing obscurely.
+func TestCompareCanaryWithoutCluster(t *testing.T) {
+	_, err := tools.CompareCanary(context.Background(), tools.Deps{}, tools.CompareCanaryInput{Namespace: "x", Rollout: "web"})
+	if err == nil || !strings.Contains(err.Error(), "KUBECONFIG") {
+		t.Errorf("error = %v, want one naming KUBECONFIG", err)
+	}
+}
