@@ -29,7 +29,7 @@ type CompareCanaryInput struct {
 	StableSelector string   `json:"stableSelector,omitempty" jsonschema:"label selector of the stable pods, e.g. role=stable (overrides the rollout's)"`
 	CanarySelector string   `json:"canarySelector,omitempty" jsonschema:"label selector of the canary pods, e.g. role=canary (overrides the rollout's)"`
 	SinceSeconds   int64    `json:"sinceSeconds,omitempty" jsonschema:"window of logs and metrics in seconds (default 600)"`
-	Ignore         []string `json:"ignore,omitempty" jsonschema:"regular expressions (case-insensitive) of intended differences, e.g. color: matching log templates and metrics are treated as benign"`
+	Ignore         []string `json:"ignore,omitempty" jsonschema:"regular expressions (case-insensitive) of intended differences, e.g. color=\\w+ when the colour changes on purpose. Each match (widened to its whole word) is masked before comparing, so lines that differ only there count as the same event; a pattern matching a whole message ignores that event; a matching metric name is ignored. A new error line that merely mentions the ignored text still counts."`
 	ExtraPrompt    string   `json:"extraPrompt,omitempty" jsonschema:"operator intent in words, passed to the LLM when one is configured (e.g. the colour differs on purpose)"`
 	SkipMetrics    bool     `json:"skipMetrics,omitempty" jsonschema:"judge logs only, without Prometheus"`
 }

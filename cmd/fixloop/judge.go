@@ -88,7 +88,7 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 	fl.StringVar(&f.Canary, "canary", "", "canary pods' log file (- for stdin)")
 	fl.StringVar(&f.StableMetrics, "stable-metrics", "", "stable metrics JSON file")
 	fl.StringVar(&f.CanaryMetrics, "canary-metrics", "", "canary metrics JSON file")
-	fl.StringArrayVar(&ignore, "ignore", nil, "regular expression of intended differences (repeatable)")
+	fl.StringArrayVar(&ignore, "ignore", nil, "regular expression of an intended difference, masked before comparing (repeatable); match a whole message to ignore that event")
 	fl.StringVar(&extraPrompt, "extra-prompt", "", "operator intent, passed to the LLM (e.g. \"the colour differs on purpose\")")
 	fl.StringVar(&llmName, "llm", "none", "LLM provider: none, gemini or openai (default $FIXLOOP_LLM)")
 	fl.StringVar(&rollout, "rollout", "", "rollout name (part of the failure fingerprint)")

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/fixloop/fixloop/internal/logmine"
 )
@@ -105,6 +106,8 @@ func (a *analysis) mine() {
 			}
 		}
 	}
+	// Ignore patterns mask what they match before mining, so lines that differ only there are one event.
+	a.in.Stable, a.in.Canary = a.maskAll(a.in.Stable), a.maskAll(a.in.Canary)
 	// A first pass feeds the miner's column statistics so early records group like later ones.
 	for _, r := range a.in.Stable {
 		m.Observe(r)
@@ -223,6 +226,69 @@ func (a *analysis) canaryShare() float64 {
 	return a.canaryExposure / t
 }
 
+// ignoredMark replaces the text an ignore pattern matched.
+const ignoredMark = "<ignored>"
+
+// maskAll returns the records with every ignore match widened to its whole whitespace-delimited token
+// and replaced by ignoredMark: with ignore "color", "color=blue" and "color=green" become the same
+// token, while what the pattern did not match (a level, a status code, "panic") still tells lines apart.
+func (a *analysis) maskAll(rs []logmine.Record) []logmine.Record {
+	if len(a.ignores) == 0 {
+		return rs
+	}
+	out := make([]logmine.Record, len(rs))
+	for i, r := range rs {
+		for _, re := range a.ignores {
+			r.Text = maskTokens(re, r.Text)
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func maskTokens(re *regexp.Regexp, s string) string {
+	locs := re.FindAllStringIndex(s, -1)
+	if len(locs) == 0 {
+		return s
+	}
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		start, end := l[0], l[1]
+		if start < last {
+			start = last
+		}
+		for start > last && !isSpace(s[start-1]) {
+			start--
+		}
+		for end < len(s) && !isSpace(s[end]) {
+			end++
+		}
+		if end <= start && end <= last {
+			continue // an empty match inside text already masked
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(ignoredMark)
+		last = end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// onlyIgnored reports whether a template has nothing left but masked text: the operator ignored the
+// whole message (e.g. ".*connection reset.*"), so the event itself is intended.
+func onlyIgnored(template string) bool {
+	if !strings.Contains(template, ignoredMark) {
+		return false
+	}
+	if i := strings.Index(template, "] "); strings.HasPrefix(template, "[") && i > 0 {
+		template = template[i+2:] // the "[level] " prefix the judge adds
+	}
+	rest := strings.NewReplacer(ignoredMark, "", logmine.Wildcard, "").Replace(template)
+	return strings.IndexFunc(rest, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) < 0
+}
+
 // ignoredBy returns the first ignore pattern matching any of the texts.
 func (a *analysis) ignoredBy(texts ...string) string {
 	for _, re := range a.ignores {
@@ -235,21 +301,31 @@ func (a *analysis) ignoredBy(texts ...string) string {
 	return ""
 }
 
-// applyIgnore makes evidence matching an ignore pattern benign: severity "ignored".
+// applyIgnore makes evidence benign (severity "ignored") when an ignore pattern matches a metric's name
+// or masked a log template's whole message. A log line that merely mentions the ignored text stays
+// evidence: ignoring "color" must not hide a new 5xx line that happens to print the colour.
 func (a *analysis) applyIgnore(e Evidence) Evidence {
 	if e.Kind == KindData || len(a.ignores) == 0 {
 		return e
 	}
-	texts := append([]string{e.Template, e.Metric}, e.rawExamples()...)
-	if by := a.ignoredBy(texts...); by != "" {
-		e.Severity = SeverityIgnored
-		e.IgnoredBy = by
+	switch {
+	case e.Metric != "":
+		if by := a.ignoredBy(e.Metric); by != "" {
+			e.Severity, e.IgnoredBy = SeverityIgnored, by
+		}
+	case onlyIgnored(e.Template):
+		e.Severity, e.IgnoredBy = SeverityIgnored, a.patterns()
 	}
 	return e
 }
 
-// rawExamples are the (already redacted) examples; ignore patterns match them as shown.
-func (e Evidence) rawExamples() []string { return e.Examples }
+func (a *analysis) patterns() string {
+	var ps []string
+	for _, re := range a.ignores {
+		ps = append(ps, re.String()[len("(?i)"):])
+	}
+	return strings.Join(ps, ", ")
+}
 
 // redactAll redacts and bounds examples for output.
 func (a *analysis) examples(ss []string) []string {

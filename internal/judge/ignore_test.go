@@ -18,8 +18,41 @@ func TestIgnoreColourChange(t *testing.T) {
 	if without.Verdict == Promote && findEvidence(without, KindGoneTemplate, "") != nil {
 		t.Errorf("without ignore a vanished request line promoted%s", evidenceSummary(without))
 	}
-	if e := findEvidence(with, KindGoneTemplate, SeverityIgnored); without.Verdict == Abort && (e == nil || e.IgnoredBy != "colou?r") {
-		t.Errorf("ignored evidence not marked: %+v", e)
+	// Masked, the blue and green request lines are one event: nothing new or vanished remains.
+	for _, e := range with.Evidence {
+		if e.Kind == KindGoneTemplate || e.Kind == KindNewTemplate {
+			t.Errorf("colour lines not merged by the ignore: %s %q", e.Kind, e.Template)
+		}
+	}
+}
+
+// Ignoring the colour must not hide a new error line that happens to print it, nor a panic.
+func TestIgnoreDoesNotHideNewErrors(t *testing.T) {
+	canary := append(reqLines(180, "INFO", "yellow"), reqLines(20, "ERROR", "yellow")...)
+	in := Input{Stable: recs(reqLines(800, "INFO", "blue")), Canary: recs(canary), Ignore: []string{`color=\w+`}}
+	v := mustJudge(t, in, Options{})
+	if v.Verdict != Abort {
+		t.Fatalf("a new error-level request line was ignored with the colour: %s%s", v.Verdict, evidenceSummary(v))
+	}
+	if e := findEvidence(v, KindNewTemplate, SeverityCritical); e == nil || !strings.Contains(e.Template, "[error]") {
+		t.Errorf("want the error line as critical evidence:%s", evidenceSummary(v))
+	}
+}
+
+// A pattern matching a whole message ignores that event, even at error level.
+func TestIgnoreWholeMessage(t *testing.T) {
+	canary := append(reqLines(190, "INFO", "blue"), repeatLine(6, "level=ERROR msg=\"read tcp: connection reset by peer\" conn=%d")...)
+	in := Input{Stable: recs(reqLines(800, "INFO", "blue")), Canary: recs(canary)}
+	if v := mustJudge(t, in, Options{}); v.Verdict != Abort {
+		t.Fatalf("without ignore: %s", v.Verdict)
+	}
+	in.Ignore = []string{`.*connection reset.*`}
+	v := mustJudge(t, in, Options{})
+	if v.Verdict != Promote {
+		t.Errorf("with the whole message ignored: %s%s", v.Verdict, evidenceSummary(v))
+	}
+	if e := findEvidence(v, KindNewTemplate, SeverityIgnored); e == nil {
+		t.Errorf("ignored evidence not marked:%s", evidenceSummary(v))
 	}
 }
 

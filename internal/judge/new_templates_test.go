@@ -18,7 +18,7 @@ func TestNewTemplates(t *testing.T) {
 		{"new info line is benign", repeatLine(10, "level=INFO msg=\"cache warmed\" entries=%d"), nil, SeverityInfo, Promote},
 		{"frequent new warning", repeatLine(12, "level=WARN msg=\"deprecated header used\" client=%d"), nil, SeverityWarning, Abort},
 		{"single new warning is information", []string{"level=WARN msg=\"config key renamed\" key=colour"}, nil, SeverityInfo, Promote},
-		{"ignored new error", repeatLine(4, "level=ERROR msg=\"palette colour green not in legacy list\" id=%d"), []string{"colou?r"}, SeverityIgnored, Promote},
+		{"ignored new error", repeatLine(4, "level=ERROR msg=\"palette colour green not in legacy list\" id=%d"), []string{".*legacy list.*"}, SeverityIgnored, Promote},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
