@@ -322,7 +322,7 @@ func (d *demo) deploy(ctx context.Context) error {
 				"successCondition": "result.promote == true && result.confidence >= 70",
 				"provider": map[string]any{"web": map[string]any{
 					"url": d.serve + "/argo/v1/verdict", "method": "POST", "timeoutSeconds": int64(10),
-					"headers":  []any{map[string]any{"key": "Content-Type", "value": "application/json"}},
+					"headers": []any{map[string]any{"key": "Content-Type", "value": "application/json"}},
 					"jsonBody": map[string]any{"namespace": "{{args.namespace}}", "rollout": "{{args.rollout}}", "repoUrl": "https://github.com/" + demoRepo,
 						"ignore": []any{demoIgnore}},
 					"jsonPath": "{$}",
