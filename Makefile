@@ -12,6 +12,7 @@ FUZZ_TARGETS ?=
 FUZZ_TARGETS += ./internal/logmine:FuzzReader
 FUZZ_TARGETS += ./internal/logmine:FuzzMiner
 FUZZ_TARGETS += ./internal/redact:FuzzRedact
+FUZZ_TARGETS += ./internal/judge:FuzzJudgeInputs
 
 GO_DIRS := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path '*/node_modules/*' -not -path './.testenv/*' -not -path './bin/*' | xargs -r -n1 dirname | sort -u)
 
@@ -54,7 +55,7 @@ fuzz:
 	@status=0; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-	  go test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || status=1; \
+	  go test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s || status=1; \
 	done; exit $$status
 
 bench: build
