@@ -49,7 +49,7 @@ func (d Deps) githubClient() (github.Client, error) {
 	envGitHubOnce.Do(func() {
 		cfg := github.ConfigFromEnv()
 		if cfg.Token == "" && cfg.BaseURL == "" {
-			envGitHubErr = errors.New("no GitHub token configured: set FIXLOOP_GITHUB_TOKEN (or GITHUB_TOKEN), and FIXLOOP_GITHUB_URL for GitHub Enterprise or a local sink")
+			envGitHubErr = errors.New("no GitHub token configured: set FIXLOOP_GITHUB_TOKEN (or GITHUB_TOKEN), and FIXLOOP_GITHUB_BASE_URL for GitHub Enterprise or a local sink")
 			return
 		}
 		cfg.Redactor = d.redactor()

@@ -118,6 +118,8 @@ func TestWebProviderTemplateWithRealController(t *testing.T) {
 	metrics, _, _ := unstructured.NestedSlice(u.Object, "spec", "metrics")
 	m := metrics[0].(map[string]any)
 	unstructured.SetNestedField(m, srv.URL+"/argo/v1/verdict", "provider", "web", "url")
+	// The colour differs on purpose (as the demo tells fixloop).
+	unstructured.SetNestedSlice(m, []any{`color=\w+`}, "provider", "web", "jsonBody", "ignore")
 	metrics[0] = m
 	unstructured.SetNestedSlice(u.Object, metrics, "spec", "metrics")
 	u.SetNamespace(ns)

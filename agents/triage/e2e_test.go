@@ -182,9 +182,29 @@ func soak(d time.Duration) { time.Sleep(d) }
 func pluginAnalyze(t *testing.T, srv *serveProc, ns, rollout, repo string) (map[string]any, time.Duration) {
 	t.Helper()
 	base := srv.URL
-	// Byte-for-byte what argoproj-labs/rollouts-plugin-metric-ai sends in agent mode.
-	body := fmt.Sprintf(`{"userId":"argo-rollouts","prompt":"Analyze canary deployment for rollout '%s'. Namespace: %s. Use your tools to fetch and compare logs from stable pods (selector: role=stable) vs canary pods (selector: role=canary). Determine if canary should be promoted.","context":{"namespace":"%s","rolloutName":"%s","stableSelector":"role=stable","canarySelector":"role=canary","repoUrl":"https://github.com/%s","baseBranch":"main"},"memoryId":"rollout:%s/%s"}`,
-		rollout, ns, ns, rollout, repo, ns, rollout)
+	// What argoproj-labs/rollouts-plugin-metric-ai sends in agent mode (its structs, in its field order).
+	type pluginContext struct {
+		Namespace      string `json:"namespace"`
+		RolloutName    string `json:"rolloutName"`
+		StableSelector string `json:"stableSelector"`
+		CanarySelector string `json:"canarySelector"`
+		ExtraPrompt    string `json:"extraPrompt,omitempty"`
+		RepoURL        string `json:"repoUrl,omitempty"`
+		BaseBranch     string `json:"baseBranch,omitempty"`
+	}
+	type pluginRequest struct {
+		UserID   string        `json:"userId"`
+		Prompt   string        `json:"prompt"`
+		Context  pluginContext `json:"context"`
+		MemoryID string        `json:"memoryId"`
+	}
+	// The operator says the colour differs on purpose (the plugin can only pass extraPrompt).
+	extra := "The new version changes the colour on purpose.\nignore: color=\\w+"
+	prompt := fmt.Sprintf("Analyze canary deployment for rollout '%s'. Namespace: %s. Use your tools to fetch and compare logs from stable pods (selector: role=stable) vs canary pods (selector: role=canary). Determine if canary should be promoted.\n\nAdditional context: %s", rollout, ns, extra)
+	raw0, _ := json.Marshal(pluginRequest{UserID: "argo-rollouts", Prompt: prompt, MemoryID: "rollout:" + ns + "/" + rollout,
+		Context: pluginContext{Namespace: ns, RolloutName: rollout, StableSelector: "role=stable", CanarySelector: "role=canary", ExtraPrompt: extra,
+			RepoURL: "https://github.com/" + repo, BaseBranch: "main"}})
+	body := string(raw0)
 	// The plugin probes GET {agentUrl}/ first.
 	if resp, err := http.Get(base + "/"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET / = %v, %v", resp, err)
@@ -249,7 +269,7 @@ func TestPluginRouteOnRealCluster(t *testing.T) {
 	good, took := pluginAnalyze(t, srv, ns, "good", "acme/good")
 	t.Logf("good canary: %v in %s", good, took)
 	if good["promote"] != true || good["confidence"].(float64) < 70 {
-		t.Errorf("benign colour change not promoted with confidence >= 70: %v", good)
+		t.Fatalf("benign colour change not promoted with confidence >= 70: %v\nserve log:\n%s", good, srv.log())
 	}
 
 	issues := sink.Issues("acme/shop")

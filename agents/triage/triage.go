@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -184,6 +185,7 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	if strings.TrimSpace(in.Rollout) == "" && (in.StableSelector == "" || in.CanarySelector == "") {
 		return nil, errors.New("analyze_canary: rollout is required (or both stableSelector and canarySelector)")
 	}
+	in.Ignore = append(in.Ignore, IgnoresFromPrompt(in.ExtraPrompt)...)
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.AnalysisTimeout)
 	defer cancel()
 	start := t.cfg.Now()
@@ -212,6 +214,20 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	return res, nil
+}
+
+var reIgnoreLine = regexp.MustCompile(`(?im)^\s*ignore:\s*(.+?)\s*$`)
+
+// IgnoresFromPrompt reads "ignore: <regex>" lines from an extra prompt: the AI metric plugin can only pass
+// extraPrompt, so this is how its users mark intended differences (e.g. "ignore: color=\w+").
+func IgnoresFromPrompt(p string) []string {
+	var out []string
+	for _, m := range reIgnoreLine.FindAllStringSubmatch(p, -1) {
+		if _, err := regexp.Compile(m[1]); err == nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 func inconclusive(why string) Verdict {

@@ -115,3 +115,10 @@ func TestEvidenceRowsAndExamplesFromJudgeEvidence(t *testing.T) {
 		t.Fatalf("examples = %q (the panic must come first)", ex)
 	}
 }
+
+func TestIgnoresFromPrompt(t *testing.T) {
+	got := IgnoresFromPrompt("The colour changes on purpose.\nignore: color=\\w+\n  IGNORE: cache warm(up|ing)\nignore: ([bad")
+	if len(got) != 2 || got[0] != `color=\w+` || got[1] != "cache warm(up|ing)" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -26,7 +26,7 @@ func newGitHubSinkCmd() *cobra.Command {
 		Use:   "github-sink",
 		Short: "Run a local GitHub-compatible REST server (issues, comments, labels, pulls, branches) as the issue sink",
 		Long: `github-sink serves the subset of the GitHub REST API fixloop uses, so the demo and tests run the real
-GitHub client code offline. Point fixloop at it with FIXLOOP_GITHUB_URL=http://ADDR/ (trailing slash).
+GitHub client code offline. Point fixloop at it with FIXLOOP_GITHUB_BASE_URL=http://ADDR/ (trailing slash) or --github-base-url.
 With --print it prints the issues and comments stored in --state and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,7 +64,7 @@ With --print it prints the issues and comments stored in --state and exits.`,
 					return fmt.Errorf("github-sink: write --url-file: %w", err)
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "github-sink listening on %s/ (set FIXLOOP_GITHUB_URL=%s/)\n", url, url)
+			fmt.Fprintf(cmd.OutOrStdout(), "github-sink listening on %s/ (set FIXLOOP_GITHUB_BASE_URL=%s/)\n", url, url)
 			srv := &http.Server{Handler: sink, ReadHeaderTimeout: 10 * time.Second}
 			go func() {
 				<-cmd.Context().Done()

@@ -64,10 +64,10 @@ type Config struct {
 	Now          func() time.Time
 }
 
-// ConfigFromEnv reads FIXLOOP_GITHUB_TOKEN (or GITHUB_TOKEN), FIXLOOP_GITHUB_URL (or GITHUB_API_URL),
+// ConfigFromEnv reads FIXLOOP_GITHUB_TOKEN (or GITHUB_TOKEN), FIXLOOP_GITHUB_BASE_URL (or FIXLOOP_GITHUB_URL, GITHUB_API_URL),
 // FIXLOOP_GITHUB_LABELS and FIXLOOP_GITHUB_ASSIGNEES (comma separated).
 func ConfigFromEnv() Config {
-	c := Config{Token: firstEnv("FIXLOOP_GITHUB_TOKEN", "GITHUB_TOKEN"), BaseURL: firstEnv("FIXLOOP_GITHUB_URL", "GITHUB_API_URL")}
+	c := Config{Token: firstEnv("FIXLOOP_GITHUB_TOKEN", "GITHUB_TOKEN"), BaseURL: firstEnv("FIXLOOP_GITHUB_BASE_URL", "FIXLOOP_GITHUB_URL", "GITHUB_API_URL")}
 	c.Labels = splitList(os.Getenv("FIXLOOP_GITHUB_LABELS"))
 	c.Assignees = splitList(os.Getenv("FIXLOOP_GITHUB_ASSIGNEES"))
 	return c
@@ -136,7 +136,7 @@ func New(cfg Config) (*GitHub, error) {
 		if err != nil || u.Scheme == "" || u.Host == "" {
 			return nil, fmt.Errorf("github: base URL %q is not an absolute URL (want https://ghe.example.com or http://127.0.0.1:PORT/)", b)
 		}
-		if strings.HasSuffix(b, "/") || strings.Contains(u.Path, "/api/") {
+		if strings.HasSuffix(b, "/") || strings.Contains(u.Path, "/api/") || u.Host == "api.github.com" {
 			if !strings.HasSuffix(u.Path, "/") {
 				u.Path += "/"
 			}
