@@ -19,7 +19,7 @@ import (
 
 const repo = "acme/shop"
 
-func newSink(t *testing.T, o ghsink.Options) (*ghsink.Server, string) {
+func newSink(t testing.TB, o ghsink.Options) (*ghsink.Server, string) {
 	t.Helper()
 	sink, err := ghsink.New(o)
 	if err != nil {
@@ -31,7 +31,7 @@ func newSink(t *testing.T, o ghsink.Options) (*ghsink.Server, string) {
 	return sink, ts.URL + "/"
 }
 
-func newClient(t *testing.T, base string, mod func(*github.Config)) *github.GitHub {
+func newClient(t testing.TB, base string, mod func(*github.Config)) *github.GitHub {
 	t.Helper()
 	cfg := github.Config{Token: "test-token", BaseURL: base, Redactor: redact.Default(), RetryBase: 10 * time.Millisecond, MaxRetryWait: 5 * time.Second}
 	if mod != nil {
