@@ -241,6 +241,16 @@ func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, req 
 	if err != nil {
 		return nil, fmt.Errorf("analysis cache: %w", err)
 	}
+	if !claimed && a.Status == store.AnalysisRunning && a.Owner != instanceID {
+		// A run claimed by an earlier fixloop process (SQLite means one process): it died with the
+		// process, so start over now instead of waiting for the claim to go stale.
+		if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisFailed, Error: "interrupted by a restart"}); err != nil {
+			return nil, err
+		}
+		if a, claimed, err = t.cfg.Store.ClaimAnalysis(ctx, key, instanceID, t.cfg.AnalysisTimeout+30*time.Second); err != nil {
+			return nil, err
+		}
+	}
 	if !claimed && a.Status == store.AnalysisDone && time.Since(a.UpdatedAt) > time.Minute {
 		var v WebVerdict
 		if json.Unmarshal(a.Result, &v) == nil && v.Verdict == VerdictInconclusive {
