@@ -270,11 +270,11 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, ev *Cana
 		res.Notes = append(res.Notes, "no GitHub token configured: no issue filed")
 		return
 	}
-	fp := res.Fingerprint
+	fp := issueFingerprint(res.Verdict, in.Namespace, in.Rollout)
 	if fp == "" {
 		fp = fallbackFingerprint(res)
-		res.Fingerprint = fp
 	}
+	res.Fingerprint = fp // the fingerprint the issue is filed under
 	progress("filing the GitHub issue for fingerprint " + fp)
 	req := issueRequest(repo, fp, opID, in, ev, res, t.cfg.Now())
 	issue, err := t.cfg.GitHub.EnsureIssue(ctx, req)

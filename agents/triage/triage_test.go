@@ -122,3 +122,26 @@ func TestIgnoresFromPrompt(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// The issue fingerprint must not move when a metric gathers enough samples between two analyses.
+func TestIssueFingerprintIgnoresLateMetrics(t *testing.T) {
+	panicEv := Evidence{"kind": "new_template", "template": "panic: index out of range [<*>]", "severity": "critical"}
+	errEv := Evidence{"kind": "new_template", "template": "[error] GET /color status=<*>", "severity": "critical"}
+	metricEv := Evidence{"kind": "metric", "metric": "rate_5xx", "severity": "critical"}
+	rate := Evidence{"kind": "rate_change", "template": "GET /color status=200", "severity": "warning"}
+	first := issueFingerprint(Verdict{Evidence: []Evidence{panicEv, errEv}, Fingerprint: "fp-a"}, "shop", "web")
+	second := issueFingerprint(Verdict{Evidence: []Evidence{errEv, metricEv, panicEv, rate}, Fingerprint: "fp-b"}, "shop", "web")
+	if first != second || first == "" {
+		t.Fatalf("fingerprints differ: %s vs %s", first, second)
+	}
+	if other := issueFingerprint(Verdict{Evidence: []Evidence{errEv}}, "shop", "web"); other == first {
+		t.Fatal("a different failure got the same fingerprint")
+	}
+	onlyMetric := issueFingerprint(Verdict{Evidence: []Evidence{metricEv}}, "shop", "web")
+	if onlyMetric == "" || onlyMetric == first {
+		t.Fatalf("metric-only fingerprint = %q", onlyMetric)
+	}
+	if fp := issueFingerprint(Verdict{Fingerprint: "fp-judge"}, "shop", "web"); fp != "fp-judge" {
+		t.Fatalf("fallback = %q", fp)
+	}
+}
