@@ -214,15 +214,17 @@ func fetchSideLogs(ctx context.Context, d Deps, kc kube.Client, pods []corev1.Po
 }
 
 // canaryMetricDefs are judged per side over the window. {{sel}} is the pods' label matchers.
+// minEffect is the smallest shift that matters to users, in the metric's unit.
 var canaryMetricDefs = []struct {
 	name, query, direction string
 	critical               bool
+	minEffect              float64
 }{
-	{"error_rate", `(sum(rate(http_requests_total{{{sel}},code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{{{sel}}}[1m]))`, "increase", true},
-	{"latency_p95_seconds", `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[1m])))`, "increase", false},
-	{"cpu_cores_per_pod", `avg(rate(container_cpu_usage_seconds_total{{{sel}},container!="",container!="POD"}[1m]))`, "increase", false},
-	{"memory_bytes_per_pod", `avg(container_memory_working_set_bytes{{{sel}},container!="",container!="POD"})`, "increase", false},
-	{"restarts", `sum(kube_pod_container_status_restarts_total{{{sel}}})`, "increase", true},
+	{"error_rate", `(sum(rate(http_requests_total{{{sel}},code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{{{sel}}}[1m]))`, "increase", true, 0.002},
+	{"latency_p95_seconds", `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[1m])))`, "increase", false, 0.02},
+	{"cpu_cores_per_pod", `avg(rate(container_cpu_usage_seconds_total{{{sel}},container!="",container!="POD"}[1m]))`, "increase", false, 0.01},
+	{"memory_bytes_per_pod", `avg(container_memory_working_set_bytes{{{sel}},container!="",container!="POD"})`, "increase", false, 8 << 20},
+	{"restarts", `sum(kube_pod_container_status_restarts_total{{{sel}}})`, "increase", true, 0},
 }
 
 var promNameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9._-]`)
@@ -256,7 +258,7 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 			notes = append(notes, fmt.Sprintf("%s metric %s: %v", side, def.name, err))
 			continue
 		}
-		out = append(out, judge.Metric{Name: def.name, Values: matrixValues(val), Direction: def.direction, Critical: def.critical})
+		out = append(out, judge.Metric{Name: def.name, Values: matrixValues(val), Direction: def.direction, Critical: def.critical, MinEffect: &def.minEffect})
 	}
 	q := fmt.Sprintf(`sum(increase(http_requests_total{%s}[%ds]))`, sel, since)
 	val, _, err := pc.Query(ctx, q, end)

@@ -33,21 +33,24 @@ type MetricSamples struct {
 	Values    []float64 `json:"values"`
 	Direction string    `json:"direction"` // "increase": higher is worse; "decrease": lower is worse
 	Critical  bool      `json:"critical"`
+	MinEffect float64   `json:"minEffect,omitempty"` // smallest shift that matters, in the metric's unit
 	pods      int       // series (pods) the values came from
 }
 
 // judgedMetrics are compared between stable and canary; critical ones fail the canary on regression.
+// minEffect is the smallest shift users would notice (ratio, seconds, percentage points, restarts).
 var judgedMetrics = []struct {
 	name      string
 	direction string
 	critical  bool
+	minEffect float64
 }{
-	{"rate_5xx", "increase", true},
-	{"request_rate", "decrease", false},
-	{"latency_p95", "increase", false},
-	{"memory_limit_pct", "increase", false},
-	{"cpu_limit_pct", "increase", false},
-	{"restarts", "increase", true},
+	{"rate_5xx", "increase", true, 0.002},
+	{"request_rate", "decrease", false, 0},
+	{"latency_p95", "increase", false, 0.02},
+	{"memory_limit_pct", "increase", false, 2},
+	{"cpu_limit_pct", "increase", false, 2},
+	{"restarts", "increase", true, 0},
 }
 
 const podTemplateHashLabel = "rollouts-pod-template-hash"
@@ -166,7 +169,7 @@ func (t *Triage) readMetrics(ctx context.Context, in AnalyzeInput, role string, 
 		if !found || m.Status != "ok" {
 			continue
 		}
-		s := MetricSamples{Name: m.Name, Direction: spec.direction, Critical: spec.critical}
+		s := MetricSamples{Name: m.Name, Direction: spec.direction, Critical: spec.critical, MinEffect: spec.minEffect}
 		s.pods = len(m.Series)
 		for _, series := range m.Series {
 			for _, p := range series.Points {
@@ -191,7 +194,7 @@ func (t *Triage) readMetrics(ctx context.Context, in AnalyzeInput, role string, 
 	}
 	if reqs != nil && !has5xx {
 		spec := judgedMetrics[0]
-		samples = append(samples, MetricSamples{Name: "rate_5xx", Values: make([]float64, len(reqs.Values)), Direction: spec.direction, Critical: spec.critical, pods: reqs.pods})
+		samples = append(samples, MetricSamples{Name: "rate_5xx", Values: make([]float64, len(reqs.Values)), Direction: spec.direction, Critical: spec.critical, MinEffect: spec.minEffect, pods: reqs.pods})
 		out.Missing = slices.DeleteFunc(out.Missing, func(m string) bool { return m == "rate_5xx" })
 	}
 	if len(out.Missing) > 0 {

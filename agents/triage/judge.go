@@ -62,7 +62,7 @@ func judgeMetrics(ms []MetricSamples, window time.Duration) ([]judge.Metric, flo
 			}
 			continue
 		}
-		out = append(out, judge.Metric{Name: m.Name, Values: m.Values, Direction: m.Direction, Critical: m.Critical})
+		out = append(out, judge.Metric{Name: m.Name, Values: m.Values, Direction: m.Direction, Critical: m.Critical, MinEffect: &m.MinEffect})
 	}
 	return out, requests
 }

@@ -68,6 +68,9 @@ type Metric struct {
 	Critical  bool      `json:"critical,omitempty"`
 	// Tolerance overrides Options.Tolerance for this metric (relative Hodges-Lehmann shift).
 	Tolerance *float64 `json:"tolerance,omitempty"`
+	// MinEffect is an absolute floor on a shift that counts, in the metric's unit (e.g. 0.02 s of
+	// latency): a 1 ms p95 change can be statistically certain and still mean nothing to users.
+	MinEffect *float64 `json:"minEffect,omitempty"`
 	// Kind "requests" marks a traffic series: used as exposure, not judged.
 	Kind string `json:"kind,omitempty"`
 }

@@ -74,6 +74,10 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 	if def.Tolerance != nil && *def.Tolerance >= 0 {
 		tol = *def.Tolerance
 	}
+	floor := 0.0
+	if def.MinEffect != nil && *def.MinEffect > 0 {
+		floor = *def.MinEffect
+	}
 	alpha := 1 - a.o.MetricConfidence
 	badSide := func(shift float64) bool {
 		switch dir {
@@ -97,7 +101,7 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 	if scale > 0 {
 		e.Ratio = finite(hl / scale)
 	}
-	if mw.P < alpha && badSide(hl) && math.Abs(hl) > tol*scale {
+	if mw.P < alpha && badSide(hl) && math.Abs(hl) > tol*scale && math.Abs(hl) > floor {
 		failures = append(failures, fmt.Sprintf("shifted %s by %s (Hodges-Lehmann; stable median %s, tolerance %.0f%%, Mann-Whitney p=%.2g)",
 			upDown(hl), fmtNum(math.Abs(hl)), fmtNum(medS), 100*tol, mw.P))
 		pmin = math.Min(pmin, mw.P)
@@ -107,7 +111,7 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 	devS, devC := absDev(x), absDev(y)
 	madS, madC := stats.Median(devS), stats.Median(devC)
 	disp := stats.MannWhitney(devS, devC, stats.Greater)
-	if disp.P < alpha && madC >= (1+2*tol)*madS && madC-madS > tol*scale && madC > 0 {
+	if disp.P < alpha && madC >= (1+2*tol)*madS && madC-madS > tol*scale && madC-madS > floor && madC > 0 {
 		failures = append(failures, fmt.Sprintf("spread grew: median absolute deviation %s vs %s in stable (p=%.2g)", fmtNum(madC), fmtNum(madS), disp.P))
 		pmin = math.Min(pmin, disp.P)
 	}

@@ -84,3 +84,26 @@ func TestMetricsMissingData(t *testing.T) {
 		})
 	}
 }
+
+// A shift below the metric's MinEffect is no regression however certain: p95 latency 4.8 ms → 6.2 ms
+// (+29%, beyond the 25% tolerance) is noise to users; the same data without the floor fails.
+func TestMetricMinEffect(t *testing.T) {
+	in := Input{
+		StableMetrics: []Metric{{Name: "latency_p95", Values: series(1, 30, 0.0048, 0.0002)}},
+		CanaryMetrics: []Metric{{Name: "latency_p95", Values: series(2, 30, 0.0062, 0.0002)}},
+	}
+	if v := mustJudge(t, in, Options{}); findEvidence(v, KindMetric, SeverityWarning) == nil {
+		t.Fatalf("without a floor the shift should be a warning:%s", evidenceSummary(v))
+	}
+	floor := 0.02
+	in.StableMetrics[0].MinEffect, in.CanaryMetrics[0].MinEffect = &floor, &floor
+	v := mustJudge(t, in, Options{})
+	if e := findEvidence(v, KindMetric, SeverityInfo); e == nil {
+		t.Errorf("a 1.4 ms shift under a 20 ms floor still counts:%s", evidenceSummary(v))
+	}
+	// A real regression clears the floor.
+	in.CanaryMetrics[0].Values = series(3, 30, 0.2, 0.01)
+	if v := mustJudge(t, in, Options{}); findEvidence(v, KindMetric, SeverityWarning) == nil {
+		t.Errorf("a 195 ms shift was hidden by the floor:%s", evidenceSummary(v))
+	}
+}
