@@ -47,7 +47,7 @@ test: lint build testenv-build
 	@trap '$(MAKE) --no-print-directory testenv-down' EXIT; \
 	$(MAKE) --no-print-directory testenv-up; \
 	status=0; \
-	FIXLOOP_TESTENV_DIR=$(TESTENV_DIR) FIXLOOP_BIN=$(BIN) go test ./... -timeout $(GO_TEST_TIMEOUT) || status=$$?; \
+	FIXLOOP_TESTENV_DIR=$(TESTENV_DIR) FIXLOOP_BIN=$(BIN) go test -count=1 ./... -timeout $(GO_TEST_TIMEOUT) || status=$$?; \
 	$(MAKE) --no-print-directory fuzz || status=$$?; \
 	exit $$status
 
