@@ -73,15 +73,22 @@ const (
 // FIXLOOP_LLM_MAX_PROMPT_TOKENS and the provider key (GEMINI_API_KEY or GOOGLE_API_KEY;
 // OPENAI_API_KEY).
 func ConfigFromEnv() Config {
+	provider := os.Getenv("FIXLOOP_LLM")
+	if provider == "" {
+		provider = os.Getenv("FIXLOOP_LLM_PROVIDER") // the name in fixloop serve's settings table
+	}
 	c := Config{
-		Provider: strings.ToLower(strings.TrimSpace(os.Getenv("FIXLOOP_LLM"))),
+		Provider: strings.ToLower(strings.TrimSpace(provider)),
 		Model:    os.Getenv("FIXLOOP_LLM_MODEL"),
 		BaseURL:  os.Getenv("FIXLOOP_LLM_BASE_URL"),
 	}
 	if n, err := strconv.Atoi(os.Getenv("FIXLOOP_LLM_MAX_PROMPT_TOKENS")); err == nil && n > 0 {
 		c.MaxPromptTokens = n
 	}
-	c.APIKey = KeyFromEnv(c.Provider)
+	c.APIKey = os.Getenv("FIXLOOP_LLM_API_KEY")
+	if c.APIKey == "" {
+		c.APIKey = KeyFromEnv(c.Provider)
+	}
 	return c
 }
 
