@@ -54,7 +54,7 @@ asks fixloop for a verdict, then rolls out a good version and a bad one (panics 
 fixloop sees at each step. The components are built once by 'make testenv-build' (make demo does it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 9}
+			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8}
 			err := d.run(cmd.Context())
 			if err != nil || down || cmd.Context().Err() != nil {
 				// Ctrl-C or a failure: leave nothing behind.
@@ -438,10 +438,15 @@ func (d *demo) release(ctx context.Context, env map[string]string) (string, erro
 		return "", err
 	}
 	d.say("new revision applied; Argo starts the canary at 20%% weight; fixloop is told to ignore %q", demoIgnore)
-	// Wait for the controller to pick up the new revision, then for the analysis step (index 2).
+	// Wait for the controller to pick up the new revision and pause at 20%, then look at the canary
+	// near the end of the pause: once Argo's analysis aborts a bad canary, its pods are gone.
 	if err := d.watchRollout(ctx, 3*time.Minute, func(s rolloutState) bool {
-		return s.CurrentHash != prev.CurrentHash && (s.Step >= 2 || s.Phase == "Degraded")
+		return s.CurrentHash != prev.CurrentHash && (s.Step >= 1 || s.Phase == "Degraded")
 	}); err != nil {
+		return "", err
+	}
+	d.say("the canary serves 20%% of the traffic; looking at it the way fixloop's tools do ...")
+	if err := sleepCtx(ctx, 35*time.Second); err != nil {
 		return "", err
 	}
 	d.showCanaryView(ctx)
@@ -610,6 +615,15 @@ func fingerprintFromLabels(is *ghsink.Issue) string {
 		}
 	}
 	return fmt.Sprintf("issue-%d", is.Number)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
 
 func waitFor(ctx context.Context, timeout time.Duration, what string, ok func() bool) error {
