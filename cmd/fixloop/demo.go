@@ -27,6 +27,7 @@ import (
 	"github.com/fixloop/fixloop/agents/fixer"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/testenv"
+	"github.com/fixloop/fixloop/tools"
 )
 
 func init() { rootCmd.AddCommand(newDemoCmd()) }
@@ -353,17 +354,19 @@ func (d *demo) deploy(ctx context.Context) error {
 	if _, err := d.dyn.Resource(testenv.RolloutGVR).Namespace(demoNamespace).Create(ctx, ro, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the Rollout: %w", err)
 	}
-	d.say("Rollout %s/%s: 5 replicas of the demo app (blue); canary steps: 20%% → pause 30s → fixloop analysis → 60%% → done", demoNamespace, demoRollout)
+	d.say("Rollout %s/%s: 5 replicas of the demo app (blue); canary steps: 20%% → pause 45s → fixloop analysis → 60%% → done", demoNamespace, demoRollout)
 	return d.watchRollout(ctx, 3*time.Minute, func(s rolloutState) bool { return s.Phase == "Healthy" && s.Available == 5 })
 }
 
 func (d *demo) showArchitecture(ctx context.Context) error {
-	var arch map[string]any
+	var arch tools.GetArchitectureOutput
 	if err := d.callTool(ctx, "get_architecture", map[string]any{"namespace": demoNamespace}, &arch); err != nil {
 		return err
 	}
-	d.say("get_architecture sees:")
-	printJSONExcerpt(d.out, arch, 30)
+	t := arch.Totals
+	d.say("get_architecture sees %d workload(s), %d pods (%d ready, %d unhealthy), %d service(s); the workload:",
+		t.Workloads, t.Pods, t.PodsReady, t.PodsUnhealthy, t.Services)
+	printJSONExcerpt(d.out, arch.Workloads, 28)
 	return nil
 }
 
@@ -468,21 +471,38 @@ func (d *demo) release(ctx context.Context, env map[string]string) (string, erro
 
 // showCanaryView prints what fixloop's tools see during the canary: logs, metrics and the verdict.
 func (d *demo) showCanaryView(ctx context.Context) {
-	var logs map[string]any
+	var logs tools.GetLogsOutput
 	if err := d.callTool(ctx, "get_logs", map[string]any{"namespace": demoNamespace, "rollout": demoRollout, "role": "canary", "summarize": true, "sinceSeconds": 120}, &logs); err != nil {
 		d.say("get_logs: %v", err)
 	} else {
-		d.say("get_logs (canary, summarised into templates):")
-		printJSONExcerpt(d.out, logs, 14)
+		d.say("get_logs (canary, %d pod(s), %d lines mined into templates):", len(logs.Pods), logs.TotalLines)
+		for i, t := range logs.Templates {
+			if i == 6 {
+				d.say("  ... %d more templates", len(logs.Templates)-6)
+				break
+			}
+			d.say("  %5d× %-5s %s", t.Count, t.Level, truncate(t.Pattern, 110))
+		}
 	}
+	d.say("get_metrics over the last 2 minutes (stable | canary):")
+	byRole := map[string]map[string]tools.MetricResult{}
+	var names []string
 	for _, role := range []string{"stable", "canary"} {
-		var m map[string]any
+		var m tools.GetMetricsOutput
 		if err := d.callTool(ctx, "get_metrics", map[string]any{"namespace": demoNamespace, "rollout": demoRollout, "role": role, "window": "2m"}, &m); err != nil {
-			d.say("get_metrics %s: %v", role, err)
+			d.say("  %s: %v", role, err)
 			continue
 		}
-		d.say("get_metrics (%s):", role)
-		printJSONExcerpt(d.out, m, 12)
+		byRole[role] = map[string]tools.MetricResult{}
+		for _, r := range m.Metrics {
+			if role == "stable" {
+				names = append(names, r.Name)
+			}
+			byRole[role][r.Name] = r
+		}
+	}
+	for _, n := range names {
+		d.say("  %-22s %18s | %s", n, metricFigure(byRole["stable"][n]), metricFigure(byRole["canary"][n]))
 	}
 	var v struct {
 		Verdict    string `json:"verdict"`
@@ -520,6 +540,17 @@ func (d *demo) showCanaryView(ctx context.Context) {
 		}
 		d.say("  evidence:   [%s, %s] %s — %s", e.Kind, e.Severity, truncate(what, 90), truncate(e.Detail, 120))
 	}
+}
+
+// metricFigure is a metric's average in a few characters, or why there is none.
+func metricFigure(r tools.MetricResult) string {
+	if r.Status != "ok" || r.Avg == nil {
+		if r.Status == "" {
+			return "-"
+		}
+		return r.Status
+	}
+	return fmt.Sprintf("%.4g %s", *r.Avg, r.Unit)
 }
 
 func (d *demo) showAnalysisRun(ctx context.Context) {
