@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ asks fixloop for a verdict, then rolls out a good version and a bad one (panics 
 fixloop sees at each step. The components are built once by 'make testenv-build' (make demo does it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8}
+			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8, down: down}
 			err := d.run(cmd.Context())
 			if err != nil || down || cmd.Context().Err() != nil {
 				// Ctrl-C or a failure: leave nothing behind.
@@ -76,6 +77,7 @@ fixloop sees at each step. The components are built once by 'make testenv-build'
 }
 
 type demo struct {
+	down  bool // stop everything at the end
 	dir   string
 	out   io.Writer
 	step  int
@@ -86,6 +88,8 @@ type demo struct {
 	dyn     dynamic.Interface
 	serve   string // base URL of fixloop serve
 	sinkURL string
+	repo    string // bare git repository standing in for github.com/demo/shop
+	self    string
 	mcp     *client.Client
 }
 
@@ -103,6 +107,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.self = self
 
 	d.header("Starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok, Argo Rollouts, Prometheus")
 	begin := time.Now()
@@ -151,11 +156,14 @@ func (d *demo) run(ctx context.Context) error {
 	issue := d.showIssues()
 
 	d.header("The fix: what fixloop's fixer agent hands to OpenCode")
-	d.showFix(bad, issue)
+	d.showFix(ctx, issue)
 
 	d.header("Summary")
 	d.say("good canary (green):  %s", good)
 	d.say("bad canary (yellow):  %s", bad)
+	if d.down {
+		return nil
+	}
 	fmt.Fprintf(d.out, `
   Explore what is still running:
     export KUBECONFIG=%s
@@ -198,9 +206,18 @@ func (d *demo) startServe(ctx context.Context, self string) error {
 	// revision hash every run, so old verdicts would be found again).
 	_ = os.Remove(filepath.Join(ghDir, "state.json"))
 	_ = os.RemoveAll(filepath.Join(d.dir, "fixloop-state"))
+	_ = os.RemoveAll(filepath.Join(d.dir, "fixer-state"))
+	_ = os.RemoveAll(filepath.Join(ghDir, "shop.git"))
 	base := os.Environ()
+	// The demo app's repository (with the palette bug the bad release ships), so the fixer has something
+	// to clone, branch and push to; the sink answers the branches API from it.
+	d.repo = filepath.Join(ghDir, "shop.git")
+	if err := seedDemoRepo(d.repo); err != nil {
+		return fmt.Errorf("creating the demo repository: %w", err)
+	}
 	if err := testenv.StartTracked(d.dir, "github-sink", self,
-		[]string{"github-sink", "--listen", "127.0.0.1:0", "--state", filepath.Join(ghDir, "state.json"), "--url-file", urlFile}, base); err != nil {
+		[]string{"github-sink", "--listen", "127.0.0.1:0", "--state", filepath.Join(ghDir, "state.json"), "--url-file", urlFile,
+			"--repo", demoRepo + "=" + d.repo}, base); err != nil {
 		return err
 	}
 	if err := waitFor(ctx, 15*time.Second, "the issue sink to listen", func() bool {
@@ -609,12 +626,12 @@ func (d *demo) showIssues() *ghsink.Issue {
 	return &is
 }
 
-func (d *demo) showFix(outcome string, issue *ghsink.Issue) {
+func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
 	if issue == nil {
 		d.say("no issue, so nothing to hand to the fixer")
 		return
 	}
-	req := fixer.Request{RepoURL: "https://github.com/" + demoRepo, BaseBranch: "main", IssueNumber: issue.Number, Fingerprint: fingerprintFromLabels(issue), Plan: issue.Body}
+	req := fixer.Request{RepoURL: d.repo, Repo: demoRepo, BaseBranch: "main", IssueNumber: issue.Number, Fingerprint: fingerprintFromLabels(issue), Plan: issue.Body}
 	plan, err := fixer.PlanFor(req)
 	if err != nil {
 		d.say("building the plan: %v", err)
@@ -635,8 +652,81 @@ func (d *demo) showFix(outcome string, issue *ghsink.Issue) {
 		}
 		return
 	}
-	d.say("An LLM is configured: run the fixer on this issue with")
-	d.say("  bin/fixloop fix --repo-url https://github.com/%s --issue %d --fingerprint %s", demoRepo, issue.Number, req.Fingerprint)
+	planFile := filepath.Join(d.dir, "github", "plan.md")
+	if err := os.WriteFile(planFile, []byte(issue.Body), 0o644); err != nil {
+		d.say("writing the plan: %v", err)
+		return
+	}
+	d.say("An LLM is configured: the fixer drives OpenCode on %s (a local stand-in for github.com/%s) ...", d.repo, demoRepo)
+	cmd := exec.CommandContext(ctx, d.self, "fix", "--repo-url", d.repo, "--repo", demoRepo, "--issue", fmt.Sprint(issue.Number),
+		"--fingerprint", req.Fingerprint, "--plan-file", planFile, "--github-url", d.sinkURL,
+		"--state-dir", filepath.Join(d.dir, "fixer-state"))
+	cmd.Env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=demo-token")
+	out := indent{d.out}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		d.say("the fixer did not open a pull request: %v (its progress is above)", err)
+	}
+	sink, err := ghsink.New(ghsink.Options{StateFile: filepath.Join(d.dir, "github", "state.json")})
+	if err == nil {
+		for _, p := range sink.Pulls(demoRepo) {
+			d.say("pull request #%d [%s] %s (%s → %s)", p.Number, p.State, p.Title, p.Head.Ref, p.Base.Ref)
+		}
+	}
+}
+
+// seedDemoRepo creates a bare repository holding a tiny version of the demo app's palette code with
+// the bug the bad release ships (an index out of range), so the fixer has a real repository to fix.
+func seedDemoRepo(bare string) error {
+	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err == nil {
+		return nil
+	}
+	work, err := os.MkdirTemp("", "fixloop-demo-repo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	files := map[string]string{
+		"go.mod": "module example.com/shop\n\ngo 1.22\n",
+		"palette.go": `package shop
+
+// Palette is the list of colours the service can answer with.
+var Palette = []string{"blue", "green", "yellow"}
+
+// ColorAt returns the colour for a request number.
+func ColorAt(n int) string {
+	return Palette[n%len(Palette)+1] // BUG: off by one, panics with index out of range
+}
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	git := func(dir string, args ...string) error {
+		c := exec.Command("git", args...)
+		c.Dir = dir
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=fixloop demo", "GIT_AUTHOR_EMAIL=demo@fixloop.invalid",
+			"GIT_COMMITTER_NAME=fixloop demo", "GIT_COMMITTER_EMAIL=demo@fixloop.invalid")
+		if out, err := c.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(bare, 0o755); err != nil {
+		return err
+	}
+	steps := [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"commit", "-q", "-m", "shop: colour palette"}}
+	for _, st := range steps {
+		if err := git(work, st...); err != nil {
+			return err
+		}
+	}
+	if err := git(bare, "init", "-q", "--bare", "-b", "main"); err != nil {
+		return err
+	}
+	return git(work, "push", "-q", bare, "main")
 }
 
 func fingerprintFromLabels(is *ghsink.Issue) string {
