@@ -81,6 +81,14 @@ func buildDeps(cfg *config.Config, logger *slog.Logger) (tools.Deps, error) {
 	} else {
 		logger.Warn("no Prometheus configured: get_metrics will ask for FIXLOOP_PROMETHEUS_URL or --prometheus-url")
 	}
+	// open_issue and the agents share one GitHub client built from the validated settings.
+	gh, err := githubClient(cfg, d)
+	if err != nil {
+		return d, usageError("%v", err)
+	}
+	if gh != nil {
+		d.GitHub = gh
+	}
 	return d, nil
 }
 

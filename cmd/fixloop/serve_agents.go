@@ -60,13 +60,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		return fmt.Errorf("state store in %s (--state-dir / FIXLOOP_STATE_DIR): %w", cfg.StateDir, err)
 	}
 	serveStore = st
-	gh, err := githubClient(cfg, deps)
-	if err != nil {
-		return err
-	}
-	if deps.GitHub == nil && gh != nil {
-		deps.GitHub = gh
-	}
+	gh := deps.GitHub // built by buildDeps from the GitHub settings; nil when none are set
 	base := loopbackURL(cfg.Listen)
 	fixerURL := cfg.Fixer.AgentURL
 
