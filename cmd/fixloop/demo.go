@@ -108,6 +108,10 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	d.self = self
+	// Absolute: paths are handed to child processes and git, which run in other directories.
+	if d.dir, err = filepath.Abs(d.dir); err != nil {
+		return err
+	}
 
 	d.header("Starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok, Argo Rollouts, Prometheus")
 	begin := time.Now()
