@@ -252,12 +252,30 @@ func compileIgnores(pats []string) ([]*regexp.Regexp, error) {
 
 var severityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, SeverityInsufficient: 2, SeverityInfo: 3, SeverityIgnored: 4}
 
-// sortEvidence orders by severity, then strength (p-value), then a stable key.
+// classRank orders failure classes from the most to the least specific.
+func classRank(class string) int {
+	switch class {
+	case "panic", "oom", "crash":
+		return 0
+	case "java_exception", "python_exception":
+		return 1
+	case "http_5xx", "error":
+		return 2
+	}
+	return 3
+}
+
+// sortEvidence orders by severity, then failure class, then strength (p-value), then a stable key.
 func sortEvidence(ev []Evidence) {
 	sort.SliceStable(ev, func(i, j int) bool {
 		a, b := ev[i], ev[j]
 		if severityRank[a.Severity] != severityRank[b.Severity] {
 			return severityRank[a.Severity] < severityRank[b.Severity]
+		}
+		// Among equals, the most specific failure explains the rest: a panic usually is why the
+		// same requests also log an error and answer 5xx.
+		if classRank(a.class) != classRank(b.class) {
+			return classRank(a.class) < classRank(b.class)
 		}
 		if a.p != b.p {
 			return a.p < b.p

@@ -1,6 +1,9 @@
 package judge
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNewTemplates(t *testing.T) {
 	base := reqLines(400, "INFO", "blue")
@@ -35,5 +38,20 @@ func TestNewTemplates(t *testing.T) {
 				t.Errorf("counts stable=%v canary=%v", e.Stable, e.Canary)
 			}
 		})
+	}
+}
+
+// With several new severe events, the root cause names the most specific one (the panic), even when a
+// plainer error is more frequent.
+func TestRootCausePrefersPanic(t *testing.T) {
+	canary := append(reqLines(150, "INFO", "blue"),
+		repeatLine(30, "level=ERROR msg=\"failed to load colour from palette store\" attempt=%d")...)
+	canary = append(canary, repeatLine(5, "level=ERROR msg=\"http: panic serving 10.0.0.7:41234: runtime error: index out of range [3] with length 3\" id=%d")...)
+	v := mustJudge(t, Input{Stable: recs(reqLines(800, "INFO", "blue")), Canary: recs(canary)}, Options{})
+	if v.Verdict != Abort {
+		t.Fatalf("verdict %s%s", v.Verdict, evidenceSummary(v))
+	}
+	if !strings.Contains(v.RootCause, "panic") {
+		t.Errorf("root cause should name the panic, got %q", v.RootCause)
 	}
 }
