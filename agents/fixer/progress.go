@@ -61,11 +61,12 @@ func (r *reporter) event(ev opencode.Event) {
 	switch p.Type {
 	case "tool":
 		key := "tool:" + p.CallID + ":" + p.Status
+		// Announce a call on the first state seen: under load OpenCode's updates can coalesce, so a
+		// fast tool (edit) may arrive already completed without a running update.
+		if p.Status != "" && r.once("tool:"+p.CallID+":"+p.Tool+":start") {
+			r.progress(fmt.Sprintf("tool %s: %s", p.Tool, r.toolDetail(p)))
+		}
 		switch p.Status {
-		case "running":
-			if r.once(key) {
-				r.progress(fmt.Sprintf("tool %s: %s", p.Tool, r.toolDetail(p)))
-			}
 		case "completed":
 			if r.once(key) {
 				r.progress(fmt.Sprintf("tool %s done%s", p.Tool, suffix(truncate(p.Title, 120))))
