@@ -97,9 +97,21 @@ func groupAlive(pgid int) bool {
 	if syscall.Kill(-pgid, 0) != nil {
 		return false
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
+	want, alive := strconv.Itoa(pgid), false
+	eachProcStat(func(f []string) {
+		if f[2] == want && f[0] != "Z" {
+			alive = true
+		}
+	})
+	return alive
+}
+
+// eachProcStat calls fn with the fields of every /proc/<pid>/stat after the command name
+// (f[0] state, f[1] ppid, f[2] pgrp, ..., f[21] rss in pages); shorter lines are skipped.
+func eachProcStat(fn func(f []string)) {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
 		if err != nil {
 			continue
 		}
@@ -108,13 +120,10 @@ func groupAlive(pgid int) bool {
 		if i < 0 {
 			continue
 		}
-		f := strings.Fields(s[i+1:])
-		// f[0] state, f[1] ppid, f[2] pgrp
-		if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
-			return true
+		if f := strings.Fields(s[i+1:]); len(f) >= 22 {
+			fn(f)
 		}
 	}
-	return false
 }
 
 func killGroup(pgid int, sig syscall.Signal) error {
@@ -210,26 +219,14 @@ func ResidentMemory(dir string) (bytes int64, processes int) {
 	for _, p := range readPids(dir) {
 		groups[strconv.Itoa(p.pid)] = true
 	}
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, st := range stats {
-		b, err := os.ReadFile(st)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		// f[21] is rss in pages (field 24 of stat).
-		if len(f) < 22 || !groups[f[2]] || f[0] == "Z" {
-			continue
+	eachProcStat(func(f []string) {
+		if !groups[f[2]] || f[0] == "Z" {
+			return
 		}
 		pages, _ := strconv.ParseInt(f[21], 10, 64)
 		bytes += pages * int64(os.Getpagesize())
 		processes++
-	}
+	})
 	return bytes, processes
 }
 
