@@ -65,15 +65,26 @@ type LogPattern struct {
 
 // InvestigateResult is the investigate_service output.
 type InvestigateResult struct {
-	Namespace string       `json:"namespace"`
-	Workload  string       `json:"workload"`
-	Window    string       `json:"window"`
-	Status    string       `json:"status"` // healthy|degraded|critical|unknown
-	Findings  []Finding    `json:"findings"`
-	Logs      []LogPattern `json:"logs,omitempty"`
-	Events    []string     `json:"events,omitempty"`
-	FixPlan   string       `json:"fixPlan"`
-	Notes     []string     `json:"notes,omitempty"`
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"`
+	Window    string `json:"window"`
+	Status    string `json:"status"` // healthy|degraded|critical|unknown
+	// Reasons say why the status is unknown: what could not be read (cluster, workload, Prometheus).
+	Reasons  []string     `json:"reasons,omitempty"`
+	Findings []Finding    `json:"findings"`
+	Logs     []LogPattern `json:"logs,omitempty"`
+	Events   []string     `json:"events,omitempty"`
+	FixPlan  string       `json:"fixPlan"`
+	Notes    []string     `json:"notes,omitempty"`
+
+	unread []string // sources that could not be read; any of them keeps a clean result from reading as healthy
+}
+
+// couldNotRead records a data source that failed: a note for the reader and a reason the status cannot
+// be "healthy".
+func (r *InvestigateResult) couldNotRead(why string) {
+	r.Notes = append(r.Notes, why)
+	r.unread = append(r.unread, why)
 }
 
 // Summary is a one-line text for A2A.
@@ -83,6 +94,9 @@ func (r *InvestigateResult) Summary() string {
 		if f.Severity == "warning" || f.Severity == "critical" {
 			bad = append(bad, fmt.Sprintf("%s %s (%s)", f.Check, f.Severity, f.Value))
 		}
+	}
+	if len(bad) == 0 && r.Status == "unknown" {
+		return fmt.Sprintf("%s/%s could not be assessed over %s: %s.", r.Namespace, r.Workload, r.Window, strings.Join(r.Reasons, "; "))
 	}
 	if len(bad) == 0 {
 		return fmt.Sprintf("%s/%s is %s over %s.", r.Namespace, r.Workload, r.Status, r.Window)
@@ -121,12 +135,12 @@ func (t *Triage) InvestigateService(ctx context.Context, in InvestigateInput, pr
 		return nil, fmt.Errorf("investigate_service: window %q: want a duration like 30m", in.Window)
 	}
 	d := t.cfg.Tools
-	res := &InvestigateResult{Namespace: in.Namespace, Workload: in.Workload, Window: in.Window}
+	res := &InvestigateResult{Namespace: in.Namespace, Workload: in.Workload, Window: in.Window, Findings: []Finding{}}
 
 	progress("reading the workload, its pods and recent warning events")
 	arch, workload, err := t.describe(ctx, in)
 	if err != nil {
-		res.Notes = append(res.Notes, "workload: "+err.Error())
+		res.couldNotRead("workload: " + err.Error())
 	}
 	if workload != "" {
 		res.Workload = workload
@@ -159,7 +173,7 @@ func (t *Triage) InvestigateService(ctx context.Context, in InvestigateInput, pr
 	}
 
 	if d.Prom == nil {
-		res.Notes = append(res.Notes, "no Prometheus configured: metric checks skipped")
+		res.couldNotRead("no Prometheus configured (--prometheus-url): metric checks skipped")
 	} else if workload != "" {
 		progress("checking CPU, memory, error rates and latency over " + in.Window)
 		res.Findings = append(res.Findings, t.metricFindings(ctx, in.Namespace, workload, in.Window, win, th, res)...)
@@ -177,26 +191,38 @@ func (t *Triage) InvestigateService(ctx context.Context, in InvestigateInput, pr
 		res.Logs = t.errorPatterns(ctx, in.Namespace, affected, win, res)
 	}
 
-	res.Status = "healthy"
-	known := false
-	for _, f := range res.Findings {
+	res.Status, res.Reasons = overallStatus(res.Findings, res.unread)
+	res.FixPlan = t.investigationPlan(in, res)
+	return res, nil
+}
+
+// overallStatus is the worst finding's grade. Without a warning or critical finding it is "healthy" only
+// when every source was read and at least one check ran: a check that could not look is not a pass.
+func overallStatus(findings []Finding, unread []string) (string, []string) {
+	status, ran := "healthy", false
+	for _, f := range findings {
 		switch f.Severity {
 		case "critical":
-			res.Status = "critical"
+			status = "critical"
 		case "warning":
-			if res.Status == "healthy" {
-				res.Status = "degraded"
+			if status == "healthy" {
+				status = "degraded"
 			}
 		}
 		if f.Severity != "skipped" {
-			known = true
+			ran = true
 		}
 	}
-	if !known {
-		res.Status = "unknown"
+	if status != "healthy" {
+		return status, nil
 	}
-	res.FixPlan = t.investigationPlan(in, res)
-	return res, nil
+	if len(unread) > 0 {
+		return "unknown", unread
+	}
+	if !ran {
+		return "unknown", []string{"every check was skipped for lack of data (see findings)"}
+	}
+	return status, nil
 }
 
 // describe reads the workload detail, trying kinds when only a name is given.
@@ -230,12 +256,15 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 	byPod, err := tools.GetMetrics(ctx, t.cfg.Tools, tools.GetMetricsInput{Namespace: ns, Workload: workload, Window: window, ByPod: true,
 		Metrics: []string{"cpu_limit_pct", "memory_limit_pct"}, MaxPoints: 60})
 	if err != nil {
-		res.Notes = append(res.Notes, "per-pod metrics: "+err.Error())
+		res.couldNotRead("per-pod metrics: " + err.Error())
 	} else {
 		for _, m := range byPod.Metrics {
 			warn, crit, label := th.CPUWarn, th.CPUCrit, "cpu_pct_of_limit"
 			if m.Name == "memory_limit_pct" {
 				warn, crit, label = th.MemWarn, th.MemCrit, "memory_pct_of_limit"
+			}
+			if m.Status == "error" {
+				res.couldNotRead(fmt.Sprintf("%s query failed: %s", m.Name, m.Error))
 			}
 			if m.Status != "ok" {
 				fs = append(fs, Finding{Check: label, Severity: "skipped", Evidence: "no data (" + m.Status + "): limits or cAdvisor series missing"})
@@ -272,12 +301,15 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 	agg, err := tools.GetMetrics(ctx, t.cfg.Tools, tools.GetMetricsInput{Namespace: ns, Workload: workload, Window: window,
 		Metrics: []string{"request_rate", "rate_5xx", "rate_4xx", "latency_p95", "memory_limit_pct", "memory_bytes"}, MaxPoints: 60})
 	if err != nil {
-		res.Notes = append(res.Notes, "metrics: "+err.Error())
+		res.couldNotRead("metrics: " + err.Error())
 		return fs
 	}
 	val := map[string]tools.MetricResult{}
 	for _, m := range agg.Metrics {
 		val[m.Name] = m
+		if m.Status == "error" {
+			res.couldNotRead(fmt.Sprintf("%s query failed: %s", m.Name, m.Error))
+		}
 	}
 	avg := func(name string) (float64, bool) {
 		m, ok := val[name]
@@ -467,13 +499,21 @@ func (t *Triage) investigationPlan(in InvestigateInput, res *InvestigateResult) 
 	for _, l := range res.Logs {
 		fmt.Fprintf(&rc, "- log `%s` ×%d on %d pod(s)\n", l.Pattern, l.Count, l.Pods)
 	}
-	if rc.Len() == 0 {
+	switch {
+	case res.Status == "unknown":
+		// Nothing was learnt: say what could not be read, never that all is well.
+		rc.WriteString("The workload could not be assessed; these sources could not be read:\n")
+		for _, r := range res.Reasons {
+			fmt.Fprintf(&rc, "- %s\n", r)
+		}
+		rec.WriteString("- Make the missing sources readable (cluster access, Prometheus URL, the workload's name and kind), then re-run this investigation before changing anything.\n")
+	case rc.Len() == 0:
 		rc.WriteString("No check crossed its threshold.\n")
 	}
 	if rec.Len() == 0 {
-		rec.WriteString("No change needed.\n")
+		rec.WriteString("No change needed: every check that ran is within its thresholds.\n")
 	}
-	fmt.Fprintf(&dbg, "1. `kubectl -n %s describe %s` and check recent events.\n", in.Namespace, res.Workload)
+	fmt.Fprintf(&dbg, "1. %s and check recent events.\n", describeCommand(in.Namespace, res.Workload))
 	fmt.Fprintf(&dbg, "2. Re-run this investigation after a fix to confirm the checks return to ok.\n")
 	for i, l := range res.Logs {
 		if i == 2 {
@@ -492,6 +532,15 @@ func (t *Triage) investigationPlan(in InvestigateInput, res *InvestigateResult) 
 		"summary": res.Summary(), "rootCauses": rc.String(), "affectedServices": fmt.Sprintf("- `%s` in namespace `%s`", res.Workload, in.Namespace),
 		"recommendations": rec.String(), "debuggingSteps": dbg.String(), "issue": "(none yet)",
 	})
+}
+
+// describeCommand is the kubectl command to look at the workload. kubectl needs the kind: when it is not
+// known (the workload was not found), the command lists every workload kind with that name.
+func describeCommand(ns, workload string) string {
+	if kind, name, ok := strings.Cut(workload, "/"); ok && kind != "" && name != "" {
+		return fmt.Sprintf("`kubectl -n %s describe %s/%s`", ns, kind, name)
+	}
+	return fmt.Sprintf("`kubectl -n %s get rollouts.argoproj.io,deployments,statefulsets,daemonsets %s` (find its kind), then `kubectl -n %s describe <kind>/%s`", ns, workload, ns, workload)
 }
 
 func recommendation(check string) string {

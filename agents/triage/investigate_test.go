@@ -1,0 +1,83 @@
+package triage
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// With no cluster and no Prometheus nothing can be read: the answer must say so (status unknown with the
+// reasons), never that the workload is fine or that nothing needs changing.
+func TestInvestigateWithNothingReadableIsUnknown(t *testing.T) {
+	tr, _ := newTestTriage(t)
+	res, err := tr.InvestigateService(context.Background(), InvestigateInput{Namespace: "default", Workload: "shop"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "unknown" {
+		t.Errorf("status = %q, want unknown", res.Status)
+	}
+	reasons := strings.Join(res.Reasons, "\n")
+	for _, want := range []string{"no cluster configured", "no Prometheus configured"} {
+		if !strings.Contains(reasons, want) {
+			t.Errorf("reasons lack %q: %q", want, res.Reasons)
+		}
+	}
+	for _, lie := range []string{"No change needed", "No check crossed its threshold"} {
+		if strings.Contains(res.FixPlan, lie) {
+			t.Errorf("fix plan claims %q with nothing read:\n%s", lie, res.FixPlan)
+		}
+	}
+	if !strings.Contains(res.FixPlan, "could not be assessed") {
+		t.Errorf("fix plan does not say the workload could not be assessed:\n%s", res.FixPlan)
+	}
+	if !strings.Contains(res.Summary(), "could not be assessed") {
+		t.Errorf("summary = %q", res.Summary())
+	}
+	raw, _ := json.Marshal(res)
+	if !strings.Contains(string(raw), `"findings":[]`) {
+		t.Errorf("findings not an empty array: %s", raw)
+	}
+	// kubectl needs a kind: the unknown-kind workload gets a command that finds it.
+	if strings.Contains(res.FixPlan, "describe shop`") {
+		t.Errorf("fix plan suggests describe without a kind:\n%s", res.FixPlan)
+	}
+}
+
+func TestOverallStatus(t *testing.T) {
+	ok := Finding{Check: "restarts", Severity: "ok"}
+	skipped := Finding{Check: "latency_p95", Severity: "skipped"}
+	crit := Finding{Check: "error_rate_5xx", Severity: "critical"}
+	cases := []struct {
+		name     string
+		findings []Finding
+		unread   []string
+		want     string
+	}{
+		{"all ok and all read", []Finding{ok}, nil, "healthy"},
+		{"ok but Prometheus unread", []Finding{ok}, []string{"no Prometheus"}, "unknown"},
+		{"only skipped checks", []Finding{skipped}, nil, "unknown"},
+		{"nothing at all", nil, nil, "unknown"},
+		{"critical despite an unread source", []Finding{ok, crit}, []string{"logs"}, "critical"},
+		{"warning", []Finding{{Severity: "warning"}}, nil, "degraded"},
+	}
+	for _, c := range cases {
+		got, reasons := overallStatus(c.findings, c.unread)
+		if got != c.want {
+			t.Errorf("%s: status %q, want %q", c.name, got, c.want)
+		}
+		if got == "unknown" && len(reasons) == 0 {
+			t.Errorf("%s: unknown without reasons", c.name)
+		}
+	}
+}
+
+func TestDescribeCommandNamesTheKind(t *testing.T) {
+	if got := describeCommand("default", "rollout/shop"); got != "`kubectl -n default describe rollout/shop`" {
+		t.Errorf("got %s", got)
+	}
+	if got := describeCommand("default", "shop"); !strings.Contains(got, "get rollouts.argoproj.io,deployments,statefulsets,daemonsets shop") {
+		t.Errorf("got %s", got)
+	}
+}
