@@ -108,6 +108,7 @@ var migrations = []string{
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (ns, key)
 	);`,
+	monitorMigration,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {

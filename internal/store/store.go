@@ -46,6 +46,9 @@ type Store interface {
 	PutKV(ctx context.Context, ns, key string, value []byte) error
 	GetKV(ctx context.Context, ns, key string) ([]byte, error)
 
+	// MonitorStore: the health monitor's runs, steps, findings and actions.
+	MonitorStore
+
 	Close() error
 }
 
