@@ -63,6 +63,11 @@ func (t *Triage) fixerClient(ctx context.Context) (*a2aclient.Client, error) {
 
 // delegate hands the fix to the fixer agent over A2A (non-blocking) and records its task id.
 func (t *Triage) delegate(ctx context.Context, repo, baseBranch, fp, opID string, in AnalyzeInput, res *AnalyzeResult) {
+	t.delegatePlan(ctx, repo, baseBranch, fp, in, res, "")
+}
+
+// delegatePlan is delegate with a ready plan (the monitor writes its own); empty plan: the canary plan.
+func (t *Triage) delegatePlan(ctx context.Context, repo, baseBranch, fp string, in AnalyzeInput, res *AnalyzeResult, plan string) {
 	c, err := t.fixerClient(ctx)
 	if err != nil {
 		res.FixerError = err.Error()
@@ -87,7 +92,10 @@ func (t *Triage) delegate(ctx context.Context, repo, baseBranch, fp, opID string
 	if len(req.LogExamples) > 3 {
 		req.LogExamples = req.LogExamples[:3]
 	}
-	req.Plan = t.fixPlan(req, res)
+	req.Plan = plan
+	if req.Plan == "" {
+		req.Plan = t.fixPlan(req, res)
+	}
 	data, _ := toMap(req)
 	msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(data), a2a.NewTextPart("Fix: "+req.Title))
 	msg.ContextID = "fixloop-" + fp

@@ -36,8 +36,8 @@ type Finding struct {
 	Severity  string   `json:"severity"` // ok|warning|critical|skipped
 	Value     string   `json:"value,omitempty"`
 	Threshold string   `json:"threshold,omitempty"`
-	Evidence  string   `json:"evidence,omitempty"`
 	Pods      []string `json:"pods,omitempty"`
+	Evidence  string   `json:"evidence,omitempty"`
 }
 
 // Bad reports a finding worth acting on.
