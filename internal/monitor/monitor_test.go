@@ -35,7 +35,9 @@ func (w *fakeWorld) Check(_ context.Context, t Target, _ time.Duration) (*Observ
 	return &Observation{Status: "critical", Findings: append([]Finding(nil), w.findings[t.Name]...), Plan: "## Summary\nplan"}, nil
 }
 
-func (w *fakeWorld) Context(context.Context, Incident) (string, error) { return "rollout healthy at revision 3", nil }
+func (w *fakeWorld) Context(context.Context, Incident) (string, error) {
+	return "rollout healthy at revision 3", nil
+}
 
 func (w *fakeWorld) FileIssue(ctx context.Context, inc Incident, key string) (string, error) {
 	if w.entered != nil {
