@@ -17,7 +17,6 @@ import (
 
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/kube"
-	"github.com/fixloop/fixloop/internal/llm/providers"
 	"github.com/fixloop/fixloop/internal/logmine"
 )
 
@@ -130,12 +129,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	}
 
 	jin.Ignore, jin.ExtraPrompt, jin.Rollout, jin.Namespace = in.Ignore, in.ExtraPrompt, in.Rollout, in.Namespace
-	opts := judge.Options{Redactor: d.redactor()}
-	if p, err := providers.FromEnv(); err != nil {
-		out.Notes = append(out.Notes, "LLM not used: "+err.Error())
-	} else {
-		opts.LLM = p
-	}
+	opts := judge.Options{Redactor: d.redactor(), LLM: d.LLM}
 	v, err := judge.Judge(ctx, jin, opts)
 	if err != nil {
 		return nil, err

@@ -33,7 +33,6 @@ func TestCompareCanaryOnCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := tools.Deps{Kube: kc, Prom: pc}
-	t.Setenv("FIXLOOP_LLM", "none")
 
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Replicas: 5})
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Replicas: 5})

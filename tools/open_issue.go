@@ -3,8 +3,6 @@ package tools
 import (
 	"context"
 	"errors"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/fixloop/fixloop/internal/github"
@@ -36,37 +34,15 @@ type OpenIssueOutput struct {
 	github.IssueResult
 }
 
-var (
-	envGitHubOnce sync.Once
-	envGitHub     github.Client
-	envGitHubErr  error
-)
-
-func (d Deps) githubClient() (github.Client, error) {
-	if d.GitHub != nil {
-		return d.GitHub, nil
-	}
-	envGitHubOnce.Do(func() {
-		cfg := github.ConfigFromEnv()
-		if cfg.Token == "" && cfg.BaseURL == "" {
-			envGitHubErr = errors.New("no GitHub token configured: set FIXLOOP_GITHUB_TOKEN (or GITHUB_TOKEN), and FIXLOOP_GITHUB_BASE_URL for GitHub Enterprise or a local sink")
-			return
-		}
-		cfg.Redactor = d.redactor()
-		envGitHub, envGitHubErr = github.New(cfg)
-	})
-	return envGitHub, envGitHubErr
-}
-
 // OpenIssue opens the issue for a failure fingerprint, or comments/reopens the existing one.
 func OpenIssue(ctx context.Context, d Deps, in OpenIssueInput) (*OpenIssueOutput, error) {
-	gh, err := d.githubClient()
-	if err != nil {
-		return nil, err
+	gh := d.GitHub
+	if gh == nil {
+		return nil, errors.New("no GitHub configured: set FIXLOOP_GITHUB_TOKEN (or GITHUB_TOKEN), and FIXLOOP_GITHUB_BASE_URL for GitHub Enterprise or a local sink")
 	}
 	repo := in.Repo
 	if repo == "" {
-		repo = os.Getenv("FIXLOOP_GITHUB_REPO")
+		repo = d.GitHubRepo
 	}
 	if repo == "" {
 		return nil, errors.New("repo is required (or set FIXLOOP_GITHUB_REPO / github.repo)")

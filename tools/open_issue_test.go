@@ -68,3 +68,25 @@ func TestOpenIssueThroughTheMCPHandler(t *testing.T) {
 		t.Fatal("missing repo accepted")
 	}
 }
+
+// The default repository and the client come from Deps (the configuration), never the environment.
+func TestOpenIssueUsesConfiguredRepo(t *testing.T) {
+	sink, _ := ghsink.New(ghsink.Options{})
+	ts := httptest.NewServer(sink)
+	defer ts.Close()
+	sink.SetBaseURL(ts.URL)
+	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := OpenIssueInput{Fingerprint: "beef", Title: "crash"}
+	if _, err := OpenIssue(context.Background(), Deps{GitHub: gh, GitHubRepo: "acme/configured"}, in); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sink.Issues("acme/configured")); n != 1 {
+		t.Fatalf("issues in the configured repo = %d, want 1", n)
+	}
+	if _, err := OpenIssue(context.Background(), Deps{GitHubRepo: "acme/configured"}, in); err == nil || !strings.Contains(err.Error(), "FIXLOOP_GITHUB_TOKEN") {
+		t.Fatalf("without a client: err = %v, want the setting named", err)
+	}
+}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/kube"
+	"github.com/fixloop/fixloop/internal/llm"
 	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/redact"
 )
@@ -36,8 +37,12 @@ import (
 type Deps struct {
 	Kube kube.Client
 	Prom prom.Client
-	// GitHub files issues (open_issue); nil: built from FIXLOOP_GITHUB_* env, else "no GitHub token configured".
+	// GitHub files issues (open_issue); nil: open_issue answers "no GitHub configured".
 	GitHub github.Client
+	// GitHubRepo is open_issue's repository when a call names none (github.repo).
+	GitHubRepo string
+	// LLM lets the judge explain and weigh in (compare_canary, triage); nil: deterministic only.
+	LLM llm.Provider
 	// Redactor scrubs secrets from everything tools return; nil means redact.Default().
 	Redactor *redact.Redactor
 	// PromQL overrides the default query of a get_metrics metric by name (see MetricNames).

@@ -2,26 +2,10 @@ package fixer
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/fixloop/fixloop/internal/opencode"
 )
-
-// LLMFromEnv returns the model OpenCode should use, from FIXLOOP_LLM_BASE_URL (+ FIXLOOP_LLM_MODEL,
-// FIXLOOP_LLM_API_KEY) for any OpenAI-compatible endpoint (Ollama, vLLM, ...), or GEMINI_API_KEY /
-// GOOGLE_API_KEY for Gemini. ok is false when neither is set.
-func LLMFromEnv() (p opencode.ProviderConfig, ok bool) {
-	if u := strings.TrimSpace(os.Getenv("FIXLOOP_LLM_BASE_URL")); u != "" {
-		return opencode.ProviderConfig{BaseURL: u, APIKey: os.Getenv("FIXLOOP_LLM_API_KEY"), Model: os.Getenv("FIXLOOP_LLM_MODEL")}, true
-	}
-	for _, k := range []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"} {
-		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
-			return opencode.ProviderConfig{Gemini: true, APIKey: v, Model: os.Getenv("FIXLOOP_LLM_MODEL")}, true
-		}
-	}
-	return opencode.ProviderConfig{}, false
-}
 
 // EnableHelp explains how to turn the fix step on; printed when no model is configured.
 func EnableHelp() string {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/fixloop/fixloop/internal/judge"
-	"github.com/fixloop/fixloop/internal/llm/providers"
 )
 
 // JudgeFunc decides on collected evidence. The default runs internal/judge.
@@ -27,11 +26,7 @@ func defaultJudge(cfg Config) JudgeFunc {
 			opts.Redactor = cfg.Tools.Redactor
 		}
 		if opts.LLM == nil {
-			// Optional: with FIXLOOP_LLM unset the verdict is deterministic; a broken LLM
-			// configuration is logged by compare_canary's notes and never blocks the judge.
-			if p, err := providers.FromEnv(); err == nil {
-				opts.LLM = p
-			}
+			opts.LLM = cfg.Tools.LLM // nil: deterministic only
 		}
 		in := judge.Input{Stable: ev.StableLogs, Canary: ev.CanaryLogs, Ignore: ev.Ignore, ExtraPrompt: ev.ExtraPrompt,
 			Rollout: ev.Rollout, Namespace: ev.Namespace}

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fixloop/fixloop/agents/fixer"
+	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/testenv"
 	"github.com/fixloop/fixloop/tools"
@@ -56,8 +57,12 @@ asks fixloop for a verdict, then rolls out a good version and a bad one (panics 
 fixloop sees at each step. The components are built once by 'make testenv-build' (make demo does it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8, down: down}
-			err := d.run(cmd.Context())
+			cfg, err := config.Load(nil, nil) // the model the fixer step would use
+			if err != nil {
+				return usageError("%v", err)
+			}
+			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8, down: down, llm: cfg.LLM}
+			err = d.run(cmd.Context())
 			if err != nil || down || cmd.Context().Err() != nil {
 				// Ctrl-C or a failure: leave nothing behind.
 				fmt.Fprintln(d.out, "\nstopping the local cluster and every process the demo started ...")
@@ -78,6 +83,7 @@ fixloop sees at each step. The components are built once by 'make testenv-build'
 
 type demo struct {
 	down  bool // stop everything at the end
+	llm   config.LLM
 	dir   string
 	out   io.Writer
 	step  int
@@ -641,7 +647,7 @@ func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
 		d.say("building the plan: %v", err)
 		return
 	}
-	if _, ok := fixer.LLMFromEnv(); !ok {
+	if _, ok := openCodeProvider(d.llm); !ok {
 		d.say("No LLM is configured, so this is the plan the fixer would hand to OpenCode:")
 		for i, line := range strings.Split(plan, "\n") {
 			if i == 30 {

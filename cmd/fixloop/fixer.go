@@ -5,18 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/fixloop/fixloop/agents"
 	"github.com/fixloop/fixloop/agents/fixer"
-	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/opencode"
-	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -31,10 +27,7 @@ func init() {
 			env.Logger.Warn("fixer agent not mounted: it needs GitHub (FIXLOOP_GITHUB_TOKEN or FIXLOOP_GITHUB_URL) to verify pull requests")
 			return nil, nil
 		}
-		cfg, err := fixerConfigFromEnv(env.Config.StateDir)
-		if err != nil {
-			return nil, err
-		}
+		cfg := fixerConfig(env.Config)
 		oc, err := opencode.NewClient(url)
 		if err != nil {
 			return nil, fmt.Errorf("--opencode-url / FIXLOOP_OPENCODE_URL: %w", err)
@@ -50,85 +43,36 @@ func init() {
 	rootCmd.AddCommand(newFixCmd())
 }
 
-// fixerConfigFromEnv reads FIXLOOP_FIXER_WORKDIR, FIXLOOP_FIXER_TIMEOUT, FIXLOOP_FIXER_CONCURRENCY,
-// FIXLOOP_FIXER_RETRY_LIMIT and FIXLOOP_OPENCODE_MODEL (provider/model).
-func fixerConfigFromEnv(stateDir string) (fixer.Config, error) {
-	var c fixer.Config
-	c.WorkDir = os.Getenv("FIXLOOP_FIXER_WORKDIR")
-	if c.WorkDir == "" {
-		c.WorkDir = filepath.Join(stateDir, "work")
-	}
-	if v := os.Getenv("FIXLOOP_FIXER_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return c, fmt.Errorf("FIXLOOP_FIXER_TIMEOUT=%q: want a duration like 20m: %w", v, err)
-		}
-		c.Timeout = d
-	}
-	for _, kv := range []struct {
-		env string
-		dst *int
-	}{{"FIXLOOP_FIXER_CONCURRENCY", &c.MaxConcurrent}, {"FIXLOOP_FIXER_RETRY_LIMIT", &c.RetryLimit}} {
-		if v := os.Getenv(kv.env); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return c, fmt.Errorf("%s=%q: want a positive integer", kv.env, v)
-			}
-			*kv.dst = n
-		}
-	}
-	if v := os.Getenv("FIXLOOP_OPENCODE_MODEL"); v != "" {
-		p, m, ok := strings.Cut(v, "/")
-		if !ok {
-			return c, fmt.Errorf("FIXLOOP_OPENCODE_MODEL=%q: want provider/model", v)
-		}
-		c.ProviderID, c.ModelID = p, m
-	}
-	return c, nil
-}
-
 func newFixCmd() *cobra.Command {
 	var (
-		req                                            fixer.Request
-		planFile, findingsFile, openCodeURL, githubURL string
-		stateDir, workDir                              string
-		timeout                                        time.Duration
+		req                    fixer.Request
+		planFile, findingsFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "fix",
 		Short: "Hand a fix plan to OpenCode and return the verified pull request (prints the plan when no model is configured)",
 		Long: `Runs the fixer agent once, in-process: clones the repository, hands the plan to OpenCode, streams its
-progress and verifies the pull request through the GitHub API. Without a model (FIXLOOP_LLM_BASE_URL or
-GEMINI_API_KEY) and without --opencode-url it prints the plan it would hand over and how to enable the step.`,
+progress and verifies the pull request through the GitHub API. Without a model (--llm-base-url /
+FIXLOOP_LLM_BASE_URL, or GEMINI_API_KEY) and without --opencode-url it prints the plan it would hand over
+and how to enable the step.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := cmd.OutOrStdout()
-			if planFile != "" {
-				b, err := os.ReadFile(planFile)
-				if err != nil {
-					return usageError("--plan-file: %v", err)
-				}
-				req.Plan = string(b)
+			cfg, err := config.Load(cmd.Flags(), nil)
+			if err != nil {
+				return usageError("%v", err)
 			}
-			if findingsFile != "" {
-				b, err := os.ReadFile(findingsFile)
-				if err != nil {
-					return usageError("--findings-file: %v", err)
-				}
-				req.Findings = &fixer.Findings{}
-				if err := json.Unmarshal(b, req.Findings); err != nil {
-					return usageError("--findings-file %s is not a findings/verdict JSON object: %v", findingsFile, err)
-				}
+			if err := readFixInputs(&req, planFile, findingsFile); err != nil {
+				return err
 			}
 			prompt, err := fixer.PlanFor(req)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			llm, haveLLM := fixer.LLMFromEnv()
-			if !haveLLM && openCodeURL == "" {
-				fmt.Fprintf(out, "Plan the fixer would hand to OpenCode:\n\n%s\n\n%s\n", prompt, fixer.EnableHelp())
+			model, haveModel := openCodeProvider(cfg.LLM)
+			if !haveModel && cfg.Fixer.OpenCodeURL == "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "Plan the fixer would hand to OpenCode:\n\n%s\n\n%s\n", prompt, fixer.EnableHelp())
 				return nil
 			}
-			return runFix(cmd.Context(), cmd, req, llm, openCodeURL, githubURL, stateDir, workDir, timeout)
+			return runFix(cmd.Context(), cmd, cfg, req, model)
 		},
 	}
 	f := cmd.Flags()
@@ -141,46 +85,64 @@ GEMINI_API_KEY) and without --opencode-url it prints the plan it would hand over
 	f.StringVar(&req.Title, "title", "", "short title of the failure")
 	f.StringVar(&planFile, "plan-file", "", "markdown plan to hand over")
 	f.StringVar(&findingsFile, "findings-file", "", "verdict/findings JSON to build the plan from (fix_plan skill)")
-	f.StringVar(&openCodeURL, "opencode-url", os.Getenv("FIXLOOP_OPENCODE_URL"), "running `opencode serve`; empty starts one locally with the configured model")
-	f.StringVar(&githubURL, "github-url", os.Getenv("FIXLOOP_GITHUB_URL"), "GitHub API root (GitHub Enterprise or a local sink); token from FIXLOOP_GITHUB_TOKEN")
-	f.StringVar(&stateDir, "state-dir", envOr("FIXLOOP_STATE_DIR", ".fixloop"), "state directory (SQLite store)")
-	f.StringVar(&workDir, "workdir", os.Getenv("FIXLOOP_FIXER_WORKDIR"), "where clones go (default <state-dir>/work)")
-	f.DurationVar(&timeout, "timeout", 20*time.Minute, "abort the OpenCode session after this long")
+	config.AddFlags(f, "state-dir", "log-", "llm-", "github-", "opencode-", "fixer-")
+	f.SetNormalizeFunc(fixFlagAliases)
 	return cmd
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// fixFlagAliases keeps the flag names fix had before its settings moved to the settings table.
+func fixFlagAliases(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	switch name {
+	case "github-url":
+		name = "github-base-url"
+	case "workdir":
+		name = "fixer-workdir"
+	case "timeout":
+		name = "fixer-timeout"
 	}
-	return def
+	return pflag.NormalizedName(name)
 }
 
-func runFix(ctx context.Context, cmd *cobra.Command, req fixer.Request, llm opencode.ProviderConfig, openCodeURL, githubURL, stateDir, workDir string, timeout time.Duration) error {
+func readFixInputs(req *fixer.Request, planFile, findingsFile string) error {
+	if planFile != "" {
+		b, err := os.ReadFile(planFile)
+		if err != nil {
+			return usageError("--plan-file: %v", err)
+		}
+		req.Plan = string(b)
+	}
+	if findingsFile != "" {
+		b, err := os.ReadFile(findingsFile)
+		if err != nil {
+			return usageError("--findings-file: %v", err)
+		}
+		req.Findings = &fixer.Findings{}
+		if err := json.Unmarshal(b, req.Findings); err != nil {
+			return usageError("--findings-file %s is not a findings/verdict JSON object: %v", findingsFile, err)
+		}
+	}
+	return nil
+}
+
+func runFix(ctx context.Context, cmd *cobra.Command, cfg *config.Config, req fixer.Request, model opencode.ProviderConfig) error {
 	out := cmd.OutOrStdout()
-	gc := github.ConfigFromEnv()
-	if githubURL != "" {
-		gc.BaseURL = githubURL
-	}
-	if gc.Token == "" && gc.BaseURL == "" {
-		return usageError("no GitHub configured: set FIXLOOP_GITHUB_TOKEN (github.com) or --github-url (e.g. the local sink from `fixloop github-sink`)")
-	}
-	gc.Redactor = redact.Default()
-	gh, err := github.New(gc)
+	logger := cfg.Logger(cmd.ErrOrStderr())
+	gh, err := githubClient(cfg, nil, logger)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, stateDir)
+	if gh == nil {
+		return usageError("no GitHub configured: set FIXLOOP_GITHUB_TOKEN (github.com) or --github-base-url (e.g. the local sink from `fixloop github-sink`)")
+	}
+	st, err := store.Open(ctx, cfg.StateDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if workDir == "" {
-		workDir = filepath.Join(stateDir, "work")
-	}
+	openCodeURL := cfg.Fixer.OpenCodeURL
 	if openCodeURL == "" {
 		fmt.Fprintln(out, "starting opencode serve with the configured model ...")
-		srv, err := opencode.StartServer(ctx, opencode.ServerOptions{Provider: llm})
+		srv, err := opencode.StartServer(ctx, opencode.ServerOptions{Provider: model})
 		if err != nil {
 			return fmt.Errorf("start OpenCode (run hack/install-opencode.sh first): %w", err)
 		}
@@ -192,12 +154,9 @@ func runFix(ctx context.Context, cmd *cobra.Command, req fixer.Request, llm open
 	if err != nil {
 		return err
 	}
-	cfg, err := fixerConfigFromEnv(stateDir)
-	if err != nil {
-		return err
-	}
-	cfg.OpenCode, cfg.Store, cfg.GitHub, cfg.WorkDir, cfg.Timeout = oc, st, gh, workDir, timeout
-	fx, err := fixer.New(cfg)
+	fc := fixerConfig(cfg)
+	fc.OpenCode, fc.Store, fc.GitHub, fc.Logger = oc, st, gh, logger
+	fx, err := fixer.New(fc)
 	if err != nil {
 		return err
 	}

@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/judge"
-	"github.com/fixloop/fixloop/internal/llm"
-	"github.com/fixloop/fixloop/internal/llm/providers"
 )
 
 func init() { rootCmd.AddCommand(newJudgeCmd()) }
@@ -20,7 +19,6 @@ func newJudgeCmd() *cobra.Command {
 		f                  judge.Files
 		ignore             []string
 		extraPrompt        string
-		llmName            string
 		rollout, namespace string
 		opts               judge.Options
 	)
@@ -37,7 +35,7 @@ Metrics files: {"metrics":[{"name":"error_rate","values":[0.01,0.02],"direction"
 (direction increase|decrease|either: which change is bad; a metric named "requests" or with
 "kind":"requests" is read as traffic volume and used to normalise log counts).
 --ignore REGEX (repeatable, case-insensitive) marks matching templates and metrics as intended differences.
---llm (default $FIXLOOP_LLM, else none) lets an LLM refine the explanation; it never overrules hard
+--llm (--llm-provider, default $FIXLOOP_LLM_PROVIDER, else as "fixloop config" shows) lets an LLM refine the explanation; it never overrules hard
 evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY/GOOGLE_API_KEY, OPENAI_API_KEY.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -57,16 +55,13 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 			}
 			in.Ignore, in.ExtraPrompt, in.Rollout, in.Namespace = ignore, extraPrompt, rollout, namespace
 
-			cfg := llm.ConfigFromEnv()
-			if cmd.Flags().Changed("llm") || cfg.Provider == "" {
-				cfg.Provider = strings.ToLower(llmName)
-				cfg.APIKey = llm.KeyFromEnv(cfg.Provider)
-			}
-			provider, err := providers.New(cfg)
+			cfg, err := config.Load(cmd.Flags(), nil)
 			if err != nil {
-				return usageError("--llm %s: %v", cfg.Provider, err)
+				return usageError("%v", err)
 			}
-			opts.LLM = provider
+			if opts.LLM, err = llmProvider(cfg); err != nil {
+				return usageError("%v", err)
+			}
 			v, err := judge.Judge(cmd.Context(), in, opts)
 			if err != nil {
 				return usageError("%v", err) // only invalid input (an ignore pattern) fails Judge
@@ -90,11 +85,17 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 	fl.StringVar(&f.CanaryMetrics, "canary-metrics", "", "canary metrics JSON file")
 	fl.StringArrayVar(&ignore, "ignore", nil, "regular expression of an intended difference, masked before comparing (repeatable); match a whole message to ignore that event")
 	fl.StringVar(&extraPrompt, "extra-prompt", "", "operator intent, passed to the LLM (e.g. \"the colour differs on purpose\")")
-	fl.StringVar(&llmName, "llm", "none", "LLM provider: none, gemini or openai (default $FIXLOOP_LLM)")
 	fl.StringVar(&rollout, "rollout", "", "rollout name (part of the failure fingerprint)")
 	fl.StringVar(&namespace, "namespace", "", "namespace (part of the failure fingerprint)")
 	fl.IntVar(&opts.MinRecords, "min-records", 20, "log records needed per side when no request counts are known")
 	fl.Float64Var(&opts.MinRequests, "min-requests", 50, "requests needed per side when request counts are known")
 	fl.IntVar(&opts.MinSamples, "min-samples", 5, "samples needed per side for a metric to count as having data")
+	config.AddFlags(fl, "llm-") // --llm is short for --llm-provider
+	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "llm" {
+			name = "llm-provider"
+		}
+		return pflag.NormalizedName(name)
+	})
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,7 +42,6 @@ func runJudge(t *testing.T, stdin string, args ...string) (string, int, error) {
 }
 
 func TestJudgeCLI(t *testing.T) {
-	t.Setenv("FIXLOOP_LLM", "")
 	c := func(name, file string) string { return filepath.Join(canaryCases, name, file) }
 	panicCanary, err := os.ReadFile(c("go-panic", "canary.log"))
 	if err != nil {
@@ -73,7 +73,11 @@ func TestJudgeCLI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, code, err := runJudge(t, tc.stdin, tc.args...)
+			args := tc.args
+			if !slices.Contains(args, "--llm") {
+				args = append(args, "--llm", "none") // deterministic whatever the developer's environment says
+			}
+			out, code, err := runJudge(t, tc.stdin, args...)
 			if code != tc.wantCode {
 				t.Fatalf("exit %d (%v), want %d", code, err, tc.wantCode)
 			}
@@ -97,19 +101,24 @@ func TestJudgeCLI(t *testing.T) {
 	}
 }
 
-// --llm openai goes through the real OpenAI client to FIXLOOP_LLM_BASE_URL; a model answering
+// --llm openai goes through the real OpenAI client to --llm-base-url with the file's key; a model answering
 // promote over a panic is overruled and the verdict stays abort.
 func TestJudgeCLIWithOpenAICompatibleLLM(t *testing.T) {
 	var calls int
+	var auth string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls++
+		auth = r.Header.Get("Authorization")
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"id":"1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"{\"verdict\":\"promote\",\"promote\":true,\"confidence\":99,\"analysis\":\"fine\",\"rootCause\":\"none\",\"remediation\":\"promote\"}"}}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}`)
 	}))
 	defer srv.Close()
-	t.Setenv("FIXLOOP_LLM_BASE_URL", srv.URL+"/v1")
-	t.Setenv("OPENAI_API_KEY", "k")
-	out, code, err := runJudge(t, "", "--stable", filepath.Join(canaryCases, "go-panic", "stable.log"), "--canary", filepath.Join(canaryCases, "go-panic", "canary.log"), "--llm", "openai")
+	file := filepath.Join(t.TempDir(), "fixloop.yaml")
+	if err := os.WriteFile(file, []byte("llm:\n  apiKey: k\n  model: m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code, err := runJudge(t, "", "--stable", filepath.Join(canaryCases, "go-panic", "stable.log"), "--canary", filepath.Join(canaryCases, "go-panic", "canary.log"),
+		"--llm", "openai", "--llm-base-url", srv.URL+"/v1", "--config", file)
 	if code != 0 {
 		t.Fatalf("exit %d: %v", code, err)
 	}
@@ -121,6 +130,9 @@ func TestJudgeCLIWithOpenAICompatibleLLM(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatal(err)
+	}
+	if auth != "Bearer k" {
+		t.Errorf("Authorization = %q, want the key from the config file", auth)
 	}
 	if calls != 1 || v.Verdict != "abort" || v.LLM.Outcome != "overruled" {
 		t.Errorf("calls %d verdict %s outcome %s", calls, v.Verdict, v.LLM.Outcome)

@@ -81,13 +81,20 @@ func buildDeps(cfg *config.Config, logger *slog.Logger) (tools.Deps, error) {
 	} else {
 		logger.Warn("no Prometheus configured: get_metrics will ask for FIXLOOP_PROMETHEUS_URL or --prometheus-url")
 	}
-	// open_issue and the agents share one GitHub client built from the validated settings.
-	gh, err := githubClient(cfg, d)
+	// open_issue and the agents share one GitHub client and one LLM built from the validated settings.
+	gh, err := githubClient(cfg, d.Redactor, logger)
 	if err != nil {
 		return d, usageError("%v", err)
 	}
 	if gh != nil {
 		d.GitHub = gh
+	}
+	d.GitHubRepo = cfg.GitHub.Repo
+	if d.LLM, err = llmProvider(cfg); err != nil {
+		return d, usageError("%v", err)
+	}
+	if d.LLM != nil {
+		logger.Info("llm", "provider", d.LLM.Name(), "model", cfg.LLM.Model)
 	}
 	return d, nil
 }

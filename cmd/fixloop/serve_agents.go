@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/fixloop/fixloop/agents/triage"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/github"
-	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -64,7 +62,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	base := loopbackURL(cfg.Listen)
 	fixerURL := cfg.Fixer.AgentURL
 
-	host, err := agents.NewHost(agents.Config{Store: st, PublicURL: os.Getenv("FIXLOOP_PUBLIC_URL"), BearerToken: os.Getenv("FIXLOOP_A2A_TOKEN"),
+	host, err := agents.NewHost(agents.Config{Store: st, PublicURL: cfg.PublicURL, BearerToken: cfg.A2A.Token,
 		Version: version, Logger: logger})
 	if err != nil {
 		return err
@@ -89,7 +87,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 			fixerURL = agents.AgentURL(base, "fixer")
 		}
 	}
-	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: os.Getenv("FIXLOOP_A2A_TOKEN"),
+	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: cfg.A2A.Token,
 		DefaultRepo: cfg.GitHub.Repo, Logger: logger})
 	if err != nil {
 		return err
@@ -104,34 +102,6 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	logger.Info("agents mounted", "triage", base+"/agents/triage", "fixer", fixerURL, "stateDir", cfg.StateDir, "github", gh != nil)
 	return nil
-}
-
-// githubClient builds the GitHub client from the configuration (token and base URL; the local sink needs
-// no token). nil when neither is set: the agent then reports "no GitHub token configured".
-func githubClient(cfg *config.Config, deps tools.Deps) (github.Client, error) {
-	gc := github.ConfigFromEnv()
-	if cfg.GitHub.Token != "" {
-		gc.Token = cfg.GitHub.Token
-	}
-	if cfg.GitHub.BaseURL != "" {
-		gc.BaseURL = cfg.GitHub.BaseURL
-	}
-	if len(cfg.GitHub.Labels) > 0 {
-		gc.Labels = cfg.GitHub.Labels
-	}
-	if gc.Token == "" && gc.BaseURL == "" {
-		return nil, nil
-	}
-	gc.Redactor = redact.Default()
-	if deps.Redactor != nil { // a nil *Redactor in the interface would not read as nil
-		gc.Redactor = deps.Redactor
-	}
-	gc.Logger = deps.Logger
-	c, err := github.New(gc)
-	if err != nil {
-		return nil, fmt.Errorf("github (FIXLOOP_GITHUB_TOKEN / --github-base-url): %w", err)
-	}
-	return c, nil
 }
 
 func loopbackURL(listen string) string {

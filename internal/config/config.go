@@ -37,6 +37,10 @@ type Config struct {
 	LLM        LLM        `json:"llm"`
 	GitHub     GitHub     `json:"github"`
 	Fixer      Fixer      `json:"fixer"`
+	// PublicURL is the externally reachable base URL of fixloop serve (agent cards, links); empty:
+	// derived from each request's Host header.
+	PublicURL string `json:"publicURL,omitempty"`
+	A2A       A2A    `json:"a2a"`
 
 	// File is the YAML file that was read, if any.
 	File string `json:"-"`
@@ -61,23 +65,43 @@ type Prometheus struct {
 	PromQL map[string]string `json:"promql,omitempty"`
 }
 
+// LLM is the one model configuration: the judge's explainer and the model the fixer gives OpenCode.
 type LLM struct {
-	Provider string `json:"provider,omitempty"` // empty = deterministic only
+	// Provider is none, gemini or openai (any OpenAI-compatible endpoint). Load resolves an empty one:
+	// openai when BaseURL is set, gemini when a Gemini key is set, else none (deterministic only).
+	Provider string `json:"provider,omitempty"`
 	Model    string `json:"model,omitempty"`
 	BaseURL  string `json:"baseURL,omitempty"`
-	APIKey   string `json:"apiKey,omitempty"` // env FIXLOOP_LLM_API_KEY (no flag: keeps it out of ps)
+	// APIKey (no flag: keeps it out of ps). Load fills an empty one from the provider's own variable.
+	APIKey          string `json:"apiKey,omitempty"`
+	GeminiAPIKey    string `json:"geminiAPIKey,omitempty"` // GEMINI_API_KEY or GOOGLE_API_KEY
+	OpenAIAPIKey    string `json:"openAIAPIKey,omitempty"` // OPENAI_API_KEY
+	MaxPromptTokens int    `json:"maxPromptTokens,omitempty"`
 }
 
 type GitHub struct {
-	Token   string   `json:"token,omitempty"` // env FIXLOOP_GITHUB_TOKEN or GITHUB_TOKEN (no flag)
-	BaseURL string   `json:"baseURL,omitempty"`
-	Repo    string   `json:"repo,omitempty"` // owner/name
-	Labels  []string `json:"labels,omitempty"`
+	Token     string   `json:"token,omitempty"` // env FIXLOOP_GITHUB_TOKEN or GITHUB_TOKEN (no flag)
+	BaseURL   string   `json:"baseURL,omitempty"`
+	Repo      string   `json:"repo,omitempty"` // owner/name
+	Labels    []string `json:"labels,omitempty"`
+	Assignees []string `json:"assignees,omitempty"`
 }
 
 type Fixer struct {
 	AgentURL    string `json:"agentURL,omitempty"`    // A2A URL of the fixer agent
 	OpenCodeURL string `json:"openCodeURL,omitempty"` // running `opencode serve`
+	// OpenCodeModel is provider/model as OpenCode names it; empty: the server's default.
+	OpenCodeModel string   `json:"openCodeModel,omitempty"`
+	WorkDir       string   `json:"workDir,omitempty"` // default <stateDir>/work
+	Timeout       Duration `json:"timeout"`
+	Concurrency   int      `json:"concurrency"`
+	RetryLimit    int      `json:"retryLimit"`
+}
+
+// A2A configures the agent endpoints.
+type A2A struct {
+	// Token is the bearer token every A2A call must carry (and triage sends to the fixer). No flag.
+	Token string `json:"token,omitempty"`
 }
 
 // Duration reads "30s" style strings in YAML.
@@ -105,6 +129,7 @@ func Default() *Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Kube:       Kube{Timeout: Duration{30 * time.Second}},
 		Prometheus: Prometheus{Timeout: Duration{30 * time.Second}},
+		Fixer:      Fixer{Timeout: Duration{20 * time.Minute}, Concurrency: 2, RetryLimit: 8},
 	}
 }
 
@@ -125,15 +150,17 @@ const (
 	kBool
 	kList
 	kDuration
+	kInt
 )
 
-// setting ties one Config field to its flag and env var.
+// setting ties one Config field to its flag and env vars (first set wins). A row without a flag is a
+// secret: it stays out of ps and `fixloop config` masks it.
 type setting struct {
-	flag  string // empty: no flag (secrets)
+	flag  string
 	env   []string
 	kind  kind
 	usage string
-	ptr   func(c *Config) any // *string, *bool, *[]string, *Duration
+	ptr   func(c *Config) any // *string, *bool, *[]string, *Duration, *int
 }
 
 var settings = []setting{
@@ -148,28 +175,43 @@ var settings = []setting{
 	{"kube-timeout", []string{"FIXLOOP_KUBE_TIMEOUT"}, kDuration, "timeout of one Kubernetes API request", func(c *Config) any { return &c.Kube.Timeout }},
 	{"prometheus-url", []string{"FIXLOOP_PROMETHEUS_URL"}, kString, "Prometheus base URL, e.g. http://prometheus:9090", func(c *Config) any { return &c.Prometheus.URL }},
 	{"prometheus-timeout", []string{"FIXLOOP_PROMETHEUS_TIMEOUT"}, kDuration, "timeout of one Prometheus query", func(c *Config) any { return &c.Prometheus.Timeout }},
-	{"llm-provider", []string{"FIXLOOP_LLM_PROVIDER"}, kString, "LLM provider for explanations (empty = deterministic only)", func(c *Config) any { return &c.LLM.Provider }},
+	{"llm-provider", []string{"FIXLOOP_LLM_PROVIDER", "FIXLOOP_LLM"}, kString, "none, gemini or openai (any OpenAI-compatible server); empty: openai when --llm-base-url is set, gemini when GEMINI_API_KEY is, else none", func(c *Config) any { return &c.LLM.Provider }},
 	{"llm-model", []string{"FIXLOOP_LLM_MODEL"}, kString, "LLM model name", func(c *Config) any { return &c.LLM.Model }},
-	{"llm-base-url", []string{"FIXLOOP_LLM_BASE_URL"}, kString, "LLM API base URL", func(c *Config) any { return &c.LLM.BaseURL }},
-	{"", []string{"FIXLOOP_LLM_API_KEY"}, kString, "LLM API key", func(c *Config) any { return &c.LLM.APIKey }},
+	{"llm-base-url", []string{"FIXLOOP_LLM_BASE_URL"}, kString, "LLM API base URL (OpenAI-compatible server such as Ollama or vLLM)", func(c *Config) any { return &c.LLM.BaseURL }},
+	{"llm-max-prompt-tokens", []string{"FIXLOOP_LLM_MAX_PROMPT_TOKENS"}, kInt, "token budget of one LLM prompt (0: 8000)", func(c *Config) any { return &c.LLM.MaxPromptTokens }},
+	{"", []string{"FIXLOOP_LLM_API_KEY"}, kString, "LLM API key (default: the provider's own variable below)", func(c *Config) any { return &c.LLM.APIKey }},
+	{"", []string{"GEMINI_API_KEY", "GOOGLE_API_KEY"}, kString, "Gemini API key", func(c *Config) any { return &c.LLM.GeminiAPIKey }},
+	{"", []string{"OPENAI_API_KEY"}, kString, "OpenAI API key", func(c *Config) any { return &c.LLM.OpenAIAPIKey }},
 	{"", []string{"FIXLOOP_GITHUB_TOKEN", "GITHUB_TOKEN"}, kString, "GitHub token", func(c *Config) any { return &c.GitHub.Token }},
-	{"github-base-url", []string{"FIXLOOP_GITHUB_BASE_URL"}, kString, "GitHub API base URL (GitHub Enterprise)", func(c *Config) any { return &c.GitHub.BaseURL }},
+	{"github-base-url", []string{"FIXLOOP_GITHUB_BASE_URL", "FIXLOOP_GITHUB_URL", "GITHUB_API_URL"}, kString, "GitHub API base URL (GitHub Enterprise, or the local sink of fixloop github-sink)", func(c *Config) any { return &c.GitHub.BaseURL }},
 	{"github-repo", []string{"FIXLOOP_GITHUB_REPO"}, kString, "repository for issues, owner/name", func(c *Config) any { return &c.GitHub.Repo }},
 	{"github-labels", []string{"FIXLOOP_GITHUB_LABELS"}, kList, "comma-separated labels added to every issue", func(c *Config) any { return &c.GitHub.Labels }},
+	{"github-assignees", []string{"FIXLOOP_GITHUB_ASSIGNEES"}, kList, "comma-separated GitHub users assigned to every issue", func(c *Config) any { return &c.GitHub.Assignees }},
 	{"fixer-agent-url", []string{"FIXLOOP_FIXER_AGENT_URL"}, kString, "A2A URL of the fixer agent", func(c *Config) any { return &c.Fixer.AgentURL }},
 	{"opencode-url", []string{"FIXLOOP_OPENCODE_URL"}, kString, "URL of a running opencode serve (OpenCode server)", func(c *Config) any { return &c.Fixer.OpenCodeURL }},
+	{"opencode-model", []string{"FIXLOOP_OPENCODE_MODEL"}, kString, "OpenCode model as provider/model (default: the server's)", func(c *Config) any { return &c.Fixer.OpenCodeModel }},
+	{"fixer-workdir", []string{"FIXLOOP_FIXER_WORKDIR"}, kString, "where the fixer clones repositories (default <state-dir>/work)", func(c *Config) any { return &c.Fixer.WorkDir }},
+	{"fixer-timeout", []string{"FIXLOOP_FIXER_TIMEOUT"}, kDuration, "abort a fixer's OpenCode session turn after this long", func(c *Config) any { return &c.Fixer.Timeout }},
+	{"fixer-concurrency", []string{"FIXLOOP_FIXER_CONCURRENCY"}, kInt, "fixes run at once; more wait their turn", func(c *Config) any { return &c.Fixer.Concurrency }},
+	{"fixer-retry-limit", []string{"FIXLOOP_FIXER_RETRY_LIMIT"}, kInt, "abort a session after this many failed LLM calls in a row", func(c *Config) any { return &c.Fixer.RetryLimit }},
+	{"public-url", []string{"FIXLOOP_PUBLIC_URL"}, kString, "externally reachable base URL of fixloop serve (default: from each request's Host)", func(c *Config) any { return &c.PublicURL }},
+	{"", []string{"FIXLOOP_A2A_TOKEN"}, kString, "bearer token required on A2A calls (and sent to the fixer)", func(c *Config) any { return &c.A2A.Token }},
 }
 
-// AddFlags registers --config and every setting's flag on fs (used by mcp, serve and any other
-// subcommand that takes the common configuration).
-func AddFlags(fs *pflag.FlagSet) {
+// AddFlags registers --config and the settings' flags on fs (used by mcp, serve and any other
+// subcommand that takes the common configuration). With prefixes, only flags whose name starts with
+// one of them are added (a subcommand that needs a few settings, e.g. "llm-"); the environment and
+// the file still set every setting.
+func AddFlags(fs *pflag.FlagSet, prefixes ...string) {
 	d := Default()
-	fs.String("config", "", "YAML configuration file (env FIXLOOP_CONFIG)")
+	if fs.Lookup("config") == nil {
+		fs.String("config", "", "YAML configuration file (env FIXLOOP_CONFIG)")
+	}
 	for _, s := range settings {
-		if s.flag == "" || fs.Lookup(s.flag) != nil {
+		if s.flag == "" || fs.Lookup(s.flag) != nil || !hasPrefix(s.flag, prefixes) {
 			continue
 		}
-		usage := fmt.Sprintf("%s (env %s)", s.usage, s.env[0])
+		usage := fmt.Sprintf("%s (env %s)", s.usage, strings.Join(s.env, " or "))
 		switch p := s.ptr(d).(type) {
 		case *string:
 			fs.String(s.flag, *p, usage)
@@ -179,8 +221,22 @@ func AddFlags(fs *pflag.FlagSet) {
 			fs.String(s.flag, strings.Join(*p, ","), usage)
 		case *Duration:
 			fs.Duration(s.flag, p.Duration, usage)
+		case *int:
+			fs.Int(s.flag, *p, usage)
 		}
 	}
+}
+
+func hasPrefix(flag string, prefixes []string) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(flag, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Load builds the configuration: defaults, then the YAML file, then env, then flags that were set.
@@ -224,10 +280,39 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	c.resolve()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// resolve fills the settings whose default depends on others, so everything downstream (and
+// `fixloop config`) sees the effective value.
+func (c *Config) resolve() {
+	l := &c.LLM
+	l.Provider = strings.ToLower(l.Provider)
+	if l.Provider == "" {
+		switch {
+		case l.BaseURL != "":
+			l.Provider = "openai"
+		case l.GeminiAPIKey != "":
+			l.Provider = "gemini"
+		default:
+			l.Provider = "none"
+		}
+	}
+	if l.APIKey == "" {
+		switch l.Provider {
+		case "gemini":
+			l.APIKey = l.GeminiAPIKey
+		case "openai":
+			l.APIKey = l.OpenAIAPIKey
+		}
+	}
+	if c.Fixer.WorkDir == "" && c.StateDir != "" {
+		c.Fixer.WorkDir = filepath.Join(c.StateDir, "work")
+	}
 }
 
 func lookup(getenv func(string) string, k string) (string, bool) {
@@ -253,6 +338,12 @@ func set(s setting, c *Config, v string) error {
 			return fmt.Errorf("want a duration like 30s: %w", err)
 		}
 		p.Duration = d
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want a whole number")
+		}
+		*p = n
 	}
 	return nil
 }
@@ -313,6 +404,9 @@ func (c *Config) Validate() error {
 	checkURL("GitHub base URL (--github-base-url / FIXLOOP_GITHUB_BASE_URL)", c.GitHub.BaseURL)
 	checkURL("fixer agent URL (--fixer-agent-url / FIXLOOP_FIXER_AGENT_URL)", c.Fixer.AgentURL)
 	checkURL("OpenCode URL (--opencode-url / FIXLOOP_OPENCODE_URL)", c.Fixer.OpenCodeURL)
+	checkURL("public URL (--public-url / FIXLOOP_PUBLIC_URL)", c.PublicURL)
+	c.validateLLM(bad)
+	c.validateFixer(bad)
 	if c.GitHub.Repo != "" && !repoRE.MatchString(c.GitHub.Repo) {
 		bad("GitHub repo (--github-repo / FIXLOOP_GITHUB_REPO)", "%q is not owner/name", c.GitHub.Repo)
 	}
@@ -325,6 +419,37 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateLLM(bad func(setting, format string, args ...any)) {
+	switch c.LLM.Provider {
+	case "", "none", "openai":
+	case "gemini":
+		if c.LLM.APIKey == "" {
+			bad("LLM API key (GEMINI_API_KEY, GOOGLE_API_KEY or FIXLOOP_LLM_API_KEY)", "gemini needs an API key")
+		}
+	default:
+		bad("LLM provider (--llm-provider / FIXLOOP_LLM_PROVIDER)", "%q is not none, gemini or openai", c.LLM.Provider)
+	}
+	if c.LLM.MaxPromptTokens < 0 {
+		bad("LLM prompt budget (--llm-max-prompt-tokens / FIXLOOP_LLM_MAX_PROMPT_TOKENS)", "must not be negative")
+	}
+}
+
+func (c *Config) validateFixer(bad func(setting, format string, args ...any)) {
+	f := c.Fixer
+	if f.Timeout.Duration <= 0 {
+		bad("fixer timeout (--fixer-timeout / FIXLOOP_FIXER_TIMEOUT)", "must be positive")
+	}
+	if f.Concurrency < 1 {
+		bad("fixer concurrency (--fixer-concurrency / FIXLOOP_FIXER_CONCURRENCY)", "must be at least 1")
+	}
+	if f.RetryLimit < 1 {
+		bad("fixer retry limit (--fixer-retry-limit / FIXLOOP_FIXER_RETRY_LIMIT)", "must be at least 1")
+	}
+	if p, m, ok := strings.Cut(f.OpenCodeModel, "/"); f.OpenCodeModel != "" && (!ok || p == "" || m == "") {
+		bad("OpenCode model (--opencode-model / FIXLOOP_OPENCODE_MODEL)", "%q is not provider/model", f.OpenCodeModel)
+	}
 }
 
 // Logger builds the slog logger on w (stderr: stdout carries the MCP stdio protocol).

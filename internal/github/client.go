@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -62,34 +61,6 @@ type Config struct {
 	MaxRetryWait time.Duration
 	Logger       *slog.Logger
 	Now          func() time.Time
-}
-
-// ConfigFromEnv reads FIXLOOP_GITHUB_TOKEN (or GITHUB_TOKEN), FIXLOOP_GITHUB_BASE_URL (or FIXLOOP_GITHUB_URL, GITHUB_API_URL),
-// FIXLOOP_GITHUB_LABELS and FIXLOOP_GITHUB_ASSIGNEES (comma separated).
-func ConfigFromEnv() Config {
-	c := Config{Token: firstEnv("FIXLOOP_GITHUB_TOKEN", "GITHUB_TOKEN"), BaseURL: firstEnv("FIXLOOP_GITHUB_BASE_URL", "FIXLOOP_GITHUB_URL", "GITHUB_API_URL")}
-	c.Labels = splitList(os.Getenv("FIXLOOP_GITHUB_LABELS"))
-	c.Assignees = splitList(os.Getenv("FIXLOOP_GITHUB_ASSIGNEES"))
-	return c
-}
-
-func firstEnv(keys ...string) string {
-	for _, k := range keys {
-		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // GitHub is the go-github backed Client.

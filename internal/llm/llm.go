@@ -11,9 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -68,43 +65,6 @@ const (
 	DefaultGeminiModel = "gemini-2.5-flash"
 	DefaultOpenAIModel = "gpt-4o-mini"
 )
-
-// ConfigFromEnv reads FIXLOOP_LLM (none|gemini|openai), FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL,
-// FIXLOOP_LLM_MAX_PROMPT_TOKENS and the provider key (GEMINI_API_KEY or GOOGLE_API_KEY;
-// OPENAI_API_KEY).
-func ConfigFromEnv() Config {
-	provider := os.Getenv("FIXLOOP_LLM")
-	if provider == "" {
-		provider = os.Getenv("FIXLOOP_LLM_PROVIDER") // the name in fixloop serve's settings table
-	}
-	c := Config{
-		Provider: strings.ToLower(strings.TrimSpace(provider)),
-		Model:    os.Getenv("FIXLOOP_LLM_MODEL"),
-		BaseURL:  os.Getenv("FIXLOOP_LLM_BASE_URL"),
-	}
-	if n, err := strconv.Atoi(os.Getenv("FIXLOOP_LLM_MAX_PROMPT_TOKENS")); err == nil && n > 0 {
-		c.MaxPromptTokens = n
-	}
-	c.APIKey = os.Getenv("FIXLOOP_LLM_API_KEY")
-	if c.APIKey == "" {
-		c.APIKey = KeyFromEnv(c.Provider)
-	}
-	return c
-}
-
-// KeyFromEnv returns the API key variable for a provider.
-func KeyFromEnv(provider string) string {
-	switch provider {
-	case "gemini":
-		if k := os.Getenv("GEMINI_API_KEY"); k != "" {
-			return k
-		}
-		return os.Getenv("GOOGLE_API_KEY")
-	case "openai":
-		return os.Getenv("OPENAI_API_KEY")
-	}
-	return ""
-}
 
 // WithDefaults fills unset fields with the defaults documented on Config.
 func (c Config) WithDefaults() Config {

@@ -21,8 +21,5 @@ func New(c llm.Config) (llm.Provider, error) {
 	case "openai":
 		return newOpenAI(c)
 	}
-	return nil, fmt.Errorf("unknown LLM provider %q: set FIXLOOP_LLM to none, gemini or openai", c.Provider)
+	return nil, fmt.Errorf("unknown LLM provider %q: set --llm-provider / FIXLOOP_LLM_PROVIDER to none, gemini or openai", c.Provider)
 }
-
-// FromEnv builds the provider llm.ConfigFromEnv describes (nil when FIXLOOP_LLM is unset or none).
-func FromEnv() (llm.Provider, error) { return New(llm.ConfigFromEnv()) }
