@@ -21,6 +21,74 @@ type Input struct {
 	Message   *a2a.Message
 	TaskID    a2a.TaskID
 	ContextID string
+	// Conversation is the task's messages in order (user requests and the agent's questions), ending
+	// with Message. A follow-up to a task that asked for input carries what was said before, so the
+	// skill can merge the answer with the original request.
+	Conversation []*a2a.Message
+}
+
+// AskedKey is the metadata key of an input-required status message naming what was asked (the slot
+// a bare answer such as "default" fills).
+const AskedKey = "fixloop/asked"
+
+// Asked returns what an agent message asked for, or "".
+func Asked(m *a2a.Message) string {
+	if m == nil || m.Role != a2a.MessageRoleAgent {
+		return ""
+	}
+	s, _ := m.Metadata[AskedKey].(string)
+	return s
+}
+
+// MessageText joins a message's text parts.
+func MessageText(m *a2a.Message) string {
+	if m == nil {
+		return ""
+	}
+	var texts []string
+	for _, p := range m.Parts {
+		if t := p.Text(); t != "" {
+			texts = append(texts, t)
+		}
+	}
+	return strings.Join(texts, "\n")
+}
+
+// MessageData returns a message's first DataPart holding a JSON object.
+func MessageData(m *a2a.Message) map[string]any {
+	if m == nil {
+		return nil
+	}
+	for _, p := range m.Parts {
+		if d, ok := p.Data().(map[string]any); ok {
+			return d
+		}
+	}
+	return nil
+}
+
+// conversation lists the stored task's history plus its pending status message (a question not yet
+// moved to history), then the current message, each message once.
+func conversation(ec *a2asrv.ExecutorContext) []*a2a.Message {
+	var out []*a2a.Message
+	seen := map[string]bool{}
+	add := func(m *a2a.Message) {
+		if m == nil || (m.ID != "" && seen[m.ID]) {
+			return
+		}
+		seen[m.ID] = true
+		out = append(out, m)
+	}
+	if t := ec.StoredTask; t != nil {
+		for _, m := range t.History {
+			if m != ec.Message && (ec.Message == nil || m.ID != ec.Message.ID) {
+				add(m)
+			}
+		}
+		add(t.Status.Message)
+	}
+	add(ec.Message)
+	return out
 }
 
 // Decode fills v (a struct with json tags) from the DataPart, or — without one — from the text when it
@@ -47,8 +115,11 @@ type Output struct {
 	Data         any
 	Summary      string
 	ArtifactName string
-	// State overrides the final state (default completed), e.g. TaskStateInputRequired.
+	// State overrides the final state (default completed). TaskStateInputRequired sends Summary as the
+	// question and Data (e.g. candidates) in the status message instead of an artifact.
 	State a2a.TaskState
+	// Ask names what an input-required answer fills (see AskedKey).
+	Ask string
 }
 
 // Progress reports work in progress; each call becomes a working status update streamed to the client.
@@ -92,19 +163,8 @@ func (e *funcExecutor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) 
 			e.mu.Unlock()
 		}()
 
-		in := Input{Message: ec.Message, TaskID: ec.TaskID, ContextID: ec.ContextID}
-		if ec.Message != nil {
-			var texts []string
-			for _, p := range ec.Message.Parts {
-				if t := p.Text(); t != "" {
-					texts = append(texts, t)
-				}
-				if d, ok := p.Data().(map[string]any); ok && in.Data == nil {
-					in.Data = d
-				}
-			}
-			in.Text = strings.Join(texts, "\n")
-		}
+		in := Input{Message: ec.Message, TaskID: ec.TaskID, ContextID: ec.ContextID, Text: MessageText(ec.Message),
+			Data: MessageData(ec.Message), Conversation: conversation(ec)}
 
 		// Progress events are produced on the executor goroutine's behalf: yield must be called from this
 		// goroutine, so progress is funnelled through a channel.
@@ -168,25 +228,11 @@ func (e *funcExecutor) finish(ctx context.Context, ec *a2asrv.ExecutorContext, o
 	if out == nil {
 		out = &Output{}
 	}
-	var parts []*a2a.Part
-	if out.Data != nil {
-		data := out.Data
-		// DataPart content must be a JSON object; round-trip structs into a map.
-		if raw, err := json.Marshal(out.Data); err == nil {
-			var m map[string]any
-			if json.Unmarshal(raw, &m) == nil {
-				data = m
-			} else {
-				data = map[string]any{"result": json.RawMessage(raw)}
-			}
-		}
-		p := a2a.NewDataPart(data)
-		p.MediaType = "application/json"
-		parts = append(parts, p)
+	if out.State == a2a.TaskStateInputRequired {
+		yield(question(ec, out), nil)
+		return
 	}
-	if out.Summary != "" {
-		parts = append(parts, a2a.NewTextPart(out.Summary))
-	}
+	parts := resultParts(out)
 	if len(parts) > 0 {
 		ev := a2a.NewArtifactEvent(ec, parts...)
 		ev.Artifact.Name = out.ArtifactName
@@ -204,6 +250,51 @@ func (e *funcExecutor) finish(ctx context.Context, ec *a2asrv.ExecutorContext, o
 		summary = "done"
 	}
 	yield(a2a.NewStatusUpdateEvent(ec, state, agentText(ec, summary)), nil)
+}
+
+// question is the input-required status: the question as text, what fixloop can offer (candidates) as
+// data, and what was asked in the metadata so the answer can be matched to it.
+func question(ec *a2asrv.ExecutorContext, out *Output) a2a.Event {
+	msg := a2a.NewMessageForTask(a2a.MessageRoleAgent, ec, resultParts(&Output{Summary: out.Summary})...)
+	if out.Data != nil {
+		msg.Parts = append(msg.Parts, dataPart(out.Data))
+	}
+	if out.Ask != "" {
+		msg.Metadata = map[string]any{AskedKey: out.Ask}
+	}
+	return a2a.NewStatusUpdateEvent(ec, a2a.TaskStateInputRequired, msg)
+}
+
+// VerdictMediaType is the declared media type of result data parts.
+const VerdictMediaType = "application/json"
+
+func resultParts(out *Output) []*a2a.Part {
+	var parts []*a2a.Part
+	if out.Data != nil {
+		parts = append(parts, dataPart(out.Data))
+	}
+	if out.Summary != "" {
+		p := a2a.NewTextPart(out.Summary)
+		p.MediaType = "text/plain"
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+func dataPart(v any) *a2a.Part {
+	data := v
+	// DataPart content must be a JSON object; round-trip structs into a map.
+	if raw, err := json.Marshal(v); err == nil {
+		var m map[string]any
+		if json.Unmarshal(raw, &m) == nil {
+			data = m
+		} else {
+			data = map[string]any{"result": json.RawMessage(raw)}
+		}
+	}
+	p := a2a.NewDataPart(data)
+	p.MediaType = VerdictMediaType
+	return p
 }
 
 func (e *funcExecutor) Cancel(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {

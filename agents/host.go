@@ -238,12 +238,10 @@ func (h *Host) card(m *mounted, base string) *a2a.AgentCard {
 	if c.Provider == nil {
 		c.Provider = &a2a.AgentProvider{Org: "fixloop", URL: "https://github.com/fixloop/fixloop"}
 	}
-	if c.SecuritySchemes == nil {
-		c.SecuritySchemes = a2a.NamedSecuritySchemes{
-			"bearer": a2a.HTTPAuthSecurityScheme{Scheme: "bearer", Description: "Static token configured with FIXLOOP_A2A_TOKEN; not required when the server runs without one."},
-		}
-	}
-	if h.cfg.BearerToken != "" && c.SecurityRequirements == nil {
+	// The card advertises exactly what is enforced: a scheme the server does not check would send
+	// clients looking for credentials they do not need (and hide that the agent is open).
+	if c.SecuritySchemes == nil && h.cfg.BearerToken != "" {
+		c.SecuritySchemes = a2a.NamedSecuritySchemes{"bearer": a2a.HTTPAuthSecurityScheme{Scheme: "bearer"}}
 		c.SecurityRequirements = a2a.SecurityRequirementsOptions{{"bearer": a2a.SecuritySchemeScopes{}}}
 	}
 	return &c
@@ -312,10 +310,14 @@ func (h *Host) rpc(m *mounted) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var peek struct {
-			Method string `json:"method"`
-		}
+		var peek rpcPeek
 		_ = json.Unmarshal(body, &peek)
+		if peek.Method == "ListTasks" || peek.Method == "tasks/list" {
+			if err := checkListParams(peek.Params); err != nil {
+				writeInvalidParams(w, peek.ID, err)
+				return
+			}
+		}
 		if strings.Contains(peek.Method, "/") {
 			m.v0.ServeHTTP(w, r)
 			return

@@ -94,8 +94,12 @@ func TestCardsAreServedForBothProtocolVersions(t *testing.T) {
 		if len(ifaces) != 2 || ifaces[0].(map[string]any)["url"] != base+"/agents/echo" {
 			t.Errorf("%s: supportedInterfaces = %v", path, card["supportedInterfaces"])
 		}
-		if card["securitySchemes"] == nil || card["skills"] == nil || card["capabilities"].(map[string]any)["streaming"] != true {
-			t.Errorf("%s: card lacks security schemes/skills/streaming: %v", path, card)
+		if card["skills"] == nil || card["capabilities"].(map[string]any)["streaming"] != true {
+			t.Errorf("%s: card lacks skills/streaming: %v", path, card)
+		}
+		// No token configured: the card must not claim a scheme the server does not enforce.
+		if card["securitySchemes"] != nil || card["securityRequirements"] != nil || card["security"] != nil {
+			t.Errorf("%s: card advertises unenforced security: %v %v", path, card["securitySchemes"], card["security"])
 		}
 	}
 }
@@ -241,7 +245,7 @@ func TestBearerTokenRequiredWhenConfigured(t *testing.T) {
 	resp, _ = http.Get(ts.URL + "/agents/echo/.well-known/agent-card.json")
 	var card map[string]any
 	json.NewDecoder(resp.Body).Decode(&card)
-	if resp.StatusCode != 200 || card["securityRequirements"] == nil {
+	if resp.StatusCode != 200 || card["securityRequirements"] == nil || card["securitySchemes"] == nil {
 		t.Fatalf("card with token: %d %v", resp.StatusCode, card["securityRequirements"])
 	}
 }

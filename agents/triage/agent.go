@@ -2,10 +2,7 @@ package triage
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/a2aproject/a2a-go/v2/a2asrv"
@@ -69,20 +66,25 @@ func (t *Triage) Agent() agents.Agent {
 	return agents.Agent{Name: "triage", Card: Card(), Executor: t.Executor(), Resumable: true}
 }
 
-// Executor is the A2A executor.
+// Executor is the A2A executor. It reads the whole conversation of the task (see Intent): a request
+// missing its namespace or object ends input-required with a question and the candidates the cluster
+// shows; the answer, sent to the same task, is merged with the request and the skill runs.
 func (t *Triage) Executor() a2asrv.AgentExecutor {
 	return agents.NewExecutor(func(ctx context.Context, in agents.Input, progress agents.Progress) (*agents.Output, error) {
-		skill, err := pickSkill(in)
-		if err != nil {
+		it := intentOf(in.Conversation)
+		if err := checkSkill(it.Skill); err != nil {
 			return nil, err
 		}
-		switch skill {
+		t.completeWithLLM(ctx, &it, in.Conversation)
+		if q := t.resolve(ctx, &it); q != nil {
+			return &agents.Output{State: a2a.TaskStateInputRequired, Ask: q.Ask, Summary: q.Question, Data: q}, nil
+		}
+		switch it.Skill {
 		case SkillInvestigateService:
 			var req InvestigateInput
-			if err := in.Decode(&req); err != nil {
+			if err := it.skillInput(&req); err != nil {
 				return nil, err
 			}
-			fillFromText(in.Text, &req.Namespace, nil, &req.Workload, &req.Window)
 			res, err := t.InvestigateService(ctx, req, Progress(progress))
 			if err != nil {
 				return nil, err
@@ -90,10 +92,9 @@ func (t *Triage) Executor() a2asrv.AgentExecutor {
 			return &agents.Output{Data: res, Summary: res.Summary(), ArtifactName: SkillInvestigateService}, nil
 		default:
 			var req AnalyzeInput
-			if err := in.Decode(&req); err != nil {
+			if err := it.skillInput(&req); err != nil {
 				return nil, err
 			}
-			fillFromText(in.Text, &req.Namespace, &req.Rollout, nil, nil)
 			res, err := t.AnalyzeCanary(ctx, req, string(in.TaskID), Progress(progress))
 			if err != nil {
 				return nil, err
@@ -103,66 +104,30 @@ func (t *Triage) Executor() a2asrv.AgentExecutor {
 	})
 }
 
-func pickSkill(in agents.Input) (string, error) {
-	if in.Data != nil {
-		if s, ok := in.Data["skill"].(string); ok && s != "" {
-			if s != SkillAnalyzeCanary && s != SkillInvestigateService {
-				return "", fmt.Errorf("unknown skill %q (known: %s, %s)", s, SkillAnalyzeCanary, SkillInvestigateService)
-			}
-			return s, nil
-		}
-		if _, ok := in.Data["workload"]; ok {
-			return SkillInvestigateService, nil
-		}
-		if _, ok := in.Data["rollout"]; ok {
-			return SkillAnalyzeCanary, nil
-		}
+func checkSkill(s string) error {
+	if s != "" && s != SkillAnalyzeCanary && s != SkillInvestigateService {
+		return fmt.Errorf("unknown skill %q (known: %s, %s)", s, SkillAnalyzeCanary, SkillInvestigateService)
 	}
-	if in.Message != nil {
-		if s, ok := in.Message.Metadata["skill"].(string); ok && s != "" {
-			return s, nil
-		}
-	}
-	low := strings.ToLower(in.Text)
-	switch {
-	case strings.Contains(low, "investigate") || strings.Contains(low, "health") || strings.Contains(low, "workload"):
-		return SkillInvestigateService, nil
-	case strings.Contains(low, "canary") || strings.Contains(low, "rollout"):
-		return SkillAnalyzeCanary, nil
-	}
-	if in.Data == nil && strings.TrimSpace(in.Text) == "" {
-		return "", errors.New("empty request: send a DataPart like {\"namespace\":\"shop\",\"rollout\":\"checkout\"} or text naming the rollout and namespace")
-	}
-	return SkillAnalyzeCanary, nil
+	return nil
 }
-
-var (
-	reNamespace = regexp.MustCompile(`(?i)\bnamespace[\s:=]+['"]?([a-z0-9][a-z0-9-]*)`)
-	reInNS      = regexp.MustCompile(`(?i)\bin (?:namespace )?['"]?([a-z0-9][a-z0-9-]*)['"]?(?:\s+namespace)?\b`)
-	reRollout   = regexp.MustCompile(`(?i)\brollout[\s:=]+['"]?([a-z0-9][a-z0-9.-]*)`)
-	reWorkload  = regexp.MustCompile(`(?i)\b(?:service|workload|deployment|statefulset|daemonset)[\s:=]+['"]?([a-z0-9][a-z0-9./-]*)`)
-	reWindow    = regexp.MustCompile(`(?i)\b(?:last|window|over)[\s:=]+(\d+[smhd])\b`)
-)
 
 // fillFromText fills empty fields from a plain-text request such as the Argo plugin's prompt
 // "Analyze canary deployment for rollout 'web'. Namespace: shop. ...".
 func fillFromText(text string, ns, rollout, workload, window *string) {
-	if text == "" {
-		return
-	}
-	set := func(dst *string, res ...*regexp.Regexp) {
-		if dst == nil || *dst != "" {
-			return
-		}
-		for _, re := range res {
-			if m := re.FindStringSubmatch(text); m != nil {
-				*dst = strings.Trim(m[1], `'".`)
-				return
-			}
+	it := parseText(text, "")
+	set := func(dst *string, v string) {
+		if dst != nil && *dst == "" {
+			*dst = v
 		}
 	}
-	set(ns, reNamespace, reInNS)
-	set(rollout, reRollout)
-	set(workload, reWorkload)
-	set(window, reWindow)
+	set(ns, it.Namespace)
+	set(window, it.Window)
+	if it.Kind == "" || it.Kind == "rollout" {
+		set(rollout, it.Name)
+	}
+	if it.Kind != "" && it.Name != "" {
+		set(workload, it.Kind+"/"+it.Name)
+	} else {
+		set(workload, it.Name)
+	}
 }

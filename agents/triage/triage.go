@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/llm"
 	"github.com/fixloop/fixloop/internal/logmine"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
@@ -45,8 +46,10 @@ type Config struct {
 	// AnalysisTimeout bounds one canary analysis (default 4m: inside the Argo plugin's 5-minute timeout).
 	AnalysisTimeout time.Duration
 	HTTPClient      *http.Client
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// LLM, when set, reads free-text requests the rules cannot (see completeWithLLM); nil: rules only.
+	LLM    llm.Provider
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Triage is the agent.

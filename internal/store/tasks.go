@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,32 +112,27 @@ func (s *taskStore) Get(ctx context.Context, id a2a.TaskID) (*taskstore.StoredTa
 	return &taskstore.StoredTask{Task: &t, Version: taskstore.TaskVersion(version)}, nil
 }
 
+// List pages through the tasks newest first. Every filter (owner, context, state, status timestamp) is
+// applied in SQL before counting and paging, so totalSize and the pages agree with what is returned.
 func (s *taskStore) List(ctx context.Context, req *a2a.ListTasksRequest) (*a2a.ListTasksResponse, error) {
 	if req == nil {
 		req = &a2a.ListTasksRequest{}
 	}
+	if err := CheckListTasks(req); err != nil {
+		return nil, err
+	}
 	pageSize := req.PageSize
 	if pageSize == 0 {
 		pageSize = 50
-	} else if pageSize < 1 || pageSize > 100 {
-		return nil, fmt.Errorf("page size must be between 1 and 100 inclusive, got %d: %w", pageSize, a2a.ErrInvalidRequest)
 	}
-	where := []string{"1=1"}
-	var args []any
-	if s.Authenticator != nil {
-		u, err := s.Authenticator(ctx)
-		if u == "" || err != nil {
-			return nil, a2a.ErrUnauthenticated
-		}
-		where, args = append(where, "owner = ?"), append(args, u)
+	where, args, err := s.listFilter(ctx, req)
+	if err != nil {
+		return nil, err
 	}
-	if req.ContextID != "" {
-		where, args = append(where, "context_id = ?"), append(args, req.ContextID)
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM a2a_tasks WHERE `+strings.Join(where, " AND "), args...).Scan(&total); err != nil {
+		return nil, err
 	}
-	if req.Status != a2a.TaskStateUnspecified {
-		where, args = append(where, "state = ?"), append(args, string(req.Status))
-	}
-	filterWhere, filterArgs := strings.Join(where, " AND "), append([]any(nil), args...)
 	if req.PageToken != "" {
 		ts, id, err := decodePageToken(req.PageToken)
 		if err != nil {
@@ -145,17 +141,13 @@ func (s *taskStore) List(ctx context.Context, req *a2a.ListTasksRequest) (*a2a.L
 		where = append(where, "(updated_at < ? OR (updated_at = ? AND id < ?))")
 		args = append(args, ts, ts, id)
 	}
-	var total int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM a2a_tasks WHERE `+filterWhere, filterArgs...).Scan(&total); err != nil {
-		return nil, err
-	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, data, updated_at FROM a2a_tasks WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY updated_at DESC, id DESC LIMIT ?`, append(args, pageSize+1)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	resp := &a2a.ListTasksResponse{Tasks: []*a2a.Task{}, TotalSize: total, PageSize: pageSize}
+	resp := &a2a.ListTasksResponse{Tasks: []*a2a.Task{}, TotalSize: total}
 	var lastTS int64
 	var lastID string
 	for rows.Next() {
@@ -172,21 +164,67 @@ func (s *taskStore) List(ctx context.Context, req *a2a.ListTasksRequest) (*a2a.L
 		if err := json.Unmarshal([]byte(data), &t); err != nil {
 			return nil, fmt.Errorf("store: corrupt task %s: %w", id, err)
 		}
-		if req.StatusTimestampAfter != nil && t.Status.Timestamp != nil && t.Status.Timestamp.Before(*req.StatusTimestampAfter) {
-			continue
-		}
-		if !req.IncludeArtifacts {
-			t.Artifacts = nil
-		}
-		if req.HistoryLength != nil {
-			if n := *req.HistoryLength; n >= 0 && len(t.History) > n {
-				t.History = t.History[len(t.History)-n:]
-			}
-		}
+		trimListed(&t, req)
 		resp.Tasks = append(resp.Tasks, &t)
 		lastTS, lastID = ts, id
 	}
+	resp.PageSize = len(resp.Tasks) // the spec's pageSize is the number of tasks in this page
 	return resp, rows.Err()
+}
+
+func (s *taskStore) listFilter(ctx context.Context, req *a2a.ListTasksRequest) ([]string, []any, error) {
+	where := []string{"1=1"}
+	var args []any
+	if s.Authenticator != nil {
+		u, err := s.Authenticator(ctx)
+		if u == "" || err != nil {
+			return nil, nil, a2a.ErrUnauthenticated
+		}
+		where, args = append(where, "owner = ?"), append(args, u)
+	}
+	if req.ContextID != "" {
+		where, args = append(where, "context_id = ?"), append(args, req.ContextID)
+	}
+	if req.Status != a2a.TaskStateUnspecified {
+		where, args = append(where, "state = ?"), append(args, string(req.Status))
+	}
+	if req.StatusTimestampAfter != nil {
+		// Status timestamps are RFC 3339 in the task JSON; SQLite compares them as instants.
+		where = append(where, "unixepoch(json_extract(data, '$.status.timestamp'), 'subsec') > ?")
+		args = append(args, float64(req.StatusTimestampAfter.UnixNano())/1e9)
+	}
+	return where, args, nil
+}
+
+func trimListed(t *a2a.Task, req *a2a.ListTasksRequest) {
+	if !req.IncludeArtifacts {
+		t.Artifacts = nil
+	}
+	if req.HistoryLength != nil && len(t.History) > *req.HistoryLength {
+		t.History = t.History[len(t.History)-*req.HistoryLength:]
+	}
+}
+
+var knownStates = []a2a.TaskState{a2a.TaskStateSubmitted, a2a.TaskStateWorking, a2a.TaskStateInputRequired, a2a.TaskStateAuthRequired,
+	a2a.TaskStateCompleted, a2a.TaskStateFailed, a2a.TaskStateCanceled, a2a.TaskStateRejected}
+
+// CheckListTasks rejects parameters the spec calls invalid (a2a.ErrInvalidParams, JSON-RPC -32602).
+func CheckListTasks(req *a2a.ListTasksRequest) error {
+	if req.PageSize < 0 || req.PageSize > 100 {
+		return fmt.Errorf("pageSize must be between 1 and 100, got %d: %w", req.PageSize, a2a.ErrInvalidParams)
+	}
+	if req.HistoryLength != nil && *req.HistoryLength < 0 {
+		return fmt.Errorf("historyLength must not be negative, got %d: %w", *req.HistoryLength, a2a.ErrInvalidParams)
+	}
+	if req.Status != a2a.TaskStateUnspecified && !slices.Contains(knownStates, req.Status) {
+		return fmt.Errorf("unknown status %q (known: %v): %w", req.Status, knownStates, a2a.ErrInvalidParams)
+	}
+	if req.PageToken != "" {
+		if _, _, err := decodePageToken(req.PageToken); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func encodePageToken(ts int64, id string) string {
@@ -196,12 +234,12 @@ func encodePageToken(ts int64, id string) string {
 func decodePageToken(tok string) (int64, string, error) {
 	b, err := base64.URLEncoding.DecodeString(tok)
 	if err != nil {
-		return 0, "", a2a.ErrParseError
+		return 0, "", fmt.Errorf("pageToken is not one this server issued: %w", a2a.ErrInvalidParams)
 	}
 	tsStr, id, ok := strings.Cut(string(b), "_")
 	ts, err := strconv.ParseInt(tsStr, 10, 64)
 	if !ok || err != nil {
-		return 0, "", a2a.ErrParseError
+		return 0, "", fmt.Errorf("pageToken is not one this server issued: %w", a2a.ErrInvalidParams)
 	}
 	return ts, id, nil
 }

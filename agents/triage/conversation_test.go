@@ -1,0 +1,152 @@
+package triage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a2aproject/a2a-go/v2/a2a"
+	"github.com/a2aproject/a2a-go/v2/a2aclient"
+	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
+
+	"github.com/fixloop/fixloop/agents"
+	"github.com/fixloop/fixloop/internal/store"
+	"github.com/fixloop/fixloop/tools"
+)
+
+// startTriageHost serves the triage agent without a cluster: the conversation logic needs none (the
+// candidates then stay empty and the skill reports what it could not read).
+func startTriageHost(t *testing.T) string {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tr, err := New(Config{Store: st, Tools: tools.Deps{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := agents.NewHost(agents.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Mount(tr.Agent()); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func textOf(m *a2a.Message) string { return agents.MessageText(m) }
+
+// The old executor failed "investigate shop" with "namespace is required" and then refused the answer
+// (the task was terminal). Now it asks, and the answer in the same task completes the request.
+func TestMissingNamespaceIsAskedAndTheAnswerContinuesTheTask(t *testing.T) {
+	base := startTriageHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	card, err := agentcard.DefaultResolver.Resolve(ctx, base+"/agents/triage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a2aclient.NewFromCard(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.SendMessage(ctx, &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("investigate shop"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, ok := res.(*a2a.Task)
+	if !ok || task.Status.State != a2a.TaskStateInputRequired {
+		t.Fatalf("first answer = %#v, want an input-required task", res)
+	}
+	if q := textOf(task.Status.Message); !strings.Contains(q, "Which namespace is shop in?") {
+		t.Fatalf("question = %q", q)
+	}
+	answer := a2a.NewMessageForTask(a2a.MessageRoleUser, task, a2a.NewTextPart("default"))
+	res, err = c.SendMessage(ctx, &a2a.SendMessageRequest{Message: answer})
+	if err != nil {
+		t.Fatalf("follow-up refused: %v", err)
+	}
+	done, ok := res.(*a2a.Task)
+	if !ok || done.ID != task.ID || done.Status.State != a2a.TaskStateCompleted || len(done.Artifacts) != 1 {
+		t.Fatalf("after the answer: %#v", res)
+	}
+	data := done.Artifacts[0].Parts[0]
+	got, _ := data.Data().(map[string]any)
+	if data.MediaType != "application/json" || got["namespace"] != "default" || got["workload"] != "shop" {
+		t.Fatalf("artifact data part = %s %v", data.MediaType, got)
+	}
+}
+
+func rpc(t *testing.T, url, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", bytes.NewBufferString(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The 0.3 method names reach the same conversation.
+func TestConversationThroughTheV03MethodNames(t *testing.T) {
+	url := startTriageHost(t) + "/agents/triage"
+	first := rpc(t, url, `{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"kind":"message","messageId":"m1","role":"user","parts":[{"kind":"text","text":"the canary of colors"}]}}}`)
+	task, _ := first["result"].(map[string]any)
+	status, _ := task["status"].(map[string]any)
+	if status["state"] != "input-required" {
+		t.Fatalf("0.3 first answer: %v", first)
+	}
+	id, ctxID := task["id"].(string), task["contextId"].(string)
+	second := rpc(t, url, `{"jsonrpc":"2.0","id":2,"method":"message/send","params":{"message":{"kind":"message","messageId":"m2","taskId":"`+id+
+		`","contextId":"`+ctxID+`","role":"user","parts":[{"kind":"text","text":"shop"}]}}}`)
+	task, _ = second["result"].(map[string]any)
+	status, _ = task["status"].(map[string]any)
+	if status["state"] != "completed" || !strings.Contains(textOf03(status), "shop/colors") {
+		t.Fatalf("0.3 follow-up: %v", second)
+	}
+}
+
+func textOf03(status map[string]any) string {
+	msg, _ := status["message"].(map[string]any)
+	parts, _ := msg["parts"].([]any)
+	var b strings.Builder
+	for _, p := range parts {
+		if m, ok := p.(map[string]any); ok {
+			s, _ := m["text"].(string)
+			b.WriteString(s)
+		}
+	}
+	return b.String()
+}
+
+func TestListTasksRefusesInvalidParamsWithMinus32602(t *testing.T) {
+	url := startTriageHost(t) + "/agents/triage"
+	for _, params := range []string{`{"pageSize":0}`, `{"pageSize":101}`, `{"historyLength":-1}`, `{"status":"TASK_STATE_NAPPING"}`,
+		`{"statusTimestampAfter":"yesterday"}`, `{"pageToken":"!!"}`} {
+		out := rpc(t, url, `{"jsonrpc":"2.0","id":7,"method":"ListTasks","params":`+params+`}`)
+		e, _ := out["error"].(map[string]any)
+		if code, _ := e["code"].(float64); code != -32602 {
+			t.Errorf("ListTasks %s: %v, want error -32602", params, out)
+		}
+	}
+	out := rpc(t, url, `{"jsonrpc":"2.0","id":8,"method":"ListTasks","params":{"pageSize":5}}`)
+	if out["error"] != nil {
+		t.Fatalf("valid ListTasks refused: %v", out)
+	}
+}
