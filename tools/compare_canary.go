@@ -28,7 +28,8 @@ type CompareCanaryInput struct {
 	StableSelector string   `json:"stableSelector,omitempty" jsonschema:"label selector of the stable pods, e.g. role=stable (overrides the rollout's)"`
 	CanarySelector string   `json:"canarySelector,omitempty" jsonschema:"label selector of the canary pods, e.g. role=canary (overrides the rollout's)"`
 	SinceSeconds   int64    `json:"sinceSeconds,omitempty" jsonschema:"window of logs and metrics in seconds (default 600)"`
-	Ignore         []string `json:"ignore,omitempty" jsonschema:"regular expressions (case-insensitive) of intended differences, e.g. color=\\w+ when the colour changes on purpose. Each match (widened to its whole word) is masked before comparing, so lines that differ only there count as the same event; a pattern matching a whole message ignores that event; a matching metric name is ignored. A new error line that merely mentions the ignored text still counts."`
+	Ignore         []string `json:"ignore,omitempty" jsonschema:"regular expressions (case-insensitive): log records whose message matches are dropped, like grep -v, so events about them do not count, e.g. legacy endpoint /v1/colors. Patterns matching most lines (., \\S+) are refused. Metrics are never ignored."`
+	Mask           []string `json:"mask,omitempty" jsonschema:"regular expressions (case-insensitive): the matched text is replaced by <masked> so a value that changes on purpose does not split one event in two, e.g. color=\\w+ or version=\\S+. Nothing is dropped: a new error line that prints the masked value still counts. A value change alone (blue -> green) is already reported as an informational changed_template."`
 	ExtraPrompt    string   `json:"extraPrompt,omitempty" jsonschema:"operator intent in words, passed to the LLM when one is configured (e.g. the colour differs on purpose)"`
 	SkipMetrics    bool     `json:"skipMetrics,omitempty" jsonschema:"judge logs only, without Prometheus"`
 }
@@ -128,7 +129,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 		out.Notes = append(out.Notes, notes...)
 	}
 
-	jin.Ignore, jin.ExtraPrompt, jin.Rollout, jin.Namespace = in.Ignore, in.ExtraPrompt, in.Rollout, in.Namespace
+	jin.Ignore, jin.Mask, jin.ExtraPrompt, jin.Rollout, jin.Namespace = in.Ignore, in.Mask, in.ExtraPrompt, in.Rollout, in.Namespace
 	opts := judge.Options{Redactor: d.redactor(), LLM: d.LLM}
 	v, err := judge.Judge(ctx, jin, opts)
 	if err != nil {

@@ -38,9 +38,6 @@ const (
 	demoNamespace = "shop"
 	demoRollout   = "colors"
 	demoRepo      = "demo/shop"
-	// demoIgnore tells fixloop the colour in the response differs on purpose: it is masked before the
-	// logs are compared, so "color=green" and "color=blue" lines are the same event.
-	demoIgnore = `color=\w+`
 )
 
 var analysisTemplateGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysistemplates"}
@@ -350,9 +347,8 @@ func (d *demo) deploy(ctx context.Context) error {
 				"successCondition": "result.promote == true && result.confidence >= 70",
 				"provider": map[string]any{"web": map[string]any{
 					"url": d.serve + "/argo/v1/verdict", "method": "POST", "timeoutSeconds": int64(10),
-					"headers": []any{map[string]any{"key": "Content-Type", "value": "application/json"}},
-					"jsonBody": map[string]any{"namespace": "{{args.namespace}}", "rollout": "{{args.rollout}}", "repoUrl": "https://github.com/" + demoRepo,
-						"ignore": []any{demoIgnore}},
+					"headers":  []any{map[string]any{"key": "Content-Type", "value": "application/json"}},
+					"jsonBody": map[string]any{"namespace": "{{args.namespace}}", "rollout": "{{args.rollout}}", "repoUrl": "https://github.com/" + demoRepo},
 					"jsonPath": "{$}",
 				}},
 			}},
@@ -467,7 +463,8 @@ func (d *demo) release(ctx context.Context, env map[string]string) (string, erro
 	if err := testenv.UpdateDemoEnv(ctx, d.dyn, demoNamespace, demoRollout, env); err != nil {
 		return "", err
 	}
-	d.say("new revision applied; Argo starts the canary at 20%% weight; fixloop is told to ignore %q", demoIgnore)
+	// No ignore or mask pattern: a colour-only release is a changed value, which the judge promotes.
+	d.say("new revision applied; Argo starts the canary at 20%% weight")
 	// Wait for the controller to pick up the new revision and pause at 20%, then look at the canary
 	// near the end of the pause: once Argo's analysis aborts a bad canary, its pods are gone.
 	if err := d.watchRollout(ctx, 3*time.Minute, func(s rolloutState) bool {
@@ -541,8 +538,7 @@ func (d *demo) showCanaryView(ctx context.Context) {
 			Kind, Template, Metric, Severity, Detail string
 		} `json:"evidence"`
 	}
-	if err := d.callTool(ctx, "compare_canary", map[string]any{"namespace": demoNamespace, "rollout": demoRollout, "sinceSeconds": 120,
-		"ignore": []string{demoIgnore}}, &v); err != nil {
+	if err := d.callTool(ctx, "compare_canary", map[string]any{"namespace": demoNamespace, "rollout": demoRollout, "sinceSeconds": 120}, &v); err != nil {
 		d.say("compare_canary: %v", err)
 		return
 	}

@@ -17,13 +17,13 @@ func init() { rootCmd.AddCommand(newJudgeCmd()) }
 func newJudgeCmd() *cobra.Command {
 	var (
 		f                  judge.Files
-		ignore             []string
+		ignore, mask       []string
 		extraPrompt        string
 		rollout, namespace string
 		opts               judge.Options
 	)
 	cmd := &cobra.Command{
-		Use:   "judge --stable FILE --canary FILE [--stable-metrics FILE --canary-metrics FILE] [--ignore REGEX]... [--extra-prompt TEXT] [--llm none|gemini|openai]",
+		Use:   "judge --stable FILE --canary FILE [--stable-metrics FILE --canary-metrics FILE] [--ignore REGEX]... [--mask REGEX]... [--extra-prompt TEXT] [--llm none|gemini|openai]",
 		Short: "Judge a canary against stable from their logs (and metrics); prints the verdict JSON",
 		Long: `Compares canary pod logs (and optionally metric samples) with stable's and prints the verdict:
   {"verdict":"promote|abort|inconclusive","promote":bool,"confidence":0-100,"analysis":..,"rootCause":..,
@@ -34,7 +34,12 @@ Log files are raw pod log text (plain, JSON lines, multi-line stack traces in an
 Metrics files: {"metrics":[{"name":"error_rate","values":[0.01,0.02],"direction":"increase","critical":true}]}
 (direction increase|decrease|either: which change is bad; a metric named "requests" or with
 "kind":"requests" is read as traffic volume and used to normalise log counts).
---ignore REGEX (repeatable, case-insensitive) marks matching templates and metrics as intended differences.
+--ignore REGEX (repeatable, case-insensitive) drops the log records whose message matches, like grep -v:
+  --ignore 'legacy endpoint /v1/colors' makes "ERROR legacy endpoint /v1/colors called by ..." not count.
+--mask REGEX (repeatable, case-insensitive) replaces the matched text with <masked>, so lines that differ
+  only there are one event: --mask 'color=\w+' when the colour changes on purpose.
+Neither touches metrics. Patterns matching most log lines ('.', '\S+') are refused. Input that is not
+text (NUL bytes) is refused; the analysis has a time budget, past which the verdict is inconclusive.
 --llm (--llm-provider, default $FIXLOOP_LLM_PROVIDER, else as "fixloop config" shows) lets an LLM refine the explanation; it never overrules hard
 evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY/GOOGLE_API_KEY, OPENAI_API_KEY.`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -53,7 +58,7 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 				}
 				return err
 			}
-			in.Ignore, in.ExtraPrompt, in.Rollout, in.Namespace = ignore, extraPrompt, rollout, namespace
+			in.Ignore, in.Mask, in.ExtraPrompt, in.Rollout, in.Namespace = ignore, mask, extraPrompt, rollout, namespace
 
 			cfg, err := config.Load(cmd.Flags(), nil)
 			if err != nil {
@@ -64,7 +69,7 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 			}
 			v, err := judge.Judge(cmd.Context(), in, opts)
 			if err != nil {
-				return usageError("%v", err) // only invalid input (an ignore pattern) fails Judge
+				return usageError("%v", err) // only invalid input (an ignore or mask pattern) fails Judge
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
@@ -83,7 +88,8 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 	fl.StringVar(&f.Canary, "canary", "", "canary pods' log file (- for stdin)")
 	fl.StringVar(&f.StableMetrics, "stable-metrics", "", "stable metrics JSON file")
 	fl.StringVar(&f.CanaryMetrics, "canary-metrics", "", "canary metrics JSON file")
-	fl.StringArrayVar(&ignore, "ignore", nil, "regular expression of an intended difference, masked before comparing (repeatable); match a whole message to ignore that event")
+	fl.StringArrayVar(&ignore, "ignore", nil, "regular expression: log records whose message matches are dropped, like grep -v (repeatable)")
+	fl.StringArrayVar(&mask, "mask", nil, "regular expression: the matched text is replaced by <masked> so a changing value does not split events (repeatable)")
 	fl.StringVar(&extraPrompt, "extra-prompt", "", "operator intent, passed to the LLM (e.g. \"the colour differs on purpose\")")
 	fl.StringVar(&rollout, "rollout", "", "rollout name (part of the failure fingerprint)")
 	fl.StringVar(&namespace, "namespace", "", "namespace (part of the failure fingerprint)")

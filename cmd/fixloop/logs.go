@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 
@@ -52,24 +50,8 @@ stands at the end of the input. Patterns and examples are redacted (internal/red
 	return cmd
 }
 
-// binaryGuard fails the read when the input holds NUL bytes: logs are text, and mining binary data
-// yields garbage templates.
-type binaryGuard struct {
-	r      io.Reader
-	offset int64
-}
-
-func (g *binaryGuard) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
-	if i := bytes.IndexByte(p[:n], 0); i >= 0 {
-		return 0, fmt.Errorf("input is not text: NUL byte at offset %d (pipe plain log text into `fixloop logs mine`)", g.offset+int64(i))
-	}
-	g.offset += int64(n)
-	return n, err
-}
-
 func runLogsMine(in io.Reader, out io.Writer, assign, onePerLine bool) error {
-	rd := logmine.NewReader(&binaryGuard{r: in}, logmine.ReaderOptions{OneRecordPerLine: onePerLine, Source: "stdin"})
+	rd := logmine.NewReader(logmine.TextOnly(in), logmine.ReaderOptions{OneRecordPerLine: onePerLine, Source: "stdin"})
 	m := logmine.NewMiner(logmine.DefaultConfig())
 	// Two passes: column statistics from every record first, so early records group as well as late ones.
 	var recs []logmine.Record

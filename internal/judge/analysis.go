@@ -1,11 +1,12 @@
 package judge
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
 	"strings"
-	"unicode"
+	"time"
 
 	"github.com/fixloop/fixloop/internal/logmine"
 )
@@ -14,8 +15,10 @@ import (
 type sideStat struct {
 	count    int
 	severe   int    // records that logmine.IsSevere
+	failed   int    // records reporting an HTTP 5xx status
 	level    string // most severe level seen on this side
 	examples []string
+	durs     []float64 // request durations the records carry, seconds (bounded, see maxDurations)
 }
 
 // templateStat is a template of the shared space, split by level bucket, with per-side counts.
@@ -24,13 +27,21 @@ type templateStat struct {
 	level          string // "", "warn" or "error" (error, fatal, panic)
 	pattern        string
 	stable, canary sideStat
+	// changed links a template gone from the canary with the same-shaped new one that replaced it
+	// (see changed_templates.go); both then count as one event.
+	changed *templateStat
 }
 
 // analysis is the shared state every check reads.
 type analysis struct {
-	in      Input
-	o       Options
-	ignores []*regexp.Regexp
+	in           Input
+	o            Options
+	ignores      []*regexp.Regexp
+	masks        []*regexp.Regexp
+	ignoreCounts []ignoreCount
+	deadline     time.Time
+	stopped      string // why the analysis stopped at its budget; "" when it ran to the end
+	access       [2]accessCounts
 
 	templates                      []*templateStat // by ID
 	exposureKind                   string          // requests | records
@@ -59,12 +70,44 @@ const maxExampleBytes = 1200
 
 var levelOrder = map[string]int{"trace": 1, "debug": 2, "info": 3, "warn": 4, "error": 5, "fatal": 6, "panic": 7}
 
-func newAnalysis(in Input, o Options, ignores []*regexp.Regexp) *analysis {
-	a := &analysis{in: in, o: o, ignores: ignores}
+// accessCounts are one side's records that report an HTTP status.
+type accessCounts struct{ withStatus, failed, clientErr int }
+
+// maxDurations bounds the durations kept per template and side: the tests thin longer series anyway.
+const maxDurations = 20000
+
+func newAnalysis(in Input, o Options, ignores, masks []*regexp.Regexp, deadline time.Time) *analysis {
+	a := &analysis{in: in, o: o, ignores: ignores, masks: masks, deadline: deadline}
+	for _, src := range patternSources(ignores) {
+		a.ignoreCounts = append(a.ignoreCounts, ignoreCount{pattern: src})
+	}
+	a.in.Stable = maskRecords(dropIgnored(a.in.Stable, ignores, a.ignoreCounts, false), masks)
+	a.in.Canary = maskRecords(dropIgnored(a.in.Canary, ignores, a.ignoreCounts, true), masks)
 	a.mine()
 	a.pairMetrics()
 	a.exposure()
+	if a.stopped == "" {
+		a.pairChanged()
+	}
 	return a
+}
+
+// isFailure: an error-level or severe record, or one reporting an HTTP 5xx status (an access line
+// is a failed request even when no error word appears).
+func isFailure(r logmine.Record) bool { return r.Status >= 500 || logmine.IsSevere(r) }
+
+// recordBucket is the level bucket a record is counted in: a 5xx status is an error whatever the
+// logger's level said.
+func recordBucket(r logmine.Record) string {
+	if r.Status >= 500 {
+		return "error"
+	}
+	return levelBucket(r.Level)
+}
+
+// overBudget reports (every few hundred calls) whether the time budget is spent.
+func (a *analysis) overBudget(i int) bool {
+	return i%256 == 0 && !a.deadline.IsZero() && time.Now().After(a.deadline)
 }
 
 // mine puts both sides through ONE miner so a template ID means the same event on both sides.
@@ -79,7 +122,7 @@ func (a *analysis) mine() {
 		t := m.Add(r)
 		// The same message at a different level is a different event here: a request line
 		// logged at warn or error (4xx/5xx) must not hide among the same line at info.
-		k := key{t.ID, levelBucket(r.Level)}
+		k := key{t.ID, recordBucket(r)}
 		ts := byKey[k]
 		if ts == nil {
 			ts = &templateStat{id: t.ID, level: k.level}
@@ -89,37 +132,29 @@ func (a *analysis) mine() {
 		if canary {
 			s = &ts.canary
 		}
-		s.count++
-		if logmine.IsSevere(r) {
-			s.severe++
-		}
-		if levelOrder[r.Level] > levelOrder[s.level] {
-			s.level = r.Level
-		}
-		if len(s.examples) < a.o.MaxExamples {
-			ex := r.Text
-			if len(ex) > maxExampleBytes {
-				ex = clip(ex, maxExampleBytes)
-			}
-			if !containsString(s.examples, ex) {
-				s.examples = append(s.examples, ex)
-			}
-		}
+		a.countRecord(s, r)
 	}
-	// Ignore patterns mask what they match before mining, so lines that differ only there are one event.
-	a.in.Stable, a.in.Canary = a.maskAll(a.in.Stable), a.maskAll(a.in.Canary)
 	// A first pass feeds the miner's column statistics so early records group like later ones.
-	for _, r := range a.in.Stable {
-		m.Observe(r)
+	sides := [2][]logmine.Record{a.in.Stable, a.in.Canary}
+	n := 0
+	for _, rs := range sides {
+		for _, r := range rs {
+			if n++; a.overBudget(n) {
+				a.stopAtBudget(n)
+				return
+			}
+			m.Observe(r)
+		}
 	}
-	for _, r := range a.in.Canary {
-		m.Observe(r)
-	}
-	for _, r := range a.in.Stable {
-		add(r, false)
-	}
-	for _, r := range a.in.Canary {
-		add(r, true)
+	for side, rs := range sides {
+		for _, r := range rs {
+			if n++; a.overBudget(n) {
+				a.stopAtBudget(n)
+				return
+			}
+			add(r, side == 1)
+			a.countAccess(side, r)
+		}
 	}
 	for _, ts := range byKey {
 		ts.pattern = m.Template(ts.id).Pattern
@@ -134,6 +169,53 @@ func (a *analysis) mine() {
 		}
 		return a.templates[i].level < a.templates[j].level
 	})
+}
+
+func (a *analysis) countRecord(s *sideStat, r logmine.Record) {
+	s.count++
+	if logmine.IsSevere(r) {
+		s.severe++
+	}
+	if r.Status >= 500 {
+		s.failed++
+	}
+	if r.HasDuration && len(s.durs) < maxDurations {
+		s.durs = append(s.durs, r.Duration)
+	}
+	if levelOrder[r.Level] > levelOrder[s.level] {
+		s.level = r.Level
+	}
+	if len(s.examples) < a.o.MaxExamples {
+		ex := r.Text
+		if len(ex) > maxExampleBytes {
+			ex = clip(ex, maxExampleBytes)
+		}
+		if !containsString(s.examples, ex) {
+			s.examples = append(s.examples, ex)
+		}
+	}
+}
+
+func (a *analysis) countAccess(side int, r logmine.Record) {
+	if r.Status == 0 {
+		return
+	}
+	c := &a.access[side]
+	c.withStatus++
+	switch {
+	case r.Status >= 500:
+		c.failed++
+	case r.Status >= 400:
+		c.clientErr++
+	}
+}
+
+// stopAtBudget records why the analysis stopped early; the verdict becomes inconclusive.
+func (a *analysis) stopAtBudget(done int) {
+	total := 2 * (len(a.in.Stable) + len(a.in.Canary))
+	a.stopped = fmt.Sprintf("the analysis stopped at its time budget of %s after %d%% of the mining work (%d stable and %d canary records); judge a shorter window or fewer pods",
+		a.o.Budget, 100*done/max(1, total), len(a.in.Stable), len(a.in.Canary))
+	a.templates = nil
 }
 
 func containsString(ss []string, s string) bool {
@@ -224,107 +306,6 @@ func (a *analysis) canaryShare() float64 {
 		return 0
 	}
 	return a.canaryExposure / t
-}
-
-// ignoredMark replaces the text an ignore pattern matched.
-const ignoredMark = "<ignored>"
-
-// maskAll returns the records with every ignore match widened to its whole whitespace-delimited token
-// and replaced by ignoredMark: with ignore "color", "color=blue" and "color=green" become the same
-// token, while what the pattern did not match (a level, a status code, "panic") still tells lines apart.
-func (a *analysis) maskAll(rs []logmine.Record) []logmine.Record {
-	if len(a.ignores) == 0 {
-		return rs
-	}
-	out := make([]logmine.Record, len(rs))
-	for i, r := range rs {
-		for _, re := range a.ignores {
-			r.Text = maskTokens(re, r.Text)
-		}
-		out[i] = r
-	}
-	return out
-}
-
-func maskTokens(re *regexp.Regexp, s string) string {
-	locs := re.FindAllStringIndex(s, -1)
-	if len(locs) == 0 {
-		return s
-	}
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-	var b strings.Builder
-	last := 0
-	for _, l := range locs {
-		start, end := l[0], l[1]
-		if start < last {
-			start = last
-		}
-		for start > last && !isSpace(s[start-1]) {
-			start--
-		}
-		for end < len(s) && !isSpace(s[end]) {
-			end++
-		}
-		if end <= start && end <= last {
-			continue // an empty match inside text already masked
-		}
-		b.WriteString(s[last:start])
-		b.WriteString(ignoredMark)
-		last = end
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
-
-// onlyIgnored reports whether a template has nothing left but masked text: the operator ignored the
-// whole message (e.g. ".*connection reset.*"), so the event itself is intended.
-func onlyIgnored(template string) bool {
-	if !strings.Contains(template, ignoredMark) {
-		return false
-	}
-	if i := strings.Index(template, "] "); strings.HasPrefix(template, "[") && i > 0 {
-		template = template[i+2:] // the "[level] " prefix the judge adds
-	}
-	rest := strings.NewReplacer(ignoredMark, "", logmine.Wildcard, "").Replace(template)
-	return strings.IndexFunc(rest, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) < 0
-}
-
-// ignoredBy returns the first ignore pattern matching any of the texts.
-func (a *analysis) ignoredBy(texts ...string) string {
-	for _, re := range a.ignores {
-		for _, t := range texts {
-			if t != "" && re.MatchString(t) {
-				return re.String()[len("(?i)"):]
-			}
-		}
-	}
-	return ""
-}
-
-// applyIgnore makes evidence benign (severity "ignored") when an ignore pattern matches a metric's name
-// or masked a log template's whole message. A log line that merely mentions the ignored text stays
-// evidence: ignoring "color" must not hide a new 5xx line that happens to print the colour.
-func (a *analysis) applyIgnore(e Evidence) Evidence {
-	if e.Kind == KindData || len(a.ignores) == 0 {
-		return e
-	}
-	switch {
-	case e.Metric != "":
-		if by := a.ignoredBy(e.Metric); by != "" {
-			e.Severity, e.IgnoredBy = SeverityIgnored, by
-		}
-	case onlyIgnored(e.Template):
-		e.Severity, e.IgnoredBy = SeverityIgnored, a.patterns()
-	}
-	return e
-}
-
-func (a *analysis) patterns() string {
-	var ps []string
-	for _, re := range a.ignores {
-		ps = append(ps, re.String()[len("(?i)"):])
-	}
-	return strings.Join(ps, ", ")
 }
 
 // redactAll redacts and bounds examples for output.

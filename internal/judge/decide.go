@@ -213,9 +213,9 @@ func remediation(e Evidence) string {
 		return keep + "investigate why " + name + " moved in the new version."
 	}
 	if e.Kind == KindGoneTemplate {
-		return "Abort the rollout, then check why the new version stopped logging this event (a broken code path, or a changed log line: if the change is intended, pass an ignore pattern)."
+		return "Abort the rollout, then check why the new version stopped logging this event (a broken code path, or a changed log line: if a value in the line changed on purpose, pass a mask pattern for it)."
 	}
-	return keep + "fix the new error the canary logs (see the examples), or pass an ignore pattern if the difference is intended."
+	return keep + "fix the new error the canary logs (see the examples), or pass an ignore pattern for events that are expected to differ."
 }
 
 func shorten(s string, n int) string {

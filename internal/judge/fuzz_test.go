@@ -28,6 +28,7 @@ func FuzzJudgeInputs(f *testing.F) {
 			Stable: ParseLogText(string(stable), "stable"),
 			Canary: ParseLogText(string(canary), "canary"),
 			Ignore: []string{ignore},
+			Mask:   []string{ignore},
 		}
 		// Metrics that do not parse are a usage error in the CLI; valid ones go in.
 		if ms, err := ParseMetrics(bytes.NewReader(stableMetrics)); err == nil {
@@ -38,7 +39,7 @@ func FuzzJudgeInputs(f *testing.F) {
 		}
 		v, err := Judge(context.Background(), in, Options{})
 		if err != nil {
-			if _, cerr := compileIgnores(in.Ignore); cerr == nil {
+			if cerr := CheckPatterns(in.Ignore, in.Mask); cerr == nil {
 				t.Fatalf("Judge failed on valid input: %v", err)
 			}
 			return
@@ -58,7 +59,7 @@ func FuzzJudgeInputs(f *testing.F) {
 			t.Fatalf("verdict does not marshal: %v", err)
 		}
 		for _, e := range v.Evidence {
-			if e.Kind == KindNewTemplate && e.severe && e.Severity != SeverityIgnored && v.Verdict != Abort {
+			if e.Kind == KindNewTemplate && e.severe && v.Verdict != Abort {
 				t.Fatalf("severe new template %q but verdict %s", e.Template, v.Verdict)
 			}
 		}

@@ -22,12 +22,12 @@ func (goneTemplatesCheck) run(a *analysis) []Evidence {
 		return nil // no canary logs at all is the data check's finding
 	}
 	for _, t := range a.templates {
-		if t.canary.count > 0 || t.stable.count == 0 {
+		if t.canary.count > 0 || t.stable.count == 0 || t.changed != nil {
 			continue
 		}
 		expected := float64(t.stable.count) * a.canaryExposure / a.stableExposure
 		p, _ := stats.RateRatioTest(t.stable.count, 0, a.stableExposure, a.canaryExposure, stats.Less)
-		if expected < goneMinExpected && t.stable.severe == 0 {
+		if expected < goneMinExpected && t.stable.severe == 0 && t.stable.failed == 0 {
 			continue // rare lines missing from a short window say nothing
 		}
 		e := Evidence{
@@ -41,7 +41,7 @@ func (goneTemplatesCheck) run(a *analysis) []Evidence {
 			p:        p,
 		}
 		switch {
-		case t.stable.severe > 0:
+		case t.stable.severe > 0 || t.stable.failed > 0:
 			e.Severity = SeverityInfo
 			e.Detail = fmt.Sprintf("stable error absent in canary (%d in stable, ~%.1f expected in canary)", t.stable.count, expected)
 		case p < a.o.Alpha && expected >= goneMinExpected:

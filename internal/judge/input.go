@@ -169,7 +169,7 @@ func LoadFiles(f Files) (Input, error) {
 			return nil, &InputError{Err: fmt.Errorf("--%s: cannot read %s: %w", flag, path, err)}
 		}
 		defer r.Close()
-		recs, err := ParseLogs(r, flag)
+		recs, err := ParseLogs(logmine.TextOnly(r), flag)
 		if err != nil {
 			return nil, &InputError{Err: fmt.Errorf("--%s: reading %s: %w", flag, path, err)}
 		}

@@ -9,9 +9,7 @@ package judge
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/fixloop/fixloop/internal/llm"
@@ -43,6 +41,16 @@ const (
 	KindRateChange   = "rate_change"
 	KindMetric       = "metric"
 	KindData         = "data"
+	// KindChangedTemplate: a template gone from the canary replaced by a same-shaped one (a value
+	// such as a colour or version changed); informational.
+	KindChangedTemplate = "changed_template"
+	// KindFailedRequests: the share of requests answered with a 5xx (or 4xx) status, from access
+	// lines, compared between sides.
+	KindFailedRequests = "failed_requests"
+	// KindLogLatency: request durations carried by log lines, compared between sides.
+	KindLogLatency = "log_latency"
+	// KindIgnored: what an ignore pattern dropped (never a finding).
+	KindIgnored = "ignored"
 )
 
 // Input is what the judge compares. Logs are records (see ParseLogs); metrics are sample series
@@ -54,9 +62,13 @@ type Input struct {
 	// counts are normalised by. Zero = unknown: request metrics (see IsTrafficMetric) or, failing
 	// those, record counts are used.
 	StableRequests, CanaryRequests float64
-	Ignore                         []string // regular expressions (case-insensitive)
-	ExtraPrompt                    string
-	Rollout, Namespace             string
+	// Ignore drops the log records whose message matches (like grep -v); Mask replaces the
+	// matched text with MaskPlaceholder so a value does not split templates. Regular expressions,
+	// case-insensitive; neither touches metrics. See CheckPatterns for what is refused.
+	Ignore             []string
+	Mask               []string
+	ExtraPrompt        string
+	Rollout, Namespace string
 }
 
 // Metric is one metric's samples on one side. Direction says which change is bad: "increase"
@@ -157,6 +169,9 @@ type Options struct {
 	MaxPromptTokens int
 	// LLMTimeout bounds the whole LLM call including retries (90s).
 	LLMTimeout time.Duration
+	// Budget bounds the deterministic analysis (60s): past it the verdict is inconclusive with
+	// the reason, never a hang. A context deadline that comes sooner wins.
+	Budget time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -196,6 +211,9 @@ func (o Options) withDefaults() Options {
 	if o.LLMTimeout <= 0 {
 		o.LLMTimeout = 90 * time.Second
 	}
+	if o.Budget <= 0 {
+		o.Budget = 60 * time.Second
+	}
 	return o
 }
 
@@ -205,24 +223,41 @@ type check interface {
 	run(a *analysis) []Evidence
 }
 
-var checks = []check{dataCheck{}, newTemplatesCheck{}, goneTemplatesCheck{}, rateChangeCheck{}, metricsCheck{}}
+var checks = []check{dataCheck{}, newTemplatesCheck{}, goneTemplatesCheck{}, changedTemplatesCheck{},
+	rateChangeCheck{}, failedRequestsCheck{}, logLatencyCheck{}, metricsCheck{}}
 
 // Judge compares canary with stable and returns a verdict. It errors only on invalid input
-// (a bad ignore pattern); missing data gives an inconclusive verdict, and an LLM failure falls
-// back to the deterministic verdict (reported in Verdict.LLM).
+// (a bad or too broad ignore/mask pattern); missing data, and an analysis that outruns its time
+// budget, give an inconclusive verdict; an LLM failure falls back to the deterministic verdict
+// (reported in Verdict.LLM).
 func Judge(ctx context.Context, in Input, o Options) (*Verdict, error) {
 	o = o.withDefaults()
-	ignores, err := compileIgnores(in.Ignore)
+	ignores, err := compilePatterns("ignore", in.Ignore)
 	if err != nil {
 		return nil, err
 	}
-	a := newAnalysis(in, o, ignores)
-	var ev []Evidence
+	masks, err := compilePatterns("mask", in.Mask)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(o.Budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	a := newAnalysis(in, o, ignores, masks, deadline)
+	ev := a.ignoreEvidence()
 	for _, c := range checks {
+		if a.stopped == "" && time.Now().After(deadline) {
+			a.stopped = fmt.Sprintf("the analysis stopped at its time budget of %s before the %s check; judge a shorter window or fewer pods", o.Budget, c.name())
+		}
+		if a.stopped != "" {
+			break
+		}
 		ev = append(ev, c.run(a)...)
 	}
-	for i := range ev {
-		ev[i] = a.applyIgnore(ev[i])
+	if a.stopped != "" {
+		// Half an analysis is no verdict: what was found so far may not be the whole story.
+		ev = append(a.ignoreEvidence(), Evidence{Kind: KindData, Severity: SeverityInsufficient, Detail: a.stopped, p: 1})
 	}
 	sortEvidence(ev)
 	v := decide(a, ev)
@@ -230,24 +265,6 @@ func Judge(ctx context.Context, in Input, o Options) (*Verdict, error) {
 		consultLLM(ctx, a, v, o)
 	}
 	return v, nil
-}
-
-func compileIgnores(pats []string) ([]*regexp.Regexp, error) {
-	var out []*regexp.Regexp
-	for _, p := range pats {
-		if strings.TrimSpace(p) == "" {
-			continue
-		}
-		if _, err := regexp.Compile(p); err != nil {
-			return nil, fmt.Errorf("ignore pattern %q is not a valid regular expression: %w", p, err)
-		}
-		re, err := regexp.Compile("(?i)" + p)
-		if err != nil {
-			return nil, fmt.Errorf("ignore pattern %q: %w", p, err)
-		}
-		out = append(out, re)
-	}
-	return out, nil
 }
 
 var severityRank = map[string]int{SeverityCritical: 0, SeverityWarning: 1, SeverityInsufficient: 2, SeverityInfo: 3, SeverityIgnored: 4}

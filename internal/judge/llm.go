@@ -131,7 +131,10 @@ func renderPrompt(in Input, v *Verdict, o Options, maxItems, exampleLen int) str
 	}
 	fmt.Fprintf(&b, "Operator intent (trusted): %s\n", clip(o.Redactor.String(intent), 1000))
 	if len(in.Ignore) > 0 {
-		fmt.Fprintf(&b, "Ignore patterns (differences matching them are intended): %q\n", in.Ignore)
+		fmt.Fprintf(&b, "Ignore patterns (log records matching them were dropped): %q\n", in.Ignore)
+	}
+	if len(in.Mask) > 0 {
+		fmt.Fprintf(&b, "Mask patterns (text matching them was replaced by %s): %q\n", MaskPlaceholder, in.Mask)
 	}
 	if in.Rollout != "" || in.Namespace != "" {
 		fmt.Fprintf(&b, "Rollout: %s/%s\n", in.Namespace, in.Rollout)

@@ -40,7 +40,7 @@ func (rateChangeCheck) run(a *analysis) []Evidence {
 		significant := adj[i] < a.o.Alpha && math.Abs(excess) >= a.o.MinExcess
 		up := significant && ratio >= a.o.MinRateRatio
 		down := significant && ratio <= 1/a.o.MinRateRatio
-		severe := t.canary.severe > 0
+		severe := t.canary.severe > 0 || t.canary.failed > 0
 		if !up && !down && !severe {
 			continue
 		}
@@ -59,6 +59,9 @@ func (rateChangeCheck) run(a *analysis) []Evidence {
 		case up && severe:
 			e.Severity = SeverityCritical
 			e.class = classify(append([]string{t.pattern}, t.canary.examples...)...)
+			if t.canary.severe == 0 {
+				e.class = "http_5xx" // failing only by its status
+			}
 			e.Detail = fmt.Sprintf("severe %s event %.1fx more frequent in canary (%d vs ~%.1f expected, adjusted p=%.2g)", className(e.class), ratio, t.canary.count, expected, adj[i])
 		case up && t.canary.level == "warn":
 			e.Severity = SeverityWarning

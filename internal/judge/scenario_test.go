@@ -15,12 +15,15 @@ import (
 
 // scenarioCase is testdata/canary/<case>/case.json.
 type scenarioCase struct {
-	Expect      string   `json:"expect"`
-	Ignore      []string `json:"ignore"`
-	ExtraPrompt string   `json:"extraPrompt"`
-	Notes       string   `json:"notes"`
-	Forbid      []string `json:"forbid"`
-	ExpectKinds []string `json:"expectKinds"`
+	Expect string   `json:"expect"`
+	Ignore []string `json:"ignore"`
+	Mask   []string `json:"mask"`
+	// MinConfidence, when set, is the least confidence the expected verdict must carry.
+	MinConfidence int      `json:"minConfidence"`
+	ExtraPrompt   string   `json:"extraPrompt"`
+	Notes         string   `json:"notes"`
+	Forbid        []string `json:"forbid"`
+	ExpectKinds   []string `json:"expectKinds"`
 }
 
 type scenario struct {
@@ -60,7 +63,7 @@ func loadScenarios(t testing.TB) []scenario {
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
-		in.Ignore, in.ExtraPrompt = c.Ignore, c.ExtraPrompt
+		in.Ignore, in.Mask, in.ExtraPrompt = c.Ignore, c.Mask, c.ExtraPrompt
 		sb, _ := os.ReadFile(f.Stable)
 		cb, _ := os.ReadFile(f.Canary)
 		out = append(out, scenario{name: filepath.Base(dir), dir: dir, c: c, in: in,
@@ -74,8 +77,8 @@ func loadScenarios(t testing.TB) []scenario {
 // table with prompt tokens the LLM would receive against the raw log tokens.
 func TestScenarios(t *testing.T) {
 	scs := loadScenarios(t)
-	if len(scs) < 20 {
-		t.Fatalf("only %d scenarios, want >= 20", len(scs))
+	if len(scs) < 45 {
+		t.Fatalf("only %d scenarios, want >= 45", len(scs))
 	}
 	var rows []string
 	for _, sc := range scs {
@@ -90,6 +93,9 @@ func TestScenarios(t *testing.T) {
 			}
 			if v.Verdict != sc.c.Expect {
 				t.Errorf("verdict %s (confidence %d), want %s\n%s\nrootCause: %s\nevidence: %s", v.Verdict, v.Confidence, sc.c.Expect, sc.c.Notes, v.RootCause, evidenceSummary(v))
+			}
+			if v.Verdict == sc.c.Expect && v.Confidence < sc.c.MinConfidence {
+				t.Errorf("confidence %d, want >= %d", v.Confidence, sc.c.MinConfidence)
 			}
 			checkVerdictContract(t, v, out)
 			for _, f := range sc.c.Forbid {

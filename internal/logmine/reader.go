@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -132,7 +134,7 @@ func (r *Reader) physical(line string) {
 			rest = r.partial.String()
 			r.partial.Reset()
 		}
-	} else if t2, rest2, ok2 := stripKubectlTimestamp(line); ok2 {
+	} else if t2, rest2, ok2 := stripKubectlTimestamp(line); ok2 && !paddedLevel(rest2) {
 		ts, rest = t2, rest2
 	} else {
 		rest = line
@@ -163,6 +165,7 @@ func (r *Reader) logical(s string, runtimeTime time.Time) {
 	}
 	r.flush()
 	rec := parseHeader(s, 0)
+	rec.Status, rec.Duration, rec.HasDuration = accessFacts(s, rec.Text)
 	if rec.Time.IsZero() {
 		rec.Time = runtimeTime
 	}
@@ -419,6 +422,17 @@ func stripCRI(line string) (time.Time, string, bool, bool) {
 	return t, rest, partial, true
 }
 
+// paddedLevel: the text after a leading timestamp is padding and a level ("2026-05-04T10:00:00Z  INFO 1
+// --- ..." in Spring Boot's console format): the app's own header, not kubectl's prefix on an indented
+// continuation line.
+func paddedLevel(rest string) bool {
+	if rest == "" || rest[0] != ' ' {
+		return false
+	}
+	_, _, ok := stripLevel(strings.TrimLeft(rest, " "))
+	return ok
+}
+
 // stripKubectlTimestamp removes the "<RFC3339Nano> " prefix of `kubectl logs --timestamps`.
 func stripKubectlTimestamp(line string) (time.Time, string, bool) {
 	sp := strings.IndexByte(line, ' ')
@@ -502,8 +516,9 @@ func parseJSONLine(s string, depth int) (Record, bool) {
 		}
 	}
 	if msgKey == "" {
-		// Structured line without a message: keep it whole so nothing is lost.
-		return Record{Text: s}, true
+		// Structured line without a message (JSON access logs of nginx, Envoy): every field, in key
+		// order, so a release that reorders fields logs the same event.
+		return Record{Text: canonicalFields(m), Level: jsonLevel(m), Time: jsonTime(m)}, true
 	}
 	// Docker's json-file driver wraps the raw line: parse what it carries.
 	if msgKey == "log" && depth < 2 {
@@ -513,35 +528,75 @@ func parseJSONLine(s string, depth int) (Record, bool) {
 		}
 		return inner, true
 	}
-	for _, k := range jsonLevelKeys {
-		switch v := m[k].(type) {
-		case string:
-			if l := normLevel(v); l != "" {
-				rec.Level = l
-			} else if l := normLevelShort(v); l != "" {
-				rec.Level = l
-			}
-		case float64: // bunyan/pino numeric levels
-			rec.Level = numericLevel(v)
-		}
-		if rec.Level != "" {
-			break
-		}
-	}
+	rec.Level = jsonLevel(m)
 	rec.Time = jsonTime(m)
+	stackFrom := m
 	for _, k := range jsonErrKeys {
-		if v, ok := m[k].(string); ok && v != "" {
+		v, ok := m[k].(string)
+		if obj, isObj := m[k].(map[string]any); isObj {
+			// pino/bunyan serialise errors as {"type","message","stack"}.
+			v, ok = obj["message"].(string)
+			stackFrom = obj
+		}
+		if ok && v != "" {
 			rec.Text += " " + k + "=" + v
 			break
 		}
 	}
 	for _, k := range jsonStackKeys {
-		if v, ok := m[k].(string); ok && strings.Contains(v, "\n") {
+		if v, ok := stackFrom[k].(string); ok && strings.Contains(v, "\n") {
 			rec.Text += "\n" + strings.TrimRight(v, "\n")
 			break
 		}
 	}
 	return rec, true
+}
+
+func jsonLevel(m map[string]any) string {
+	for _, k := range jsonLevelKeys {
+		switch v := m[k].(type) {
+		case string:
+			if l := normLevel(v); l != "" {
+				return l
+			} else if l := normLevelShort(v); l != "" {
+				return l
+			}
+		case float64: // bunyan/pino numeric levels
+			if l := numericLevel(v); l != "" {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
+// canonicalFields renders a JSON object as "key=value" pairs sorted by key (nested values compact).
+func canonicalFields(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		switch v := m[k].(type) {
+		case string:
+			if strings.ContainsAny(v, " \t\"") || v == "" {
+				b.WriteString(strconv.Quote(v))
+			} else {
+				b.WriteString(v)
+			}
+		default:
+			j, _ := json.Marshal(v)
+			b.Write(j)
+		}
+	}
+	return b.String()
 }
 
 func jsonTime(m map[string]any) time.Time {

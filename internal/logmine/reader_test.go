@@ -118,6 +118,11 @@ func TestReaderRecords(t *testing.T) {
 			{text: "[http-nio-8080-exec-1] c.e.OrderController - request failed\njava.lang.IllegalStateException: order 42 not found\n\tat com.example…", level: LevelError, lines: 8},
 			{text: "[main] c.e.App - ok", level: LevelInfo, lines: 1},
 		}},
+		{name: "spring boot console (timestamp, padding, level)", in: "2026-05-04T10:00:00.601Z  INFO 1 --- [shop] [nio-8080-exec-3] c.e.OrderController : Order 7 placed\n" +
+			"2026-05-04T10:00:00.632Z  WARN 1 --- [shop] [nio-8080-exec-7] c.e.CartController : Cart slow\n", want: []wantRec{
+			{text: "1 --- [shop] [nio-8080-exec-3] c.e.OrderController : Order 7 placed", level: LevelInfo, lines: 1},
+			{text: "1 --- [shop] [nio-8080-exec-7] c.e.CartController : Cart slow", level: LevelWarn, lines: 1},
+		}},
 		{name: "python", in: pythonTrace, want: []wantRec{
 			{text: "worker started", level: LevelInfo, lines: 1},
 			{text: "Traceback (most recent call last):\n  File \"/app/worker.py\"…", level: LevelError, lines: 6},
@@ -137,7 +142,7 @@ func TestReaderRecords(t *testing.T) {
 			{text: "db down error=dial tcp 10.0.0.5:5432: connection refused", level: LevelError, lines: 1},
 			{text: "slow", level: LevelWarn, lines: 1},
 			{text: "pino error", level: LevelError, lines: 1},
-			{text: `{"no":"message"}`, lines: 1},
+			{text: `no=message`, lines: 1}, // message-less JSON: fields in key order,
 		}},
 		{name: "cri prefix with partial lines and a trace", in: `2024-05-01T10:00:00.123456789Z stdout F INFO listening on :8080
 2024-05-01T10:00:01.000000000Z stderr P panic: boo

@@ -15,6 +15,11 @@ type Record struct {
 	Time   time.Time
 	Source string
 	Lines  int
+	// Status is the HTTP status the record reports (access logs, request lines), 0 when none.
+	Status int
+	// Duration is the request duration the record reports, in seconds, when HasDuration.
+	Duration    float64
+	HasDuration bool
 }
 
 // Normalised levels.

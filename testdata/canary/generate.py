@@ -8,7 +8,10 @@ stable-metrics.json / canary-metrics.json (the `fixloop judge` metrics format) a
  must appear among critical/warning evidence]}.
 Run: python3 testdata/canary/generate.py (from the repository root).
 """
-import json, os, random, uuid, datetime
+import json, os, random, sys, uuid, datetime
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import formats  # noqa: E402  real-format cases (access logs, frameworks, loggers)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 T0 = datetime.datetime(2026, 5, 4, 10, 0, 0, tzinfo=datetime.timezone.utc)
@@ -131,7 +134,7 @@ def metric_series(rnd, n, mu, sd, floor=0.0, integer=False):
     return vals
 
 
-def write_case(name, stable, canary, expect, notes, ignore=None, extra_prompt="", stable_metrics=None, canary_metrics=None, forbid=None, expect_kinds=None):
+def write_case(name, stable, canary, expect, notes, ignore=None, mask=None, extra_prompt="", stable_metrics=None, canary_metrics=None, forbid=None, expect_kinds=None, min_confidence=0):
     d = os.path.join(HERE, name)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "stable.log"), "w") as f:
@@ -149,12 +152,16 @@ def write_case(name, stable, canary, expect, notes, ignore=None, extra_prompt=""
     case = {"expect": expect, "notes": notes}
     if ignore:
         case["ignore"] = ignore
+    if mask:
+        case["mask"] = mask
     if extra_prompt:
         case["extraPrompt"] = extra_prompt
     if forbid:
         case["forbid"] = forbid
     if expect_kinds:
         case["expectKinds"] = expect_kinds
+    if min_confidence:
+        case["minConfidence"] = min_confidence
     with open(os.path.join(d, "case.json"), "w") as f:
         json.dump(case, f, indent=1)
         f.write("\n")
@@ -220,15 +227,20 @@ def main():
     ca.insert(1, slog(clk.tick(), "INFO", "feature flag loaded", flag="new-palette", enabled="true"))
     write_case("benign-new-info", st, ca, "promote", "Canary adds an info-level feature-flag line and periodic cache stats; nothing else changes.")
 
-    # 9. Colour change, announced: ignore pattern makes it benign.
+    # 9. Colour change, announced: a mask makes blue and green the same value.
     _, _, st = side(18, S, color="blue")
     _, _, ca = side(19, C, color="green")
-    write_case("colour-change-ignored", st, ca, "promote", "Every request line says color=green instead of color=blue: intended, the operator passes an ignore pattern.",
-               ignore=["color"], extra_prompt="The colour in the response differs on purpose (blue -> green).")
+    write_case("colour-change-masked", st, ca, "promote", "Every request line says color=green instead of color=blue: the operator masks the value.",
+               mask=[r"color=\w+"], extra_prompt="The colour in the response differs on purpose (blue -> green).")
 
-    # 10. Colour change unannounced: request lines vanish and new ones appear.
-    write_case("colour-change-unannounced", st, ca, "abort", "Same logs as colour-change-ignored without the ignore: every regular request line changed; without operator intent that is a behaviour change.",
-               expect_kinds=["gone_template"])
+    # 10. Colour change unannounced: a value changed in every info line, nothing else.
+    write_case("colour-change-unannounced", st, ca, "promote", "Same logs without any pattern: each request template changed only color=blue -> color=green at the same rate; one changed_template each, informational.", min_confidence=70)
+
+    # 10b. Ignore drops the events it names, even at error level.
+    _, _, st = side(60, S)
+    rnd, clk, ca = side(61, C, extra=(0.05, lambda r, c: slog(c.tick(), "ERROR", "legacy endpoint /v1/colors called", client="10.3.52.%d" % r.randint(2, 250))))
+    write_case("legacy-endpoint-ignored", st, ca, "promote", "The canary logs 'ERROR legacy endpoint /v1/colors called by client ...'; the operator ignores that event: events about it do not count.",
+               ignore=["legacy endpoint /v1/colors"])
 
     # 11. Identical noise with different IDs, IPs, UUIDs.
     _, _, st = side(20, S, ids=True)
@@ -357,6 +369,8 @@ def main():
     _, _, st = side(58, S, err=0.03)
     _, _, ca = side(59, C)
     write_case("errors-fixed", st, ca, "promote", "Stable logs connection-refused errors at 3%; the canary (the fix) logs none.")
+
+    formats.cases(write_case)
 
 
 if __name__ == "__main__":
