@@ -69,6 +69,7 @@ type WebRequest struct {
 	Rollout     string   `json:"rollout"`
 	ExtraPrompt string   `json:"extraPrompt,omitempty"`
 	Ignore      []string `json:"ignore,omitempty"`
+	Mask        []string `json:"mask,omitempty"`
 	RepoURL     string   `json:"repoUrl,omitempty"`
 	BaseBranch  string   `json:"baseBranch,omitempty"`
 	// WaitSeconds is how long this request may wait for a running analysis (default 7: inside the web
@@ -272,7 +273,7 @@ func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, req 
 
 func (t *Triage) runCachedAnalysis(key store.AnalysisKey, req WebRequest) {
 	ctx := context.Background()
-	in := AnalyzeInput{Namespace: key.Namespace, Rollout: key.Rollout, ExtraPrompt: req.ExtraPrompt, Ignore: req.Ignore, RepoURL: req.RepoURL, BaseBranch: req.BaseBranch}
+	in := AnalyzeInput{Namespace: key.Namespace, Rollout: key.Rollout, ExtraPrompt: req.ExtraPrompt, Ignore: req.Ignore, Mask: req.Mask, RepoURL: req.RepoURL, BaseBranch: req.BaseBranch}
 	// One occurrence per canary revision: a crash and re-run of the same revision adds no comment.
 	res, err := t.AnalyzeCanary(ctx, in, "argo-web:"+key.Namespace+"/"+key.Rollout+"@"+key.CanaryHash, nil)
 	if err == nil && res.CanaryHash != "" && res.CanaryHash != key.CanaryHash {

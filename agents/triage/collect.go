@@ -23,6 +23,7 @@ type CanaryEvidence struct {
 	StableMetrics  []MetricSamples
 	CanaryMetrics  []MetricSamples
 	Ignore         []string
+	Mask           []string
 	ExtraPrompt    string
 	Notes          []string // what could not be read
 }
@@ -58,7 +59,7 @@ const podTemplateHashLabel = "rollouts-pod-template-hash"
 // collect resolves the stable and canary pods and reads their logs and metrics.
 func (t *Triage) collect(ctx context.Context, in AnalyzeInput, res *AnalyzeResult) (*CanaryEvidence, error) {
 	d := t.cfg.Tools
-	ev := &CanaryEvidence{Namespace: in.Namespace, Rollout: in.Rollout, Ignore: in.Ignore, ExtraPrompt: in.ExtraPrompt}
+	ev := &CanaryEvidence{Namespace: in.Namespace, Rollout: in.Rollout, Ignore: in.Ignore, Mask: in.Mask, ExtraPrompt: in.ExtraPrompt}
 	usingHashes := false
 	if in.Rollout != "" && d.Kube != nil {
 		ro, err := d.Kube.GetRollout(ctx, in.Namespace, in.Rollout)

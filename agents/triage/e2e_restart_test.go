@@ -119,7 +119,7 @@ func TestWebProviderTemplateWithRealController(t *testing.T) {
 	m := metrics[0].(map[string]any)
 	unstructured.SetNestedField(m, srv.URL+"/argo/v1/verdict", "provider", "web", "url")
 	// The colour differs on purpose (as the demo tells fixloop).
-	unstructured.SetNestedSlice(m, []any{`color=\w+`}, "provider", "web", "jsonBody", "ignore")
+	unstructured.SetNestedSlice(m, []any{`color=\w+`}, "provider", "web", "jsonBody", "mask")
 	metrics[0] = m
 	unstructured.SetNestedSlice(u.Object, metrics, "spec", "metrics")
 	u.SetNamespace(ns)

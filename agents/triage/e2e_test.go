@@ -199,7 +199,7 @@ func pluginAnalyze(t *testing.T, srv *serveProc, ns, rollout, repo string) (map[
 		MemoryID string        `json:"memoryId"`
 	}
 	// The operator says the colour differs on purpose (the plugin can only pass extraPrompt).
-	extra := "The new version changes the colour on purpose.\nignore: color=\\w+"
+	extra := "The new version changes the colour on purpose.\nmask: color=\\w+"
 	prompt := fmt.Sprintf("Analyze canary deployment for rollout '%s'. Namespace: %s. Use your tools to fetch and compare logs from stable pods (selector: role=stable) vs canary pods (selector: role=canary). Determine if canary should be promoted.\n\nAdditional context: %s", rollout, ns, extra)
 	raw0, _ := json.Marshal(pluginRequest{UserID: "argo-rollouts", Prompt: prompt, MemoryID: "rollout:" + ns + "/" + rollout,
 		Context: pluginContext{Namespace: ns, RolloutName: rollout, StableSelector: "role=stable", CanarySelector: "role=canary", ExtraPrompt: extra,

@@ -28,7 +28,7 @@ func defaultJudge(cfg Config) JudgeFunc {
 		if opts.LLM == nil {
 			opts.LLM = cfg.Tools.LLM // nil: deterministic only
 		}
-		in := judge.Input{Stable: ev.StableLogs, Canary: ev.CanaryLogs, Ignore: ev.Ignore, ExtraPrompt: ev.ExtraPrompt,
+		in := judge.Input{Stable: ev.StableLogs, Canary: ev.CanaryLogs, Ignore: ev.Ignore, Mask: ev.Mask, ExtraPrompt: ev.ExtraPrompt,
 			Rollout: ev.Rollout, Namespace: ev.Namespace}
 		in.StableMetrics, in.StableRequests = judgeMetrics(ev.StableMetrics, window)
 		in.CanaryMetrics, in.CanaryRequests = judgeMetrics(ev.CanaryMetrics, window)

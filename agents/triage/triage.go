@@ -107,7 +107,8 @@ type AnalyzeInput struct {
 	StableSelector string   `json:"stableSelector,omitempty"` // used when the rollout has no canary in flight or is not readable
 	CanarySelector string   `json:"canarySelector,omitempty"`
 	ExtraPrompt    string   `json:"extraPrompt,omitempty"`
-	Ignore         []string `json:"ignore,omitempty"` // regular expressions of log lines to ignore
+	Ignore         []string `json:"ignore,omitempty"` // regular expressions: matching log records are dropped
+	Mask           []string `json:"mask,omitempty"`   // regular expressions: matched text is masked (a value that changes on purpose)
 	RepoURL        string   `json:"repoUrl,omitempty"`
 	BaseBranch     string   `json:"baseBranch,omitempty"`
 	// NoIssue skips GitHub and the fixer (dry run).
@@ -189,6 +190,7 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 		return nil, errors.New("analyze_canary: rollout is required (or both stableSelector and canarySelector)")
 	}
 	in.Ignore = append(in.Ignore, IgnoresFromPrompt(in.ExtraPrompt)...)
+	in.Mask = append(in.Mask, MasksFromPrompt(in.ExtraPrompt)...)
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.AnalysisTimeout)
 	defer cancel()
 	start := t.cfg.Now()
@@ -219,13 +221,21 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	return res, nil
 }
 
-var reIgnoreLine = regexp.MustCompile(`(?im)^\s*ignore:\s*(.+?)\s*$`)
+var (
+	reIgnoreLine = regexp.MustCompile(`(?im)^\s*ignore:\s*(.+?)\s*$`)
+	reMaskLine   = regexp.MustCompile(`(?im)^\s*mask:\s*(.+?)\s*$`)
+)
 
 // IgnoresFromPrompt reads "ignore: <regex>" lines from an extra prompt: the AI metric plugin can only pass
-// extraPrompt, so this is how its users mark intended differences (e.g. "ignore: color=\w+").
-func IgnoresFromPrompt(p string) []string {
+// extraPrompt, so this is how its users drop events that are expected to differ (e.g. "ignore: legacy endpoint").
+func IgnoresFromPrompt(p string) []string { return patternLines(reIgnoreLine, p) }
+
+// MasksFromPrompt reads "mask: <regex>" lines: values that change on purpose (e.g. "mask: color=\w+").
+func MasksFromPrompt(p string) []string { return patternLines(reMaskLine, p) }
+
+func patternLines(re *regexp.Regexp, p string) []string {
 	var out []string
-	for _, m := range reIgnoreLine.FindAllStringSubmatch(p, -1) {
+	for _, m := range re.FindAllStringSubmatch(p, -1) {
 		if _, err := regexp.Compile(m[1]); err == nil {
 			out = append(out, m[1])
 		}

@@ -123,6 +123,13 @@ func TestIgnoresFromPrompt(t *testing.T) {
 	}
 }
 
+func TestMasksFromPrompt(t *testing.T) {
+	got := MasksFromPrompt("ignore: legacy endpoint\nmask: color=\\w+\n MASK: version=\\S+")
+	if len(got) != 2 || got[0] != `color=\w+` || got[1] != `version=\S+` {
+		t.Fatalf("got %q", got)
+	}
+}
+
 // The issue fingerprint must not move when a metric gathers enough samples between two analyses.
 func TestIssueFingerprintIgnoresLateMetrics(t *testing.T) {
 	panicEv := Evidence{"kind": "new_template", "template": "panic: index out of range [<*>]", "severity": "critical"}
