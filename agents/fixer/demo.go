@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/fixloop/fixloop/internal/opencode"
+	"github.com/fixloop/fixloop/internal/redact"
 )
 
 // EnableHelp explains how to turn the fix step on; printed when no model is configured.
@@ -20,14 +21,15 @@ The fix step is off: no model is configured for OpenCode. To let fixloop's fixer
 In a cluster: deploy manifests/opencode (OpenCode + the fixer agent) and set FIXLOOP_FIXER_AGENT_URL on fixloop.`, opencode.Version))
 }
 
-// PlanFor returns the exact prompt the fixer would hand to OpenCode for req (plan + delivery steps).
+// PlanFor returns the exact prompt the fixer would hand to OpenCode for req (rules, fenced plan, delivery
+// steps), for printing. Any well-formed owner/name is accepted here: nothing is cloned.
 func PlanFor(req Request) (string, error) {
-	if err := req.normalize("https://github.com"); err != nil {
+	if err := req.normalize(RepoPolicy{Allow: []string{"*/*"}}); err != nil {
 		return "", err
 	}
 	plan := req.Plan
 	if plan == "" {
 		plan = BuildPlan(req)
 	}
-	return plan + deliveryInstructions(req, BranchFor(req.Fingerprint)), nil
+	return composePrompt(req, redact.Default().String(plan), BranchFor(req.Fingerprint), "", newNonce()), nil
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,7 +31,7 @@ const (
 
 // Request is the input of the fix_issue skill.
 type Request struct {
-	RepoURL     string    `json:"repoUrl"`              // what `git clone` takes (https, ssh or a local path)
+	RepoURL     string    `json:"repoUrl"`              // https URL on the configured git host; only owner/name is taken from it
 	Repo        string    `json:"repo,omitempty"`       // owner/name on GitHub; derived from repoUrl when empty
 	BaseBranch  string    `json:"baseBranch,omitempty"` // default "main"
 	Issue       int       `json:"issue,omitempty"`
@@ -82,8 +81,14 @@ type Config struct {
 	MaxConcurrent int
 	// MaxAttempts prompts per fingerprint before a failed/no_pr result is returned as is (default 3).
 	MaxAttempts int
-	// CloneBase turns a bare owner/name into a clone URL (default https://github.com).
+	// CloneBase is the git host fixloop clones from and pushes to (default https://github.com; see
+	// CloneBaseFor). Repository URLs in requests must point at it.
 	CloneBase string
+	// Repos is the repository allow-list: owner/name glob patterns. Empty refuses every request.
+	Repos []string
+	// PushToken authenticates fixloop's own clone and push (sent only to CloneBase). OpenCode never
+	// sees it: the agent commits, fixloop pushes and opens the pull request.
+	PushToken string
 	// ProviderID/ModelID select OpenCode's model; empty uses the server default.
 	ProviderID, ModelID string
 	Redactor            *redact.Redactor
@@ -132,6 +137,9 @@ func New(cfg Config) (*Fixer, error) {
 	case cfg.WorkDir == "":
 		return nil, errors.New("fixer: a work directory is required (FIXLOOP_FIXER_WORKDIR)")
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Minute
 	}
@@ -147,11 +155,14 @@ func New(cfg Config) (*Fixer, error) {
 	if cfg.CloneBase == "" {
 		cfg.CloneBase = "https://github.com"
 	}
+	if _, err := (RepoPolicy{CloneBase: cfg.CloneBase}).base(); err != nil {
+		return nil, fmt.Errorf("fixer: %w", err)
+	}
+	if len(cfg.Repos) == 0 {
+		cfg.Logger.Warn("fixer: the repository allow-list is empty (FIXLOOP_FIXER_REPOS): every fix request will be refused")
+	}
 	if cfg.Redactor == nil {
 		cfg.Redactor = redact.Default()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
 	}
 	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
 		return nil, fmt.Errorf("fixer: work directory %s: %w", cfg.WorkDir, err)
@@ -164,7 +175,7 @@ func New(cfg Config) (*Fixer, error) {
 	return &Fixer{cfg: cfg, log: cfg.Logger, sem: make(chan struct{}, cfg.MaxConcurrent), inflight: map[string]*run{}}, nil
 }
 
-func (req *Request) normalize(cloneBase string) error {
+func (req *Request) normalize(policy RepoPolicy) error {
 	if req.Findings == nil {
 		req.Findings = req.Verdict
 	}
@@ -186,30 +197,19 @@ func (req *Request) normalize(cloneBase string) error {
 			req.Findings.Evidence = append(req.Findings.Evidence, b)
 		}
 	}
-	req.RepoURL = strings.TrimSpace(req.RepoURL)
-	if req.RepoURL == "" && req.Repo != "" {
-		// owner/name only: clone from the configured host; anything else is already a clone URL.
-		if strings.Count(req.Repo, "/") == 1 && !strings.Contains(req.Repo, ":") && !strings.HasPrefix(req.Repo, "/") {
-			req.RepoURL = strings.TrimRight(cloneBase, "/") + "/" + req.Repo + ".git"
-		} else {
-			req.RepoURL, req.Repo = req.Repo, ""
-		}
+	repo, cloneURL, err := policy.Resolve(req.Repo, req.RepoURL)
+	if err != nil {
+		return err
 	}
-	if req.RepoURL == "" {
-		return errors.New("repoUrl (or repo as owner/name) is required")
-	}
-	if strings.TrimSpace(req.Fingerprint) == "" {
-		return errors.New("fingerprint is required (it keys the session and branch so a retry never opens a second PR)")
+	req.Repo, req.RepoURL = repo, cloneURL
+	if err := checkFingerprint(req.Fingerprint); err != nil {
+		return err
 	}
 	if req.BaseBranch == "" {
 		req.BaseBranch = "main"
 	}
-	if req.Repo == "" {
-		owner, name, err := github.ParseRepo(req.RepoURL)
-		if err != nil {
-			return fmt.Errorf("cannot tell the GitHub repository from repoUrl %q; pass repo (owner/name): %w", req.RepoURL, err)
-		}
-		req.Repo = owner + "/" + name
+	if !validBranch(req.BaseBranch) {
+		return fmt.Errorf("baseBranch %q is not a branch name", req.BaseBranch)
 	}
 	if req.Plan == "" && req.Findings == nil {
 		return errors.New("a plan (markdown) or findings/verdict to build one from is required")
@@ -221,7 +221,7 @@ func (req *Request) normalize(cloneBase string) error {
 // Fix runs (or resumes, or returns) the fix for req.Fingerprint. A duplicate request while the same
 // fingerprint is in flight joins it and gets the same result.
 func (f *Fixer) Fix(ctx context.Context, req Request, progress Progress) (*Result, error) {
-	if err := req.normalize(f.cfg.CloneBase); err != nil {
+	if err := req.normalize(f.policy()); err != nil {
 		return nil, fmt.Errorf("fix_issue: %w", err)
 	}
 	if progress == nil {
@@ -359,16 +359,13 @@ func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Resul
 		progress("resuming OpenCode session " + rec.SessionID + " (fixloop restarted or the request was repeated)")
 		res.Reused = true
 	} else {
-		plan := req.Plan
-		if plan == "" {
-			plan = BuildPlan(req)
-		}
-		text := plan + deliveryInstructions(req, branch)
+		previous := ""
 		if attempts > 0 {
-			text = "Your previous attempt ended without a verified pull request (" + lastStepOutput(rec) + "). Continue from where you are and complete the delivery steps.\n\n" + text
+			previous = lastStepOutput(rec)
 		}
+		text := f.prompt(req, branch, previous)
 		if err := f.cfg.OpenCode.PromptAsync(ctx, dir, rec.SessionID, opencode.Prompt{
-			Text: f.cfg.Redactor.String(text), ProviderID: f.cfg.ProviderID, ModelID: f.cfg.ModelID}); err != nil {
+			Text: text, ProviderID: f.cfg.ProviderID, ModelID: f.cfg.ModelID}); err != nil {
 			f.step(ctx, rec, "prompt", false, err.Error())
 			return f.failed(ctx, rec, res, err.Error())
 		}
@@ -411,8 +408,16 @@ func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Resul
 	}
 	f.step(ctx, rec, "wait", true, "session idle")
 
-	// 5. Collect what the agent said and did, then verify instead of trusting it.
+	// 5. Collect what the agent said and did, push its commits and open the PR, then verify.
 	f.collect(ctx, dir, rec.SessionID, res)
+	why, err := f.deliver(ctx, req, rec, dir, branch, res.Summary)
+	if err != nil {
+		f.step(ctx, rec, "deliver", false, err.Error())
+		return f.failed(ctx, rec, res, err.Error())
+	}
+	if why != "" {
+		return f.noPR(ctx, rec, res, why)
+	}
 	if _, err := f.cfg.GitHub.GetBranch(ctx, req.Repo, branch); err != nil {
 		if !errors.Is(err, github.ErrNotFound) {
 			return nil, fmt.Errorf("fixer: verify branch %s: %w", branch, err)
@@ -519,38 +524,20 @@ func (f *Fixer) collect(ctx context.Context, dir, id string, res *Result) {
 	res.LastMessages = f.cfg.Redactor.Strings(texts)
 }
 
-func (f *Fixer) ensureClone(ctx context.Context, req Request, dir, branch string, progress Progress) error {
-	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
-		return nil
+// prompt is the text OpenCode gets: the plan and the previous error, redacted and fenced as untrusted
+// data, between fixloop's own rules and delivery steps.
+func (f *Fixer) prompt(req Request, branch, previous string) string {
+	plan := req.Plan
+	if plan == "" {
+		plan = BuildPlan(req)
 	}
-	tmp := dir + ".tmp"
-	_ = os.RemoveAll(tmp)
-	if out, err := git(ctx, "", "clone", "--quiet", "--branch", req.BaseBranch, req.RepoURL, tmp); err != nil {
-		return fmt.Errorf("git clone %s (branch %s) failed: %v: %s", req.RepoURL, req.BaseBranch, err, out)
-	}
-	// The branch may exist remotely already (an earlier run pushed before dying): continue from it.
-	if _, err := git(ctx, tmp, "fetch", "--quiet", "origin", branch+":"+branch); err == nil {
-		if out, err := git(ctx, tmp, "checkout", "--quiet", branch); err != nil {
-			return fmt.Errorf("git checkout %s: %v: %s", branch, err, out)
-		}
-	} else if out, err := git(ctx, tmp, "checkout", "--quiet", "-b", branch); err != nil {
-		return fmt.Errorf("git checkout -b %s: %v: %s", branch, err, out)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	progress(fmt.Sprintf("cloned %s (%s) on branch %s", req.RepoURL, req.BaseBranch, branch))
-	return nil
+	red := f.cfg.Redactor.String
+	return composePrompt(req, red(plan), branch, red(previous), newNonce())
 }
 
-func git(ctx context.Context, dir string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+// policy is the repository policy from the configuration.
+func (f *Fixer) policy() RepoPolicy {
+	return RepoPolicy{Allow: f.cfg.Repos, CloneBase: f.cfg.CloneBase}
 }
 
 func (f *Fixer) put(ctx context.Context, rec *store.FixerSession) error {

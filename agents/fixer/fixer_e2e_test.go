@@ -50,7 +50,7 @@ const (
 type fixture struct {
 	env      *opencodetest.Env
 	sink     *ghsink.Server
-	sinkURL  string // API root with trailing slash
+	sinkURL  string // API root with trailing slash; also the git host (smart HTTP at /o/r.git)
 	bare     string
 	stateDir string
 	workDir  string
@@ -88,27 +88,24 @@ func (fx *fixture) cloneDir(fp string) string {
 	return filepath.Join(fx.workDir, repoSlug(ghRepo)+"-"+short(fp))
 }
 
-// successScript is what a good model does: read, edit with OpenCode's edit tool, then commit, push and
-// open the PR through the GitHub API with bash. gate (optional) holds the edit step.
+// successScript is what a good model does: read, edit with OpenCode's edit tool, then commit with bash;
+// fixloop pushes and opens the PR. gate (optional) holds the edit step.
 func (fx *fixture) successScript(name, fp string, gate <-chan struct{}) scriptedllm.Script {
 	dir := fx.cloneDir(fp)
 	file := filepath.Join(dir, tinyPath)
-	branch := BranchFor(fp)
-	pr := fmt.Sprintf(`{"title":"Fix index out of range in tiny.Last","head":%q,"base":"main","body":"Fixes #1"}`, branch)
 	return scriptedllm.Script{Name: name, Steps: []scriptedllm.Step{
 		{Text: "Reading the failing function.", ToolCalls: []scriptedllm.ToolCall{{Name: "read", Args: map[string]any{"filePath": file}}}},
 		{Gate: gate, ToolCalls: []scriptedllm.ToolCall{{Name: "edit", Args: map[string]any{"filePath": file, "oldString": "xs[len(xs)]", "newString": fixedGo}}}},
 		{ToolCalls: []scriptedllm.ToolCall{{Name: "bash", Args: map[string]any{
-			"description": "commit, push and open the pull request",
-			"command": fmt.Sprintf("git commit -qam 'fix: Last indexed one past the end' && git push -q origin %s && curl -sS -f -X POST -H 'Content-Type: application/json' -d '%s' %srepos/o/r/pulls",
-				branch, pr, fx.sinkURL),
+			"description": "commit the fix",
+			"command":     "git commit -qam 'fix: Last indexed one past the end'",
 		}}}},
 		{Text: "Fixed tiny.Last: it indexed xs[len(xs)], one past the end; it now returns xs[len(xs)-1]. Pull request opened."},
 	}}
 }
 
 func (fx *fixture) request(fp, script string) Request {
-	return Request{RepoURL: fx.bare, Repo: ghRepo, BaseBranch: "main", Issue: 1, Fingerprint: fp,
+	return Request{Repo: ghRepo, BaseBranch: "main", Issue: 1, Fingerprint: fp,
 		Plan: "# Fix plan: index out of range in tiny.Last\n[script:" + script + "]\nThe canary panics with `index out of range [3] with length 3` in tiny.Last."}
 }
 
@@ -119,7 +116,8 @@ func (fx *fixture) newFixer(t testing.TB, mod func(*Config)) (*Fixer, store.Stor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := Config{OpenCode: fx.env.Client, Store: st, GitHub: fx.gh, WorkDir: fx.workDir, Timeout: 2 * time.Minute}
+	cfg := Config{OpenCode: fx.env.Client, Store: st, GitHub: fx.gh, WorkDir: fx.workDir, Timeout: 2 * time.Minute,
+		CloneBase: CloneBaseFor(fx.sinkURL), Repos: []string{"o/*"}}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -237,8 +235,9 @@ func containsAny(lines []string, sub string) bool {
 	return false
 }
 
-// The whole loop over A2A with a real OpenCode: the edit tool fixes the file, bash pushes and opens the
-// PR on the local GitHub API, the fixer verifies it, comments on the issue, and a repeat returns it.
+// The whole loop over A2A with a real OpenCode: the edit tool fixes the file, bash commits, fixloop pushes
+// over git's smart HTTP and opens the PR on the local GitHub API, verifies it, comments on the issue, and
+// a repeat returns it.
 func TestFixOverA2AOpensOneVerifiedPR(t *testing.T) {
 	fx := newFixture(t)
 	const fp = "fp-e2e-index-range"
@@ -294,7 +293,7 @@ func TestFixOverA2AOpensOneVerifiedPR(t *testing.T) {
 	for _, s := range rec.Steps {
 		names = append(names, s.Name)
 	}
-	if got := strings.Join(names, ","); got != "session,prompt,wait,issue-comment" {
+	if got := strings.Join(names, ","); got != "session,prompt,wait,push,pull-request,issue-comment" {
 		t.Errorf("steps = %s", got)
 	}
 
@@ -461,7 +460,7 @@ func waitIdle(t *testing.T, c opencode.API, dir, id string) {
 	t.Errorf("session %s still busy after abort", id)
 }
 
-// A model that edits but never pushes: verified as no_pr, with the session's last words.
+// A model that edits but never commits: no_pr (fixloop pushes commits only), with the session's last words.
 func TestNoPRIsReportedNotTrusted(t *testing.T) {
 	fx := newFixture(t)
 	const fp = "fp-no-pr"
@@ -476,7 +475,7 @@ func TestNoPRIsReportedNotTrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != StatusNoPR || !strings.Contains(res.Error, "was not pushed") {
+	if res.Status != StatusNoPR || !strings.Contains(res.Error, "made no commit") {
 		t.Fatalf("result %+v", res)
 	}
 	if len(res.LastMessages) == 0 || !strings.Contains(res.LastMessages[len(res.LastMessages)-1], "opened PR #7") {
@@ -508,7 +507,8 @@ func runHelperServer() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	f, err := New(Config{OpenCode: oc, Store: st, GitHub: gh, WorkDir: os.Getenv("H_WORK"), Timeout: 3 * time.Minute})
+	f, err := New(Config{OpenCode: oc, Store: st, GitHub: gh, WorkDir: os.Getenv("H_WORK"), Timeout: 3 * time.Minute,
+		CloneBase: CloneBaseFor(os.Getenv("H_GITHUB")), Repos: []string{"o/*"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -661,7 +661,7 @@ func TestNonBlockingDelegationCompletesInBackground(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// The triage agent's field names: repo, issueNumber, plan.
-	data := map[string]any{"repo": fx.bare, "baseBranch": "main", "issueNumber": 1, "fingerprint": fp,
+	data := map[string]any{"repo": ghRepo, "baseBranch": "main", "issueNumber": 1, "fingerprint": fp,
 		"plan": "# Fix plan\n[script:nb]\nindex out of range in tiny.Last"}
 	req := &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(data)), Config: &a2a.SendMessageConfig{ReturnImmediately: true}}
 	out, err := c.SendMessage(ctx, req)

@@ -74,21 +74,17 @@ func BuildPlan(req Request) string {
 // defaultPlanTemplate is used only if the embedded skill is missing (a build defect caught by tests).
 const defaultPlanTemplate = "# Fix plan: {{title}}\n\nRepository: {{repository}} (base `{{baseBranch}}`)\n\n## Summary\n{{summary}}\n\n## Root causes\n{{rootCauses}}\n\n## Recommendations\n{{recommendations}}\n\n## Debugging steps\n{{debuggingSteps}}\n\nIssue: {{issue}}\n"
 
-// deliveryInstructions tells the coding agent how to hand the work back. The fixer verifies every claim
-// (branch pushed, PR exists) through the GitHub API afterwards, so the wording is about what to do, not
-// about reporting.
+// deliveryInstructions tells the coding agent how to hand the work back: commit on the fix branch and
+// stop. fixloop itself pushes the branch and opens the pull request (OpenCode holds no GitHub token),
+// then verifies both through the GitHub API.
 func deliveryInstructions(req Request, branch string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n\n## Delivery (required)\n")
-	fmt.Fprintf(&b, "You are in a clone of %s, already on the branch `%s` created from `%s`.\n", firstNonEmpty(req.Repo, req.RepoURL), branch, req.BaseBranch)
-	fmt.Fprintf(&b, "1. Commit your change on `%s` with a message that explains the fix.\n", branch)
-	fmt.Fprintf(&b, "2. Push it: `git push origin %s`.\n", branch)
-	fmt.Fprintf(&b, "3. Open a pull request from `%s` into `%s` (e.g. `gh pr create --head %s --base %s --title ... --body ...`)", branch, req.BaseBranch, branch, req.BaseBranch)
-	if req.Issue > 0 {
-		fmt.Fprintf(&b, " whose body says `Fixes #%d`", req.Issue)
-	}
-	b.WriteString(".\n4. Do not open a second pull request for this branch; if one exists, push to it.\n")
-	b.WriteString("5. End with a short summary of the root cause and the change.\n")
+	fmt.Fprintf(&b, "\n\n## Delivery (required, from fixloop)\n")
+	fmt.Fprintf(&b, "You are in a clone of %s, already on the branch `%s` created from `%s`.\n", req.Repo, branch, req.BaseBranch)
+	b.WriteString("1. Change only files of this repository, with the smallest change that fixes the root cause.\n")
+	fmt.Fprintf(&b, "2. Commit your change on `%s` (`git add` the files, then `git commit -m \"...\"` with a message that explains the fix).\n", branch)
+	b.WriteString("3. Do not push and do not open a pull request: fixloop pushes the branch and opens the pull request itself.\n")
+	b.WriteString("4. End with a short summary of the root cause and the change.\n")
 	fmt.Fprintf(&b, "\n<!-- fixloop fingerprint %s -->\n", req.Fingerprint)
 	return b.String()
 }

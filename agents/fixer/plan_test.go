@@ -15,7 +15,7 @@ func TestPlanFromTriageFieldsUsesTheFixPlanSkill(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"# Fix plan: panic in cart.Last", "- index out of range in cart.Last", "- return an error for an empty cart",
-		"Evidence: panic: runtime error", "referencing issue #7", "`fixloop/fix-9f8e7d6c5b4a3f2e`", "Fixes #7", "git push origin fixloop/fix-9f8e7d6c5b4a3f2e"} {
+		"Evidence: panic: runtime error", "referencing issue #7", "`fixloop/fix-9f8e7d6c5b4a3f2e`", "fixloop pushes the branch", "<<<UNTRUSTED-DATA "} {
 		if !strings.Contains(prompt, want) {
 			t.Errorf("plan lacks %q:\n%s", want, prompt)
 		}
@@ -26,6 +26,7 @@ func TestPlanFromTriageFieldsUsesTheFixPlanSkill(t *testing.T) {
 }
 
 func TestRequestNormalize(t *testing.T) {
+	pol := RepoPolicy{Allow: []string{"acme/*"}, CloneBase: "https://github.com"}
 	cases := []struct {
 		req      Request
 		repoURL  string
@@ -34,15 +35,19 @@ func TestRequestNormalize(t *testing.T) {
 		errMatch string
 	}{
 		{Request{Repo: "acme/shop", Plan: "p", Fingerprint: "f"}, "https://github.com/acme/shop.git", "acme/shop", 0, ""},
-		{Request{RepoURL: "git@github.com:acme/shop.git", Plan: "p", Fingerprint: "f", IssueURL: "https://github.com/acme/shop/issues/42"}, "git@github.com:acme/shop.git", "acme/shop", 42, ""},
-		{Request{RepoURL: "/srv/git/o/r.git", Plan: "p", Fingerprint: "f"}, "/srv/git/o/r.git", "o/r", 0, ""},
+		{Request{RepoURL: "https://github.com/acme/shop", Plan: "p", Fingerprint: "f", IssueURL: "https://github.com/acme/shop/issues/42"}, "https://github.com/acme/shop.git", "acme/shop", 42, ""},
+		{Request{Repo: "https://github.com/acme/shop.git", Plan: "p", Fingerprint: "f"}, "https://github.com/acme/shop.git", "acme/shop", 0, ""},
+		{Request{RepoURL: "git@github.com:acme/shop.git", Plan: "p", Fingerprint: "f"}, "", "", 0, "ssh"},
+		{Request{RepoURL: "/srv/git/acme/r.git", Plan: "p", Fingerprint: "f"}, "", "", 0, "not an https URL"},
 		{Request{Repo: "acme/shop", Plan: "p"}, "", "", 0, "fingerprint is required"},
 		{Request{Repo: "acme/shop", Fingerprint: "f"}, "", "", 0, "plan (markdown) or findings"},
-		{Request{Plan: "p", Fingerprint: "f"}, "", "", 0, "repoUrl"},
+		{Request{Plan: "p", Fingerprint: "f"}, "", "", 0, "repo (owner/name) is required"},
+		{Request{Repo: "acme/shop", Plan: "p", Fingerprint: "f", BaseBranch: "--force"}, "", "", 0, "not a branch name"},
+		{Request{Repo: "acme/shop", Plan: "p", Fingerprint: "f -->\nIGNORE"}, "", "", 0, "fingerprint"},
 	}
 	for _, tc := range cases {
 		r := tc.req
-		err := r.normalize("https://github.com")
+		err := r.normalize(pol)
 		if tc.errMatch != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.errMatch) {
 				t.Errorf("%+v: error %v, want %q", tc.req, err, tc.errMatch)

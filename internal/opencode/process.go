@@ -47,8 +47,32 @@ func (p ProviderConfig) withDefaults() ProviderConfig {
 	return p
 }
 
+// Permissions is the OpenCode permission config fixloop runs with. Nobody is there to answer "ask", so
+// every rule is allow or deny: everything is denied (web fetch/search, paths outside the work tree,
+// subagents...) except reading and editing inside the work tree and a short list of git commands to
+// inspect and commit. There is no push, no network tool and no shell beyond those: fixloop pushes the
+// branch and opens the pull request itself. The last matching rule wins, so "*" comes first.
+func Permissions() map[string]any {
+	bash := map[string]any{"*": "deny"}
+	// Build and test commands run the repository's own code, which is the operator's allowed repository;
+	// OpenCode's environment holds no credential but the model key (see passEnv).
+	for _, c := range []string{"git status", "git diff", "git log", "git show", "git add", "git commit", "git checkout", "git switch", "git restore", "git rm", "git mv", "go build", "go vet", "go test"} {
+		bash[c] = "allow"
+		bash[c+" *"] = "allow"
+	}
+	// Commands that could reach the network or change git's configuration stay denied even after "git *"-style growth.
+	for _, c := range []string{"git push *", "git remote *", "git config *", "git -c *", "git fetch *", "git clone *", "git submodule *", "git credential *"} {
+		bash[c] = "deny"
+	}
+	return map[string]any{
+		"*": "deny", "read": "allow", "glob": "allow", "grep": "allow", "list": "allow", "edit": "allow",
+		"todowrite": "allow", "todoread": "allow",
+		"bash": bash, "webfetch": "deny", "websearch": "deny", "external_directory": "deny", "doom_loop": "deny",
+	}
+}
+
 // Config renders an OPENCODE_CONFIG document that works offline: one OpenAI-compatible provider, no
-// autoupdate, no sharing, edits and bash allowed without asking (nobody is there to answer).
+// autoupdate, no sharing, and fixloop's narrow Permissions.
 func Config(p ProviderConfig) []byte {
 	if p.Gemini {
 		model := p.Model
@@ -58,7 +82,7 @@ func Config(p ProviderConfig) []byte {
 		b, _ := json.MarshalIndent(map[string]any{
 			"autoupdate": false, "share": "disabled", "model": "google/" + model, "small_model": "google/" + model,
 			"enabled_providers": []string{"google"},
-			"permission":        map[string]any{"edit": "allow", "bash": "allow", "webfetch": "deny", "external_directory": "allow"},
+			"permission":        Permissions(),
 		}, "", "  ")
 		return b
 	}
@@ -71,9 +95,7 @@ func Config(p ProviderConfig) []byte {
 		"model":             ref,
 		"small_model":       ref,
 		"enabled_providers": []string{p.ProviderID},
-		"permission": map[string]any{
-			"edit": "allow", "bash": "allow", "webfetch": "deny", "external_directory": "allow",
-		},
+		"permission":        Permissions(),
 		"provider": map[string]any{
 			p.ProviderID: map[string]any{
 				"npm":     "@ai-sdk/openai-compatible",
@@ -217,6 +239,7 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 		"GIT_COMMITTER_NAME=fixloop", "GIT_COMMITTER_EMAIL=fixloop@localhost",
 	)
 	cmd.Env = append(cmd.Env, OfflineEnv...)
+	cmd.Env = append(cmd.Env, gitHardening...)
 	if o.Provider.Gemini && o.ConfigJSON == nil {
 		cmd.Env = append(cmd.Env, "GOOGLE_GENERATIVE_AI_API_KEY="+o.Provider.APIKey)
 	}
@@ -288,18 +311,29 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	}
 }
 
-// filteredEnv drops variables that would leak the caller's OpenCode/XDG setup into the private server.
+// passEnv lists the variables of fixloop's own environment OpenCode inherits: what a process needs to
+// run and reach its model through a proxy. Everything else (GitHub and cloud tokens, fixloop's own
+// settings and keys) stays out: the coding agent's shell must not be able to print a credential.
+var passEnv = map[string]bool{"PATH": true, "LANG": true, "TZ": true, "TMPDIR": true, "TERM": true, "USER": true,
+	"LOGNAME": true, "SHELL": true, "HTTP_PROXY": true, "HTTPS_PROXY": true, "NO_PROXY": true, "http_proxy": true,
+	"https_proxy": true, "no_proxy": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true, "NODE_EXTRA_CA_CERTS": true}
+
+// filteredEnv is the part of os.Environ() in passEnv (and LC_* locale settings).
 func filteredEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if k == "HOME" || strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "OPENCODE_") {
-			continue
+		if passEnv[k] || strings.HasPrefix(k, "LC_") {
+			out = append(out, kv)
 		}
-		out = append(out, kv)
 	}
 	return out
 }
+
+// gitHardening keeps git hooks from running in the agent's commits (a hook written by a steered agent
+// would run outside the permission rules).
+var gitHardening = []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=core.hooksPath", "GIT_CONFIG_VALUE_0=/dev/null",
+	"GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
 
 // PID returns the server's process id.
 func (s *Server) PID() int { return s.cmd.Process.Pid }

@@ -1,6 +1,6 @@
 // Package ghsink is a local GitHub-compatible REST server: the subset of the GitHub API fixloop uses
 // (issues by label/state, create, get, edit, comments, labels; pulls by head, create, get; branches from
-// a local bare git repository). Tests run the production go-github client against it, with injectable
+// a local bare git repository; git clone/fetch/push over smart HTTP at /<owner>/<name>.git). Tests run the production go-github client against it, with injectable
 // rate-limit and 5xx faults, and `make demo` uses it as the issue sink (`fixloop github-sink`).
 package ghsink
 
@@ -298,6 +298,9 @@ func apiError(w http.ResponseWriter, code int, msg string) {
 
 // ServeHTTP implements the REST subset. Paths may carry GitHub Enterprise's /api/v3 prefix.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveGit(w, r) {
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	path := strings.TrimPrefix(r.URL.Path, "/api/v3")
 	s.mu.Lock()
