@@ -63,6 +63,9 @@ func (p RepoPolicy) Resolve(repo, repoURL string) (ownerName, cloneURL string, e
 	if repo == "" && repoURL == "" {
 		return "", "", errors.New("repo (owner/name) is required")
 	}
+	if repoURL == "" && !ownerNameRE.MatchString(strings.TrimSuffix(repo, ".git")) {
+		repo, repoURL = "", repo // a URL in the repo field (triage passes its repoUrl there)
+	}
 	fromURL := ""
 	if repoURL != "" {
 		if fromURL, err = ownerNameFromURL(repoURL, base); err != nil {

@@ -73,5 +73,7 @@ func fixerConfig(cfg *config.Config) fixer.Config {
 	f := cfg.Fixer
 	c := fixer.Config{WorkDir: f.WorkDir, Timeout: f.Timeout.Duration, MaxConcurrent: f.Concurrency, RetryLimit: f.RetryLimit}
 	c.ProviderID, c.ModelID, _ = strings.Cut(f.OpenCodeModel, "/") // validated as provider/model
+	// Which repositories, on which host, with fixloop's own token: OpenCode gets none of these.
+	c.Repos, c.CloneBase, c.PushToken = f.Repos, fixer.CloneBaseFor(cfg.GitHub.BaseURL), cfg.GitHub.Token
 	return c
 }

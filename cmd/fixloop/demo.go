@@ -637,7 +637,7 @@ func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
 		d.say("no issue, so nothing to hand to the fixer")
 		return
 	}
-	req := fixer.Request{RepoURL: d.repo, Repo: demoRepo, BaseBranch: "main", IssueNumber: issue.Number, Fingerprint: fingerprintFromLabels(issue), Plan: issue.Body}
+	req := fixer.Request{Repo: demoRepo, BaseBranch: "main", IssueNumber: issue.Number, Fingerprint: fingerprintFromLabels(issue), Plan: issue.Body}
 	plan, err := fixer.PlanFor(req)
 	if err != nil {
 		d.say("building the plan: %v", err)
@@ -664,7 +664,9 @@ func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
 		return
 	}
 	d.say("An LLM is configured: the fixer drives OpenCode on %s (a local stand-in for github.com/%s) ...", d.repo, demoRepo)
-	cmd := exec.CommandContext(ctx, d.self, "fix", "--repo-url", d.repo, "--repo", demoRepo, "--issue", fmt.Sprint(issue.Number),
+	// The sink serves the bare repository over git's smart HTTP, as github.com would: the fixer clones
+	// from and pushes to the configured GitHub host only.
+	cmd := exec.CommandContext(ctx, d.self, "fix", "--repo", demoRepo, "--issue", fmt.Sprint(issue.Number),
 		"--fingerprint", req.Fingerprint, "--plan-file", planFile, "--github-url", d.sinkURL,
 		"--state-dir", filepath.Join(d.dir, "fixer-state"))
 	cmd.Env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=demo-token")

@@ -76,7 +76,7 @@ and how to enable the step.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&req.RepoURL, "repo-url", "", "git clone URL of the repository (or a local path)")
+	f.StringVar(&req.RepoURL, "repo-url", "", "https URL of the repository on the configured GitHub host (fixloop clones from that host)")
 	f.StringVar(&req.Repo, "repo", "", "owner/name on GitHub (derived from --repo-url when omitted)")
 	f.StringVar(&req.BaseBranch, "base", "main", "base branch")
 	f.IntVar(&req.Issue, "issue", 0, "issue number to link the pull request to")
@@ -156,6 +156,9 @@ func runFix(ctx context.Context, cmd *cobra.Command, cfg *config.Config, req fix
 	}
 	fc := fixerConfig(cfg)
 	fc.OpenCode, fc.Store, fc.GitHub, fc.Logger = oc, st, gh, logger
+	// The CLI caller is the operator: the repository named on the command line is the allow-list (the
+	// URL rules still apply: https on the configured GitHub host only).
+	fc.Repos = []string{"*/*"}
 	fx, err := fixer.New(fc)
 	if err != nil {
 		return err

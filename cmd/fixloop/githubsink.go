@@ -81,7 +81,7 @@ With --print it prints the issues and comments stored in --state and exits.`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	f.StringVar(&stateFile, "state", "", "JSON file holding the sink's issues (loaded at start, rewritten on every change)")
-	f.StringArrayVar(&repos, "repo", nil, "owner/name=/path/to/bare.git: answer the branches API from a local bare repository (repeatable)")
+	f.StringArrayVar(&repos, "repo", nil, "owner/name=/path/to/bare.git: answer the branches API and git clone/fetch/push (smart HTTP at /owner/name.git) from a local bare repository (repeatable)")
 	f.StringVar(&token, "token", "", "require this token on every request (default: accept any)")
 	f.StringVar(&urlFile, "url-file", "", "write the API base URL to this file once listening")
 	f.BoolVar(&printOnly, "print", false, "print the issues stored in --state and exit")

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -96,6 +97,9 @@ type Fixer struct {
 	Timeout       Duration `json:"timeout"`
 	Concurrency   int      `json:"concurrency"`
 	RetryLimit    int      `json:"retryLimit"`
+	// Repos the fixer may clone, change and open pull requests on: owner/name globs ("acme/*").
+	// Empty refuses every fix request.
+	Repos []string `json:"repos,omitempty"`
 }
 
 // A2A configures the agent endpoints.
@@ -196,6 +200,7 @@ var settings = []setting{
 	{"fixer-retry-limit", []string{"FIXLOOP_FIXER_RETRY_LIMIT"}, kInt, "abort a session after this many failed LLM calls in a row", func(c *Config) any { return &c.Fixer.RetryLimit }},
 	{"public-url", []string{"FIXLOOP_PUBLIC_URL"}, kString, "externally reachable base URL of fixloop serve (default: from each request's Host)", func(c *Config) any { return &c.PublicURL }},
 	{"", []string{"FIXLOOP_A2A_TOKEN"}, kString, "bearer token required on A2A calls (and sent to the fixer)", func(c *Config) any { return &c.A2A.Token }},
+	{"fixer-repos", []string{"FIXLOOP_FIXER_REPOS"}, kList, "repositories the fixer may change: comma-separated owner/name globs (acme/*); empty refuses every fix", func(c *Config) any { return &c.Fixer.Repos }},
 }
 
 // AddFlags registers --config and the settings' flags on fs (used by mcp, serve and any other
@@ -409,6 +414,11 @@ func (c *Config) Validate() error {
 	c.validateFixer(bad)
 	if c.GitHub.Repo != "" && !repoRE.MatchString(c.GitHub.Repo) {
 		bad("GitHub repo (--github-repo / FIXLOOP_GITHUB_REPO)", "%q is not owner/name", c.GitHub.Repo)
+	}
+	for _, p := range c.Fixer.Repos {
+		if _, err := path.Match(p, "x/y"); err != nil || strings.Count(p, "/") != 1 {
+			bad("fixer repos (--fixer-repos / FIXLOOP_FIXER_REPOS)", "%q is not an owner/name glob like acme/*", p)
+		}
 	}
 	if c.StateDir == "" {
 		bad("state dir (--state-dir / FIXLOOP_STATE_DIR)", "must not be empty")
