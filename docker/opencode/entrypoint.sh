@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Configures git/gh from a token and the model from the environment, then runs `opencode serve`.
-#   GH_TOKEN | GITHUB_TOKEN       token for git push and `gh pr create` (required to open PRs)
-#   GH_HOST                       GitHub Enterprise host (default github.com)
+# Configures the model from the environment, then runs `opencode serve` on 127.0.0.1 only: its API has
+# no authentication, so only the fixer container of the same pod reaches it. It holds no GitHub token:
+# the agent commits, and fixloop (the fixer container) pushes and opens the pull request.
 #   FIXLOOP_LLM_BASE_URL          OpenAI-compatible endpoint (e.g. http://ollama:11434/v1) ...
 #   FIXLOOP_LLM_API_KEY, FIXLOOP_LLM_MODEL
 #   GEMINI_API_KEY | GOOGLE_API_KEY  ... or Gemini (model FIXLOOP_LLM_MODEL, default gemini-2.5-flash)
@@ -9,21 +9,18 @@
 #   PORT                          listen port (default 4096)
 set -euo pipefail
 
-export GH_TOKEN="${GH_TOKEN:-${GITHUB_TOKEN:-}}"
+unset GH_TOKEN GITHUB_TOKEN FIXLOOP_GITHUB_TOKEN
 git config --global user.name "${GIT_AUTHOR_NAME:-fixloop-bot}"
 git config --global user.email "${GIT_AUTHOR_EMAIL:-fixloop-bot@users.noreply.github.com}"
-if [ -n "$GH_TOKEN" ]; then
-  # gh reads GH_TOKEN itself; setup-git makes plain `git push` over https use it too.
-  gh auth setup-git --hostname "${GH_HOST:-github.com}" >/dev/null 2>&1 \
-    || echo "warning: gh auth setup-git failed; git push over https may ask for credentials" >&2
-else
-  echo "warning: GH_TOKEN/GITHUB_TOKEN not set: the agent cannot push branches or open pull requests" >&2
-fi
+# No git hooks: a hook written by a steered agent would run outside OpenCode's permission rules.
+git config --global core.hooksPath /dev/null
 
 if [ -z "${OPENCODE_CONFIG:-}" ]; then
   cfg="$HOME/.config/opencode/fixloop.json"
   mkdir -p "$(dirname "$cfg")"
-  perm='"permission":{"edit":"allow","bash":"allow","webfetch":"deny","external_directory":"allow"}'
+  # Same rules as internal/opencode.Permissions (a test keeps them equal): deny all but reading/editing in
+  # the work tree and local git/go commands; no network tool, no push, nothing outside the work tree.
+  perm='"permission":{"*":"deny","bash":{"*":"deny","git -c *":"deny","git add":"allow","git add *":"allow","git checkout":"allow","git checkout *":"allow","git clone *":"deny","git commit":"allow","git commit *":"allow","git config *":"deny","git credential *":"deny","git diff":"allow","git diff *":"allow","git fetch *":"deny","git log":"allow","git log *":"allow","git mv":"allow","git mv *":"allow","git push *":"deny","git remote *":"deny","git restore":"allow","git restore *":"allow","git rm":"allow","git rm *":"allow","git show":"allow","git show *":"allow","git status":"allow","git status *":"allow","git submodule *":"deny","git switch":"allow","git switch *":"allow","go build":"allow","go build *":"allow","go test":"allow","go test *":"allow","go vet":"allow","go vet *":"allow"},"doom_loop":"deny","edit":"allow","external_directory":"deny","glob":"allow","grep":"allow","list":"allow","read":"allow","todoread":"allow","todowrite":"allow","webfetch":"deny","websearch":"deny"}'
   if [ -n "${FIXLOOP_LLM_BASE_URL:-}" ]; then
     model="${FIXLOOP_LLM_MODEL:?set FIXLOOP_LLM_MODEL with FIXLOOP_LLM_BASE_URL}"
     cat >"$cfg" <<JSON
@@ -47,4 +44,4 @@ fi
 # OpenCode's project root is the git repository it starts in; the work dir holds the fixer's clones.
 cd /var/lib/fixloop/work
 [ -d .git ] || git init -q .
-exec opencode-server serve --port "${PORT:-4096}" --hostname 0.0.0.0
+exec opencode-server serve --port "${PORT:-4096}" --hostname 127.0.0.1

@@ -2,6 +2,10 @@ package opencode
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -59,5 +63,31 @@ func TestOpenCodePermissionsAreNarrow(t *testing.T) {
 				t.Errorf("bash %q = %v, want deny", must, bash[must])
 			}
 		}
+	}
+}
+
+// The container image writes its own config (docker/opencode/entrypoint.sh); its rules must be these,
+// and it must listen on loopback only (its API has no authentication).
+func TestImageEntrypointUsesTheSamePermissionsOnLoopback(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docker", "opencode", "entrypoint.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(b)
+	m := regexp.MustCompile(`perm='"permission":(\{.*\})'`).FindStringSubmatch(script)
+	if m == nil {
+		t.Fatal("entrypoint.sh has no perm='\"permission\":{...}' line")
+	}
+	var got, want any
+	if err := json.Unmarshal([]byte(m[1]), &got); err != nil {
+		t.Fatalf("entrypoint permissions are not JSON: %v", err)
+	}
+	raw, _ := json.Marshal(Permissions())
+	_ = json.Unmarshal(raw, &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("entrypoint permissions differ from Permissions():\n%s\n%s", m[1], raw)
+	}
+	if !strings.Contains(script, "--hostname 127.0.0.1") || strings.Contains(script, "0.0.0.0") {
+		t.Error("the image's OpenCode must listen on 127.0.0.1 only")
 	}
 }
