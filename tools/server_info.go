@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"slices"
+
+	"github.com/fixloop/fixloop/internal/monitor"
 )
 
 // ServerInfoInput takes no arguments.
@@ -16,6 +18,8 @@ type ServerInfoOutput struct {
 	ReadOnly   bool     `json:"readOnly" jsonschema:"true when write tools (promote, abort, open issue) are not registered"`
 	Toolsets   []string `json:"toolsets" jsonschema:"toolsets compiled into this server"`
 	Problems   []string `json:"problems,omitempty" jsonschema:"missing configuration, each naming the setting to fix"`
+	// Monitor says whether this process runs the health monitor and which replica holds its lease.
+	Monitor *monitor.Info `json:"monitor,omitempty"`
 }
 
 // ServerInfo reports the configuration; it never touches the network, so it is also the cheap call used
@@ -31,6 +35,9 @@ func ServerInfo(_ context.Context, d Deps, _ ServerInfoInput) (*ServerInfoOutput
 		out.Prometheus = d.Prom.URL()
 	} else {
 		out.Problems = append(out.Problems, "no Prometheus configured: set FIXLOOP_PROMETHEUS_URL or --prometheus-url")
+	}
+	if info := d.Monitor.Info(); info.Enabled {
+		out.Monitor = &info
 	}
 	return out, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/llm"
+	"github.com/fixloop/fixloop/internal/monitor"
 	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/redact"
 )
@@ -52,6 +53,8 @@ type Deps struct {
 	Version string
 	// ReadOnly is reported by server_info (write tools are then not registered at all).
 	ReadOnly bool
+	// Monitor is the health monitor's status and store (list_findings, server_info); nil: not available.
+	Monitor *monitor.Status
 }
 
 // Toolsets group tools so a user can enable a subset (--toolsets).
@@ -61,6 +64,7 @@ const (
 	ToolsetMetrics  = "metrics"  // Prometheus
 	ToolsetRollouts = "rollouts" // promote/abort/judge Argo Rollouts
 	ToolsetIssues   = "issues"   // GitHub issues
+	ToolsetMonitor  = "monitor"  // the scheduled health monitor's runs and findings
 )
 
 // Tool is one registered tool: its MCP definition and handler, its toolset, and whether it writes.

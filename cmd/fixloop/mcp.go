@@ -19,6 +19,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/kube"
+	"github.com/fixloop/fixloop/internal/monitor"
 	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/skills"
 	"github.com/fixloop/fixloop/tools"
@@ -60,7 +61,8 @@ func newMCPCmd() *cobra.Command {
 // buildDeps connects the backends named in cfg. A missing cluster or Prometheus is not an error (the
 // tools say what to configure); a configured but broken one (bad kubeconfig, unknown context) is.
 func buildDeps(cfg *config.Config, logger *slog.Logger) (tools.Deps, error) {
-	d := tools.Deps{Logger: logger, Version: version, ReadOnly: cfg.ReadOnly, PromQL: cfg.Prometheus.PromQL}
+	d := tools.Deps{Logger: logger, Version: version, ReadOnly: cfg.ReadOnly, PromQL: cfg.Prometheus.PromQL,
+		Monitor: monitor.NewStatus(cfg.StateDir)}
 	kc, err := kube.New(kube.Options{Kubeconfig: cfg.Kube.Kubeconfig, Context: cfg.Kube.Context, Timeout: cfg.Kube.Timeout.Duration})
 	switch {
 	case errors.Is(err, kube.ErrNoCluster):

@@ -66,6 +66,7 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	logger.Info("serving", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp")
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	startMonitor(ctx, reg, logger) // --monitor: the scheduled monitor and the rollout watcher, leader-elected
 	select {
 	case err := <-errc:
 		return err

@@ -40,8 +40,9 @@ type Config struct {
 	Fixer      Fixer      `json:"fixer"`
 	// PublicURL is the externally reachable base URL of fixloop serve (agent cards, links); empty:
 	// derived from each request's Host header.
-	PublicURL string `json:"publicURL,omitempty"`
-	A2A       A2A    `json:"a2a"`
+	PublicURL string  `json:"publicURL,omitempty"`
+	A2A       A2A     `json:"a2a"`
+	Monitor   Monitor `json:"monitor"`
 
 	// File is the YAML file that was read, if any.
 	File string `json:"-"`
@@ -134,6 +135,7 @@ func Default() *Config {
 		Kube:       Kube{Timeout: Duration{30 * time.Second}},
 		Prometheus: Prometheus{Timeout: Duration{30 * time.Second}},
 		Fixer:      Fixer{Timeout: Duration{20 * time.Minute}, Concurrency: 2, RetryLimit: 8},
+		Monitor:    defaultMonitor(),
 	}
 }
 
@@ -428,6 +430,7 @@ func (c *Config) Validate() error {
 			bad("prometheus.promql."+name, "empty query")
 		}
 	}
+	errs = append(errs, c.Monitor.validate()...)
 	return errors.Join(errs...)
 }
 
