@@ -47,7 +47,7 @@ var monitorSettings = []setting{
 	{"monitor-lease-namespace", []string{"FIXLOOP_MONITOR_LEASE_NAMESPACE"}, kString, "namespace of the monitor's leader-election Lease", func(c *Config) any { return &c.Monitor.LeaseNamespace }},
 	{"monitor-lease-name", []string{"FIXLOOP_MONITOR_LEASE_NAME"}, kString, "name of the monitor's leader-election Lease", func(c *Config) any { return &c.Monitor.LeaseName }},
 	{"monitor-lease-duration", []string{"FIXLOOP_MONITOR_LEASE_DURATION"}, kDuration, "a dead leader is replaced within this", func(c *Config) any { return &c.Monitor.LeaseDuration }},
-	{"monitor-identity", []string{"FIXLOOP_MONITOR_IDENTITY", "POD_NAME"}, kString, "this replica's identity in the election (default host name and pid)", func(c *Config) any { return &c.Monitor.Identity }},
+	{"monitor-identity", []string{"FIXLOOP_MONITOR_IDENTITY"}, kString, "this replica's identity in the election (default host name and pid)", func(c *Config) any { return &c.Monitor.Identity }},
 	{"monitor-watch-rollouts", []string{"FIXLOOP_MONITOR_WATCH_ROLLOUTS"}, kBool, "with --monitor: triage every Rollout that becomes Degraded or is aborted", func(c *Config) any { return &c.Monitor.WatchRollouts }},
 }
 
