@@ -30,10 +30,13 @@ var (
 )
 
 // prepareMonitor builds the monitor when --monitor is set (a bad setting fails serve at start-up).
-func prepareMonitor(cfg *config.Config, deps tools.Deps, st store.Store, tr *triage.Triage, logger *slog.Logger) {
+func prepareMonitor(cfg *config.Config, deps tools.Deps, st store.Store, tr *triage.Triage, logger *slog.Logger) error {
 	deps.Monitor.SetStore(st)
 	if !cfg.Monitor.Enabled {
-		return
+		return nil
+	}
+	if _, err := monitor.ParseThresholds(monitor.DefaultThresholds, cfg.Monitor.Thresholds); err != nil {
+		return usageError("monitor thresholds (--monitor-thresholds / FIXLOOP_MONITOR_THRESHOLDS): %v", err)
 	}
 	pendingMonitorMu.Lock()
 	defer pendingMonitorMu.Unlock()
@@ -42,6 +45,7 @@ func prepareMonitor(cfg *config.Config, deps tools.Deps, st store.Store, tr *tri
 			logger.Error("monitor stopped", "err", err)
 		}
 	}
+	return nil
 }
 
 // startMonitor starts what prepareMonitor built, in the background, for the life of ctx.

@@ -99,7 +99,9 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	host.Register(mux)
 	tr.RegisterArgo(mux)
-	prepareMonitor(cfg, deps, st, tr, logger)
+	if err := prepareMonitor(cfg, deps, st, tr, logger); err != nil {
+		return err
+	}
 	if err := host.Resume(context.Background()); err != nil {
 		logger.Warn("could not resume interrupted tasks", "err", err)
 	}
