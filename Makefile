@@ -13,6 +13,7 @@ FUZZ_TARGETS += ./internal/logmine:FuzzReader
 FUZZ_TARGETS += ./internal/logmine:FuzzMiner
 FUZZ_TARGETS += ./internal/redact:FuzzRedact
 FUZZ_TARGETS += ./internal/judge:FuzzJudgeInputs
+FUZZ_TARGETS += ./internal/logmine:FuzzAccessFacts
 
 GO_DIRS := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path '*/node_modules/*' -not -path './.testenv/*' -not -path './bin/*' | xargs -r -n1 dirname | sort -u)
 

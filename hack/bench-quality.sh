@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go test ./internal/logmine -run '^TestLoghubGroupingAccuracy$' -count=1 -v | sed -n '/grouping accuracy/,/GA-stream:/p;/SKIP/p'
-go test ./internal/judge -run '^TestScenarios$' -count=1 -v | sed -n '/case  *expected/,/^--- /p'
+go test ./internal/judge -run '^TestScenarios$' -count=1 -v | sed -n '/case  *expected/,/scenarios passed/p'

@@ -81,8 +81,9 @@ func TestScenarios(t *testing.T) {
 		t.Fatalf("only %d scenarios, want >= 45", len(scs))
 	}
 	var rows []string
+	passed, rawTotal, promptTotal := 0, 0, 0
 	for _, sc := range scs {
-		t.Run(sc.name, func(t *testing.T) {
+		ok := t.Run(sc.name, func(t *testing.T) {
 			v, err := Judge(context.Background(), sc.in, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -120,11 +121,18 @@ func TestScenarios(t *testing.T) {
 			}
 			req := BuildPrompt(sc.in, v, Options{})
 			promptTokens := llm.EstimateTokens(req.System) + llm.EstimateTokens(req.Prompt)
-			rows = append(rows, fmt.Sprintf("%-28s %-12s %-12s %3d %7d %7d %5.1f%%  %s", sc.name, sc.c.Expect, v.Verdict, v.Confidence,
+			rawTotal += sc.rawTokens
+			promptTotal += promptTokens
+			rows = append(rows, fmt.Sprintf("%-34s %-12s %-12s %3d %7d %7d %5.1f%%  %s", sc.name, sc.c.Expect, v.Verdict, v.Confidence,
 				sc.rawTokens, promptTokens, 100*float64(promptTokens)/float64(max(1, sc.rawTokens)), v.Fingerprint))
 		})
+		if ok {
+			passed++
+		}
 	}
-	t.Logf("\n%-28s %-12s %-12s %3s %7s %7s %6s  %s\n%s", "case", "expected", "verdict", "cnf", "rawTok", "prompt", "ratio", "fingerprint", strings.Join(rows, "\n"))
+	t.Logf("\n%-34s %-12s %-12s %3s %7s %7s %6s  %s\n%s\nscenarios passed: %d/%d; LLM prompt tokens %d vs raw log tokens %d (%.1f%%)",
+		"case", "expected", "verdict", "cnf", "rawTok", "prompt", "ratio", "fingerprint", strings.Join(rows, "\n"),
+		passed, len(scs), promptTotal, rawTotal, 100*float64(promptTotal)/float64(max(1, rawTotal)))
 }
 
 func evidenceSummary(v *Verdict) string {

@@ -73,3 +73,26 @@ func FuzzAccessFacts(f *testing.F) {
 		}
 	})
 }
+
+// Levels that follow other header fields in common formats.
+func TestLevelAfterHeader(t *testing.T) {
+	cases := []struct{ line, level string }{
+		{"10:00:00.123 [http-nio-8080-exec-1] ERROR c.e.shop.OrderService - order failed", LevelError},
+		{"[2026-05-04 10:00:00 +0000] [8] [ERROR] Exception in worker process", LevelError},
+		{"E, [2026-05-04T10:00:00.123456 #1] ERROR -- : Redis::CannotConnectError", LevelError},
+		{"W, [2026-05-04T10:00:00.123456 #1]  WARN -- : slow query", LevelWarn},
+		{"[2026-05-04 10:00:00] production.ERROR: SQLSTATE[HY000] [2002] Connection refused", LevelError},
+		{"[Mon May 04 10:00:00.123456 2026] [proxy:error] [pid 12:tid 34] (111)Connection refused: AH00957", LevelError},
+		{"fail: Microsoft.AspNetCore.Server.Kestrel[13]", LevelError},
+		{"10:00:00.123 [main] INFO c.e.App - started", LevelInfo},
+		{"2026-05-04 10:00:00 the error was retried and succeeded", ""},
+		{"[cache] error budget computed", ""},
+	}
+	for _, c := range cases {
+		r := NewReader(strings.NewReader(c.line+"\n"), ReaderOptions{})
+		rec, _ := r.Next()
+		if rec.Level != c.level {
+			t.Errorf("%q: level %q, want %q (text %q)", c.line, rec.Level, c.level, rec.Text)
+		}
+	}
+}

@@ -486,10 +486,58 @@ func parseHeader(s string, depth int) Record {
 			rec.Level = LevelPanic
 		case strings.HasPrefix(s, "fatal error: "):
 			rec.Level = LevelFatal
+		default:
+			rec.Level = levelAfterHeader(s)
 		}
 	}
 	rec.Text = s
 	return rec
+}
+
+// levelAfterHeader finds a level that follows other header fields: logback's "[main] ERROR c.e.App",
+// gunicorn's "[8] [ERROR]", Ruby's "E, [2025-… #1] ERROR -- :", Monolog's "production.ERROR:",
+// Apache's "[proxy:error]". Only header-like tokens (bracketed, numeric, separators) may come first, and
+// an unbracketed level must be upper case, so prose ("the error was …") is not read as a level.
+func levelAfterHeader(s string) string {
+	s = strings.TrimLeft(s, " \t")
+	for i := 0; i < 6 && s != ""; i++ {
+		tok := s
+		if sp := strings.IndexAny(s, " \t"); sp >= 0 {
+			tok, s = s[:sp], strings.TrimLeft(s[sp:], " \t")
+		} else {
+			s = ""
+		}
+		bracketed := tok[0] == '[' || tok[0] == '('
+		inner := strings.Trim(tok, "[]():,")
+		if k := strings.LastIndexAny(inner, ".:"); k >= 0 && k+1 < len(inner) {
+			inner = inner[k+1:] // "production.ERROR", "proxy:error"
+		}
+		if l := normLevel(inner); l != "" && (bracketed || strings.ToUpper(inner) == inner) {
+			return l
+		}
+		if !headerToken(tok, bracketed) {
+			return ""
+		}
+	}
+	return ""
+}
+
+func headerToken(tok string, bracketed bool) bool {
+	switch {
+	case bracketed || strings.HasSuffix(tok, "]"):
+		return true
+	case tok == "-" || tok == "--" || tok == "---" || tok == "|" || tok == ":":
+		return true
+	case len(tok) == 2 && tok[1] == ',' && isAlpha(tok[0]): // Ruby Logger's "E,"
+		return true
+	}
+	// Numbers, times and offsets: "8", "10:00:00", "+0000".
+	for i := 0; i < len(tok); i++ {
+		if !isDigit(tok[i]) && !strings.ContainsRune(":.,+-/#", rune(tok[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // Field names seen in structured loggers (zap, zerolog, logrus, slog, bunyan, pino, GCP, ECS).

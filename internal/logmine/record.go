@@ -69,15 +69,15 @@ func normLevel(s string) string {
 		b[i] = c
 	}
 	switch string(b) {
-	case "trace", "trc", "finest", "finer":
+	case "trace", "trc", "finest", "finer", "trce":
 		return LevelTrace
-	case "debug", "dbg", "fine", "verbose":
+	case "debug", "dbg", "fine", "verbose", "dbug":
 		return LevelDebug
 	case "info", "inf", "information", "informational", "notice":
 		return LevelInfo
 	case "warn", "warning", "wrn":
 		return LevelWarn
-	case "error", "err", "severe", "eror":
+	case "error", "err", "severe", "eror", "fail": // "fail:" is .NET's console logger
 		return LevelError
 	case "fatal", "ftl", "crit", "critical", "alert", "emerg", "emergency":
 		return LevelFatal
