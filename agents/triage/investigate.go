@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -299,7 +300,7 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 		}
 	}
 	agg, err := tools.GetMetrics(ctx, t.cfg.Tools, tools.GetMetricsInput{Namespace: ns, Workload: workload, Window: window,
-		Metrics: []string{"request_rate", "rate_5xx", "rate_4xx", "latency_p95", "memory_limit_pct", "memory_bytes"}, MaxPoints: 60})
+		Metrics: []string{"request_rate", "rate_5xx", "rate_4xx", "latency_p95", "memory_limit_pct", "memory_bytes", "restarts"}, MaxPoints: 60})
 	if err != nil {
 		res.couldNotRead("metrics: " + err.Error())
 		return fs
@@ -311,41 +312,8 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 			res.couldNotRead(fmt.Sprintf("%s query failed: %s", m.Name, m.Error))
 		}
 	}
-	avg := func(name string) (float64, bool) {
-		m, ok := val[name]
-		if !ok || m.Status != "ok" || m.Avg == nil {
-			return 0, false
-		}
-		return *m.Avg, true
-	}
-	reqRate, okReq := avg("request_rate")
-	requests := reqRate * win.Seconds()
-	if !okReq || requests < th.MinRequests {
-		why := fmt.Sprintf("%.0f requests in %s, below the minimum %.0f", requests, window, th.MinRequests)
-		if !okReq {
-			why = "no request metrics"
-		}
-		for _, c := range []string{"error_rate_5xx", "error_rate_4xx", "latency_p95"} {
-			fs = append(fs, Finding{Check: c, Severity: "skipped", Evidence: why})
-		}
-	} else {
-		r5, _ := avg("rate_5xx")
-		r4, _ := avg("rate_4xx")
-		p5, p4 := 100*r5/reqRate, 100*r4/reqRate
-		fs = append(fs,
-			Finding{Check: "error_rate_5xx", Severity: grade(p5, th.Err5xxWarn, th.Err5xxCrit), Value: fmt.Sprintf("%.2f%% of %.0f requests", p5, requests), Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%%", th.Err5xxWarn, th.Err5xxCrit)},
-			Finding{Check: "error_rate_4xx", Severity: grade(p4, th.Err4xxWarn, th.Err4xxCrit), Value: fmt.Sprintf("%.2f%%", p4), Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%%", th.Err4xxWarn, th.Err4xxCrit)})
-		if lat, ok := avg("latency_p95"); ok {
-			ms := lat * 1000
-			maxMS := ms
-			if m := val["latency_p95"]; m.Max != nil {
-				maxMS = *m.Max * 1000
-			}
-			fs = append(fs, Finding{Check: "latency_p95", Severity: grade(ms, th.P95WarnMS, th.P95CritMS), Value: fmt.Sprintf("avg %.0f ms, max %.0f ms", ms, maxMS), Threshold: fmt.Sprintf("warn %.0f ms / critical %.0f ms", th.P95WarnMS, th.P95CritMS)})
-		} else {
-			fs = append(fs, Finding{Check: "latency_p95", Severity: "skipped", Evidence: "no latency histogram"})
-		}
-	}
+	fs = append(fs, httpFindings(val, window, win, th)...)
+	fs = append(fs, restartsInWindow(val["restarts"]))
 	// Leak: memory rising steadily. With a limit, project when it is reached.
 	span := seriesSpan(val["memory_limit_pct"])
 	if span == 0 {
@@ -377,6 +345,110 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 		fs = append(fs, f)
 	}
 	return fs
+}
+
+// httpFindings grades error rates and latency by their median over the window: a check must be over its
+// threshold for at least half of the window, so one short spike (noisy, self-healing) is not an
+// incident. The average is reported next to it.
+func httpFindings(val map[string]tools.MetricResult, window string, win time.Duration, th Thresholds) []Finding {
+	req := val["request_rate"]
+	requests := 0.0
+	if req.Avg != nil {
+		requests = *req.Avg * win.Seconds()
+	}
+	if req.Status != "ok" || req.Avg == nil || requests < th.MinRequests {
+		why := fmt.Sprintf("%.0f requests in %s, below the minimum %.0f", requests, window, th.MinRequests)
+		if req.Status != "ok" || req.Avg == nil {
+			why = "no request metrics"
+		}
+		var fs []Finding
+		for _, c := range []string{"error_rate_5xx", "error_rate_4xx", "latency_p95"} {
+			fs = append(fs, Finding{Check: c, Severity: "skipped", Evidence: why})
+		}
+		return fs
+	}
+	ratio := func(check, name string, warn, crit float64) Finding {
+		med, avg := ratioStats(val[name], req)
+		return Finding{Check: check, Severity: grade(med, warn, crit), Value: fmt.Sprintf("median %.2f%% (average %.2f%%) of %.0f requests", med, avg, requests),
+			Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%% for half the window", warn, crit)}
+	}
+	fs := []Finding{ratio("error_rate_5xx", "rate_5xx", th.Err5xxWarn, th.Err5xxCrit), ratio("error_rate_4xx", "rate_4xx", th.Err4xxWarn, th.Err4xxCrit)}
+	lat := val["latency_p95"]
+	if lat.Status != "ok" || len(lat.Series) == 0 {
+		return append(fs, Finding{Check: "latency_p95", Severity: "skipped", Evidence: "no latency histogram"})
+	}
+	vals := pointValues(lat.Series[0].Points)
+	med, maxMS := 1000*median(vals), 1000*slices.Max(vals)
+	return append(fs, Finding{Check: "latency_p95", Severity: grade(med, th.P95WarnMS, th.P95CritMS), Value: fmt.Sprintf("median %.0f ms, max %.0f ms", med, maxMS),
+		Threshold: fmt.Sprintf("warn %.0f ms / critical %.0f ms for half the window", th.P95WarnMS, th.P95CritMS)})
+}
+
+// ratioStats is the median and the average of 100*num/den over the samples both series share; a
+// missing numerator (no 5xx series at all) is zero.
+func ratioStats(num, den tools.MetricResult) (median_, avg float64) {
+	if len(den.Series) == 0 {
+		return 0, 0
+	}
+	byT := map[float64]float64{}
+	if num.Status == "ok" && len(num.Series) > 0 {
+		for _, p := range num.Series[0].Points {
+			byT[p[0]] = p[1]
+		}
+	}
+	var rs []float64
+	for _, p := range den.Series[0].Points {
+		if p[1] > 0 {
+			rs = append(rs, 100*byT[p[0]]/p[1])
+		}
+	}
+	if len(rs) == 0 {
+		return 0, 0
+	}
+	sum := 0.0
+	for _, r := range rs {
+		sum += r
+	}
+	return median(rs), sum / float64(len(rs))
+}
+
+func pointValues(ps [][2]float64) []float64 {
+	out := make([]float64, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p[1])
+	}
+	if len(out) == 0 {
+		out = append(out, 0)
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// restartsInWindow counts container restarts during the window (the growth of the restart counter), so
+// a restart last week is not today's incident and a crash loop shows while it happens.
+func restartsInWindow(m tools.MetricResult) Finding {
+	f := Finding{Check: "restarts_in_window", Threshold: "warn 1 / critical 3"}
+	if m.Status != "ok" || len(m.Series) == 0 || len(m.Series[0].Points) == 0 {
+		f.Severity, f.Evidence = "skipped", "no restart counter (kube-state-metrics) in Prometheus"
+		return f
+	}
+	ps := m.Series[0].Points
+	n := 0.0
+	for i := 1; i < len(ps); i++ {
+		if d := ps[i][1] - ps[i-1][1]; d > 0 { // a drop is a pod replaced, not negative restarts
+			n += d
+		}
+	}
+	f.Value, f.Severity = fmt.Sprintf("%.0f restarts", n), grade(n, 1, 3)
+	return f
 }
 
 // podsOf lists a workload's pods through its selector.
@@ -551,7 +623,7 @@ func recommendation(check string) string {
 		return "- Memory near its limit or growing: look for unbounded caches/goroutines (heap profile), then fix or raise the limit.\n"
 	case "oom_killed":
 		return "- OOMKilled containers: reduce memory use or raise the memory limit; check for leaks.\n"
-	case "crash_loop", "restarts":
+	case "crash_loop", "restarts", "restarts_in_window":
 		return "- Restarting containers: read the previous container's logs (`get_logs previous:true`) for the crash cause.\n"
 	case "error_rate_5xx":
 		return "- Server errors: fix the failing handler shown in the error logs; roll back the last deploy if it started then.\n"

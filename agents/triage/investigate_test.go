@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fixloop/fixloop/tools"
 )
 
 // With no cluster and no Prometheus nothing can be read: the answer must say so (status unknown with the
@@ -79,5 +82,40 @@ func TestDescribeCommandNamesTheKind(t *testing.T) {
 	}
 	if got := describeCommand("default", "shop"); !strings.Contains(got, "get rollouts.argoproj.io,deployments,statefulsets,daemonsets shop") {
 		t.Errorf("got %s", got)
+	}
+}
+
+func series(vals ...float64) tools.MetricResult {
+	m := tools.MetricResult{Status: "ok", Series: []tools.MetricSeries{{}}}
+	for i, v := range vals {
+		m.Series[0].Points = append(m.Series[0].Points, [2]float64{float64(i * 15), v})
+	}
+	avg := 0.0
+	for _, v := range vals {
+		avg += v / float64(len(vals))
+	}
+	m.Avg = &avg
+	return m
+}
+
+// A burst over a fifth of the window is not an incident; the same rate over most of it is.
+func TestErrorRateIsGradedOnTheMedianNotOneSpike(t *testing.T) {
+	req := series(10, 10, 10, 10, 10, 10, 10, 10, 10, 10)
+	spike := map[string]tools.MetricResult{"request_rate": req, "rate_5xx": series(0, 0, 0, 0, 10, 10, 0, 0, 0, 0)}
+	sustained := map[string]tools.MetricResult{"request_rate": req, "rate_5xx": series(0, 0, 3, 3, 3, 3, 3, 3, 3, 3)}
+	if f := httpFindings(spike, "10m", 10*time.Minute, DefaultThresholds)[0]; f.Severity != "ok" {
+		t.Errorf("spike graded %s: %s", f.Severity, f.Value)
+	}
+	if f := httpFindings(sustained, "10m", 10*time.Minute, DefaultThresholds)[0]; f.Severity != "critical" {
+		t.Errorf("sustained 30%% graded %s: %s", f.Severity, f.Value)
+	}
+}
+
+func TestRestartsInWindowCountsCounterGrowth(t *testing.T) {
+	if f := restartsInWindow(series(7, 7, 7)); f.Severity != "ok" {
+		t.Errorf("old restarts graded %s", f.Severity)
+	}
+	if f := restartsInWindow(series(0, 1, 2, 0, 2)); f.Severity != "critical" || f.Value != "4 restarts" {
+		t.Errorf("crash loop graded %s (%s)", f.Severity, f.Value)
 	}
 }

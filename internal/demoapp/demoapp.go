@@ -32,6 +32,9 @@ type Config struct {
 	Latency         time.Duration // LATENCY_MS: added to every request
 	PanicRate       float64       // PANIC_RATE: fraction of requests whose handler panics (recovered, 500)
 	LeakMBPerMin    float64       // LEAK_MB_PER_MIN: memory retained per minute
+	CrashAfter      time.Duration // CRASH_AFTER: the process exits with an error this long after start (a crash loop)
+	BurstAfter      time.Duration // ERROR_BURST=after/for: every request fails with 500 for BurstFor,
+	BurstFor        time.Duration // starting BurstAfter after start (a single short spike)
 	LogFormat       string        // LOG_FORMAT: text or json
 }
 
@@ -76,7 +79,28 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.LeakMBPerMin = mb
 	}
-	return c, nil
+	return c, parseSchedule(getenv, &c)
+}
+
+// parseSchedule reads the time-based knobs CRASH_AFTER and ERROR_BURST.
+func parseSchedule(getenv func(string) string, c *Config) error {
+	if v := getenv("CRASH_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("CRASH_AFTER=%q: want a positive duration like 20s", v)
+		}
+		c.CrashAfter = d
+	}
+	if v := getenv("ERROR_BURST"); v != "" {
+		after, dur, ok := strings.Cut(v, "/")
+		a, err1 := time.ParseDuration(after)
+		d, err2 := time.ParseDuration(dur)
+		if !ok || err1 != nil || err2 != nil || a < 0 || d <= 0 {
+			return fmt.Errorf("ERROR_BURST=%q: want after/for durations like 60s/5s", v)
+		}
+		c.BurstAfter, c.BurstFor = a, d
+	}
+	return nil
 }
 
 // App is one running instance: its handler, metrics and leaked memory.
@@ -89,6 +113,7 @@ type App struct {
 	duration *prometheus.HistogramVec
 	mu       sync.Mutex
 	leaked   [][]byte
+	started  time.Time
 }
 
 // New builds an App whose logs go to out (stdout of the process, i.e. the pod's log).
@@ -99,7 +124,7 @@ func New(cfg Config, out io.Writer) *App {
 	} else {
 		h = slog.NewTextHandler(out, nil)
 	}
-	a := &App{cfg: cfg, log: slog.New(h), panicOut: out, reg: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: slog.New(h), panicOut: out, reg: prometheus.NewRegistry(), started: time.Now()}
 	a.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "http_requests_total", Help: "HTTP requests served, by status code and method.",
 	}, []string{"code", "method"})
@@ -170,6 +195,9 @@ func (a *App) serveColor(w http.ResponseWriter, r *http.Request) {
 	time.Sleep(a.cfg.Latency + time.Duration(rand.IntN(3000))*time.Microsecond)
 	roll := rand.Float64()
 	switch {
+	case a.inBurst(time.Now()):
+		a.log.Error("upstream timeout while loading colour", "err", "context deadline exceeded", "upstream", "palette-store")
+		http.Error(sw, "internal server error", http.StatusInternalServerError)
 	case roll < a.cfg.PanicRate:
 		pickColor(nil, 0)
 	case roll < a.cfg.PanicRate+a.cfg.ErrorRate:
@@ -182,6 +210,15 @@ func (a *App) serveColor(w http.ResponseWriter, r *http.Request) {
 		sw.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(sw).Encode(map[string]string{"color": a.cfg.Color})
 	}
+}
+
+// inBurst reports whether now falls in the ERROR_BURST window.
+func (a *App) inBurst(now time.Time) bool {
+	if a.cfg.BurstFor <= 0 {
+		return false
+	}
+	up := now.Sub(a.started)
+	return up >= a.cfg.BurstAfter && up < a.cfg.BurstAfter+a.cfg.BurstFor
 }
 
 // pickColor indexes a palette; called with an empty one it panics like a real out-of-range bug.
@@ -227,10 +264,24 @@ func Run(ctx context.Context, listen string, cfg Config, out io.Writer) error {
 		_ = srv.Shutdown(sctx)
 	}()
 	a.log.Info("demo app listening", "addr", ln.Addr().String(), "color", cfg.Color)
+	crashed := make(chan struct{})
+	if cfg.CrashAfter > 0 {
+		crash := time.AfterFunc(cfg.CrashAfter, func() {
+			close(crashed)
+			a.log.Error("fatal: palette cache corrupted, exiting", "uptime", cfg.CrashAfter.String())
+			_ = srv.Close()
+		})
+		defer crash.Stop()
+	}
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	select {
+	case <-crashed:
+		return fmt.Errorf("crashed after %s (CRASH_AFTER)", cfg.CrashAfter)
+	default:
+		return nil
+	}
 }
 
 func processCPUSeconds() float64 {

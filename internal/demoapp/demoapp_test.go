@@ -2,6 +2,7 @@ package demoapp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 type syncBuffer struct {
@@ -111,5 +113,29 @@ func TestErrorRatesShapeStatusCodes(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "connection refused") {
 		t.Error("5xx responses should log the failing dependency")
+	}
+}
+
+func TestScheduleKnobs(t *testing.T) {
+	env := map[string]string{"CRASH_AFTER": "20s", "ERROR_BURST": "60s/5s"}
+	c, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || c.CrashAfter != 20*time.Second || c.BurstAfter != time.Minute || c.BurstFor != 5*time.Second {
+		t.Fatalf("config %+v, err %v", c, err)
+	}
+	a := New(c, io.Discard)
+	if a.inBurst(a.started.Add(59*time.Second)) || !a.inBurst(a.started.Add(62*time.Second)) || a.inBurst(a.started.Add(66*time.Second)) {
+		t.Fatal("burst window wrong")
+	}
+	for _, bad := range []map[string]string{{"CRASH_AFTER": "soon"}, {"ERROR_BURST": "60s"}, {"ERROR_BURST": "1m/-1s"}} {
+		if _, err := ConfigFromEnv(func(k string) string { return bad[k] }); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestCrashAfterExitsWithAnError(t *testing.T) {
+	err := Run(context.Background(), "127.0.0.1:0", Config{Color: "blue", LogFormat: "text", CrashAfter: 200 * time.Millisecond}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "CRASH_AFTER") {
+		t.Fatalf("Run = %v, want a crash error", err)
 	}
 }
