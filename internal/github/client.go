@@ -11,11 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v66/github"
+
+	"github.com/fixloop/fixloop/internal/retryafter"
 )
 
 // Client is what tools and agents use.
@@ -180,7 +183,7 @@ func (g *GitHub) retryable(err error, resp *gh.Response, attempt int) (time.Dura
 	if resp != nil && resp.Response != nil {
 		code := resp.StatusCode
 		if code == http.StatusTooManyRequests || code == http.StatusForbidden && resp.Header.Get("Retry-After") != "" {
-			if d, ok := retryAfter(resp.Header); ok {
+			if d, ok := retryAfter(resp.Header, g.cfg.Now()); ok {
 				return d, true
 			}
 			return backoff, true
@@ -197,17 +200,14 @@ func (g *GitHub) retryable(err error, resp *gh.Response, attempt int) (time.Dura
 	return 0, false
 }
 
-func retryAfter(h http.Header) (time.Duration, bool) {
-	if v := h.Get("Retry-After"); v != "" {
-		var secs int
-		if _, err := fmt.Sscanf(v, "%d", &secs); err == nil {
-			return time.Duration(secs) * time.Second, true
-		}
+// retryAfter is the server's Retry-After, else GitHub's X-RateLimit-Reset (a Unix time).
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if d, ok := retryafter.Parse(h, now); ok {
+		return d, true
 	}
 	if v := h.Get("X-RateLimit-Reset"); v != "" {
-		var unix int64
-		if _, err := fmt.Sscanf(v, "%d", &unix); err == nil {
-			return time.Until(time.Unix(unix, 0)) + 500*time.Millisecond, true
+		if unix, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+			return time.Unix(unix, 0).Sub(now) + 500*time.Millisecond, true
 		}
 	}
 	return 0, false

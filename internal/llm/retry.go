@@ -8,9 +8,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/fixloop/fixloop/internal/retryafter"
 )
 
 // retryTransport retries 408, 429 and 5xx answers and transport errors with exponential backoff,
@@ -62,7 +62,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		default:
 			var ok bool
-			wait, ok = retryAfter(resp.Header, time.Now())
+			wait, ok = retryafter.Parse(resp.Header, time.Now())
 			if !ok {
 				wait = 0
 			}
@@ -92,26 +92,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-timer.C:
 		}
 	}
-}
-
-// retryAfter parses Retry-After-Ms, or Retry-After as seconds (fractions allowed) or an HTTP date.
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
-			return time.Duration(ms * float64(time.Millisecond)), true
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
-	}
-	return 0, false
 }
 
 // cancelBody releases the attempt's context once the caller is done with the body.
