@@ -95,7 +95,7 @@ func MetricNames() []string {
 	return out
 }
 
-// RenderPromQL fills a metric template; exported so other tools (compare_canary) reuse the same queries.
+// RenderPromQL fills a metric template: the {{selector}} label matchers and the {{window}} rate window.
 func RenderPromQL(tmpl, selector, rateWindow string, byPod bool) string {
 	by, byLe := "", "le"
 	if byPod {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,7 +59,7 @@ fixloop sees at each step. The components are built once by 'make testenv-build'
 			if err != nil {
 				return usageError("%v", err)
 			}
-			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8, down: down, llm: cfg.LLM}
+			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8, down: down, llm: cfg.LLM, term: detectTerm(cmd.OutOrStdout())}
 			err = d.run(cmd.Context())
 			if err != nil || down || cmd.Context().Err() != nil {
 				// Ctrl-C or a failure: leave nothing behind.
@@ -81,6 +82,7 @@ fixloop sees at each step. The components are built once by 'make testenv-build'
 type demo struct {
 	down  bool // stop everything at the end
 	llm   config.LLM
+	term  termOut
 	dir   string
 	out   io.Writer
 	step  int
@@ -98,7 +100,7 @@ type demo struct {
 
 func (d *demo) header(title string) {
 	d.step++
-	fmt.Fprintf(d.out, "\n\033[1m[%d/%d] %s\033[0m\n", d.step, d.total, title)
+	fmt.Fprintf(d.out, "\n%s\n", d.term.bold(fmt.Sprintf("[%d/%d] %s", d.step, d.total, title)))
 }
 
 func (d *demo) say(format string, args ...any) {
@@ -423,18 +425,18 @@ func (s rolloutState) String() string {
 	return str
 }
 
-// watchRollout narrates status changes until done holds, with a spinner showing that it is alive.
+// watchRollout narrates status changes until done holds, showing that it is alive (see waiter).
 func (d *demo) watchRollout(ctx context.Context, timeout time.Duration, done func(rolloutState) bool) error {
 	ri := d.dyn.Resource(testenv.RolloutGVR).Namespace(demoNamespace)
 	deadline := time.Now().Add(timeout)
 	last := ""
-	spin := `|/-\`
-	for i := 0; ; i++ {
+	w := d.term.waiter(d.out, "the rollout", timeout)
+	for {
 		u, err := ri.Get(ctx, demoRollout, metav1.GetOptions{})
 		if err == nil {
 			s := readRolloutState(u)
 			if line := s.String(); line != last {
-				fmt.Fprintf(d.out, "\r  rollout: %s\033[K\n", line)
+				w.line("rollout: %s", line)
 				last = line
 			}
 			if done(s) {
@@ -448,7 +450,7 @@ func (d *demo) watchRollout(ctx context.Context, timeout time.Duration, done fun
 			return fmt.Errorf("rollout %s/%s did not get there within %s (last: %s; controller log %s)",
 				demoNamespace, demoRollout, timeout, last, filepath.Join(d.dir, "logs", "argo-rollouts.log"))
 		}
-		fmt.Fprintf(d.out, "\r  %c waiting ...", spin[i%len(spin)])
+		w.tick()
 		time.Sleep(500 * time.Millisecond)
 	}
 }
@@ -542,7 +544,7 @@ func (d *demo) showCanaryView(ctx context.Context) {
 		d.say("compare_canary: %v", err)
 		return
 	}
-	d.say("compare_canary verdict: \033[1m%s\033[0m (promote=%v, confidence %d)", v.Verdict, v.Promote, v.Confidence)
+	d.say("compare_canary verdict: %s (promote=%v, confidence %d)", d.term.bold(v.Verdict), v.Promote, v.Confidence)
 	d.say("  analysis:   %s", v.Analysis)
 	if v.RootCause != "" {
 		d.say("  root cause: %s", v.RootCause)
@@ -685,6 +687,29 @@ func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
 
 // seedDemoRepo creates a bare repository holding a tiny version of the demo app's palette code with
 // the bug the bad release ships (an index out of range), so the fixer has a real repository to fix.
+// demoRepoFiles is the demo shop's source; ".tmpl" keeps the Go tools from treating it as part of
+// fixloop (and its go.mod from making it a separate module embed cannot reach).
+//
+//go:embed demorepo/*.tmpl
+var demoRepoFiles embed.FS
+
+func writeDemoRepoFiles(dir string) error {
+	entries, err := demoRepoFiles.ReadDir("demorepo")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		body, err := demoRepoFiles.ReadFile("demorepo/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, strings.TrimSuffix(e.Name(), ".tmpl")), body, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func seedDemoRepo(bare string) error {
 	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err == nil {
 		return nil
@@ -694,23 +719,8 @@ func seedDemoRepo(bare string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	files := map[string]string{
-		"go.mod": "module example.com/shop\n\ngo 1.22\n",
-		"palette.go": `package shop
-
-// Palette is the list of colours the service can answer with.
-var Palette = []string{"blue", "green", "yellow"}
-
-// ColorAt returns the colour for a request number.
-func ColorAt(n int) string {
-	return Palette[n%len(Palette)+1] // BUG: off by one, panics with index out of range
-}
-`,
-	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o644); err != nil {
-			return err
-		}
+	if err := writeDemoRepoFiles(work); err != nil {
+		return err
 	}
 	git := func(dir string, args ...string) error {
 		c := exec.Command("git", args...)
