@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -34,31 +33,32 @@ type CompareCanaryInput struct {
 	SkipMetrics    bool     `json:"skipMetrics,omitempty" jsonschema:"judge logs only, without Prometheus"`
 }
 
-// CompareCanaryOutput is the judge's verdict plus which pods and metrics it rests on.
+// JudgeVerdict is judge.Verdict under a name that does not collide with its own Verdict field when
+// embedded (schema generators and readers then see verdict, promote, ... at the top level).
+type JudgeVerdict = judge.Verdict
+
+// CompareCanaryOutput is the judge's verdict itself (judge.Verdict, flattened) plus which pods, revisions
+// and selectors it rests on. Every entry point (this tool, the triage agent, the Argo routes) renders it.
 type CompareCanaryOutput struct {
-	Verdict     string           `json:"verdict" jsonschema:"promote, abort or inconclusive"`
-	Promote     bool             `json:"promote"`
-	Confidence  int              `json:"confidence" jsonschema:"0-100"`
-	Analysis    string           `json:"analysis"`
-	RootCause   string           `json:"rootCause"`
-	Remediation string           `json:"remediation"`
-	Evidence    []judge.Evidence `json:"evidence" jsonschema:"findings, most severe first; examples redacted"`
-	Fingerprint string           `json:"fingerprint" jsonschema:"stable across runs for the same failure (for issue deduplication); empty on promote"`
-	Summary     judge.Summary    `json:"summary"`
-	LLM         *judge.LLMReport `json:"llm,omitempty"`
-	StablePods  []string         `json:"stablePods"`
-	CanaryPods  []string         `json:"canaryPods"`
-	Selectors   [2]string        `json:"selectors" jsonschema:"stable and canary label selectors used"`
-	Notes       []string         `json:"notes,omitempty" jsonschema:"what was skipped or failed while gathering data"`
+	JudgeVerdict
+	StablePods []string  `json:"stablePods"`
+	CanaryPods []string  `json:"canaryPods"`
+	StableHash string    `json:"stableHash,omitempty" jsonschema:"pod-template hash of the stable revision (with rollout)"`
+	CanaryHash string    `json:"canaryHash,omitempty" jsonschema:"pod-template hash of the canary revision (with rollout)"`
+	Selectors  [2]string `json:"selectors" jsonschema:"stable and canary label selectors used"`
+	Notes      []string  `json:"notes,omitempty" jsonschema:"what was skipped or failed while gathering data"`
 }
 
 const (
 	compareDefaultSince = 600
 	compareTailLines    = 50000
+	// compareLogBudget is the byte budget per container log: the newest lines within it are kept.
+	compareLogBudget = 4 << 20
 )
 
-// CompareCanary fetches the logs of ALL stable and canary pods (and their Prometheus metrics when
-// configured), runs the canary judge and returns its verdict.
+// CompareCanary is THE canary analysis: it fetches the logs of ALL stable and canary pods (and their
+// Prometheus metrics when configured), runs the canary judge and returns its verdict. The MCP tool, the
+// triage agent's analyze_canary and the Argo routes all call it.
 func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*CompareCanaryOutput, error) {
 	kc, err := d.kubeClient()
 	if err != nil {
@@ -70,62 +70,37 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	if in.SinceSeconds <= 0 {
 		in.SinceSeconds = compareDefaultSince
 	}
-	stableSel, canarySel := in.StableSelector, in.CanarySelector
-	if in.Rollout != "" && (stableSel == "" || canarySel == "") {
-		ro, err := kc.GetRollout(ctx, in.Namespace, in.Rollout)
-		if err != nil {
-			return nil, err
-		}
-		if ro.Selector == "" || ro.StableHash == "" {
-			return nil, fmt.Errorf("rollout %s/%s has no status.selector or stableRS yet: is the Argo Rollouts controller running?", in.Namespace, in.Rollout)
-		}
-		if !ro.CanaryInFlight() && canarySel == "" {
-			return nil, fmt.Errorf("rollout %s/%s has no canary in flight: its current revision %s is the stable one", in.Namespace, in.Rollout, ro.CurrentHash)
-		}
-		if stableSel == "" {
-			stableSel = ro.Selector + ",rollouts-pod-template-hash=" + ro.StableHash
-		}
-		if canarySel == "" {
-			canarySel = ro.Selector + ",rollouts-pod-template-hash=" + ro.CanaryHash
-		}
+	out := &CompareCanaryOutput{StablePods: []string{}, CanaryPods: []string{}}
+	if err := resolveSides(ctx, kc, in, out); err != nil {
+		return nil, err
 	}
-	if stableSel == "" || canarySel == "" {
-		return nil, fmt.Errorf("give rollout, or both stableSelector and canarySelector")
-	}
-	for _, s := range []string{stableSel, canarySel} {
-		if _, err := labels.Parse(s); err != nil {
-			return nil, fmt.Errorf("label selector %q: %w", s, err)
-		}
-	}
-	out := &CompareCanaryOutput{Selectors: [2]string{stableSel, canarySel}, StablePods: []string{}, CanaryPods: []string{}}
-
-	stablePods, err := listStartedPods(ctx, kc, in.Namespace, stableSel)
+	stablePods, err := listStartedPods(ctx, kc, in.Namespace, out.Selectors[0])
 	if err != nil {
 		return nil, err
 	}
-	canaryPods, err := listStartedPods(ctx, kc, in.Namespace, canarySel)
+	canaryPods, err := listStartedPods(ctx, kc, in.Namespace, out.Selectors[1])
 	if err != nil {
 		return nil, err
 	}
 	var jin judge.Input
-	jin.Stable, out.StablePods, out.Notes = fetchSideLogs(ctx, d, kc, stablePods, in.SinceSeconds, "stable", out.Notes)
-	jin.Canary, out.CanaryPods, out.Notes = fetchSideLogs(ctx, d, kc, canaryPods, in.SinceSeconds, "canary", out.Notes)
+	var stableDropped, canaryDropped int
+	jin.Stable, out.StablePods, stableDropped, out.Notes = fetchSideLogs(ctx, kc, stablePods, in.SinceSeconds, "stable", out.Notes)
+	jin.Canary, out.CanaryPods, canaryDropped, out.Notes = fetchSideLogs(ctx, kc, canaryPods, in.SinceSeconds, "canary", out.Notes)
 	if len(canaryPods) == 0 {
-		out.Notes = append(out.Notes, "no started pods match the canary selector "+canarySel)
+		out.Notes = append(out.Notes, "no started pods match the canary selector "+out.Selectors[1])
 	}
 	if len(stablePods) == 0 {
-		out.Notes = append(out.Notes, "no started pods match the stable selector "+stableSel)
+		out.Notes = append(out.Notes, "no started pods match the stable selector "+out.Selectors[0])
 	}
-
 	switch {
 	case in.SkipMetrics:
 	case d.Prom == nil:
 		out.Notes = append(out.Notes, "metrics skipped: no Prometheus configured (set FIXLOOP_PROMETHEUS_URL)")
 	case len(stablePods) > 0 && len(canaryPods) > 0:
 		var notes []string
-		jin.StableMetrics, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, "stable")
+		jin.StableMetrics, jin.StableRequests, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, "stable")
 		out.Notes = append(out.Notes, notes...)
-		jin.CanaryMetrics, notes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, "canary")
+		jin.CanaryMetrics, jin.CanaryRequests, notes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, "canary")
 		out.Notes = append(out.Notes, notes...)
 	}
 
@@ -135,13 +110,47 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	if err != nil {
 		return nil, err
 	}
-	out.Verdict, out.Promote, out.Confidence = v.Verdict, v.Promote, v.Confidence
-	out.Analysis, out.RootCause, out.Remediation = v.Analysis, v.RootCause, v.Remediation
-	out.Evidence, out.Fingerprint, out.Summary, out.LLM = v.Evidence, v.Fingerprint, v.Summary, v.LLM
+	out.JudgeVerdict = *v
+	out.Summary.StableLinesDropped, out.Summary.CanaryLinesDropped = stableDropped, canaryDropped
 	for i, n := range out.Notes {
 		out.Notes[i] = d.redact(n)
 	}
 	return out, nil
+}
+
+// resolveSides fills the selectors (and, with a rollout, the revisions) of both sides. Given selectors
+// win over the rollout's.
+func resolveSides(ctx context.Context, kc kube.Client, in CompareCanaryInput, out *CompareCanaryOutput) error {
+	stableSel, canarySel := in.StableSelector, in.CanarySelector
+	if in.Rollout != "" && (stableSel == "" || canarySel == "") {
+		ro, err := kc.GetRollout(ctx, in.Namespace, in.Rollout)
+		if err != nil {
+			return err
+		}
+		if ro.Selector == "" || ro.StableHash == "" {
+			return fmt.Errorf("rollout %s/%s has no status.selector or stableRS yet: is the Argo Rollouts controller running?", in.Namespace, in.Rollout)
+		}
+		if !ro.CanaryInFlight() && canarySel == "" {
+			return fmt.Errorf("rollout %s/%s has no canary in flight: its current revision %s is the stable one", in.Namespace, in.Rollout, ro.CurrentHash)
+		}
+		out.StableHash, out.CanaryHash = ro.StableHash, ro.CanaryHash
+		if stableSel == "" {
+			stableSel = ro.PodSelector(ro.StableHash)
+		}
+		if canarySel == "" {
+			canarySel = ro.PodSelector(ro.CanaryHash)
+		}
+	}
+	if stableSel == "" || canarySel == "" {
+		return fmt.Errorf("give rollout, or both stableSelector and canarySelector")
+	}
+	for _, s := range []string{stableSel, canarySel} {
+		if _, err := labels.Parse(s); err != nil {
+			return fmt.Errorf("label selector %q: %w", s, err)
+		}
+	}
+	out.Selectors = [2]string{stableSel, canarySel}
+	return nil
 }
 
 func listStartedPods(ctx context.Context, kc kube.Client, ns, selector string) ([]corev1.Pod, error) {
@@ -159,34 +168,40 @@ func listStartedPods(ctx context.Context, kc kube.Client, ns, selector string) (
 	return pods, err
 }
 
-// fetchSideLogs reads every pod's log and parses each separately, so a trace never joins across pods.
-func fetchSideLogs(ctx context.Context, d Deps, kc kube.Client, pods []corev1.Pod, since int64, side string, notes []string) ([]logmine.Record, []string, []string) {
+// fetchSideLogs reads every pod's log (and its previous container's, where one restarted) and parses
+// each separately, so a trace never joins across pods. It returns the records, the pod names and how
+// many older lines the byte budget dropped.
+func fetchSideLogs(ctx context.Context, kc kube.Client, pods []corev1.Pod, since int64, side string, notes []string) ([]logmine.Record, []string, int, []string) {
 	names := []string{}
 	if len(pods) == 0 {
-		return nil, names, notes
+		return nil, names, 0, notes
 	}
 	reqs := make([]kube.LogRequest, 0, len(pods))
 	for _, p := range pods {
 		names = append(names, p.Name)
 		c := pickContainer(p, "")
-		reqs = append(reqs, kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: c, SinceSeconds: since, TailLines: compareTailLines})
+		req := kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: c, SinceSeconds: since, TailLines: compareTailLines, MaxRead: compareLogBudget}
+		reqs = append(reqs, req)
 		// A crashed container's last words (panic, OOM, fatal error) are in its previous instance's log.
 		for _, cs := range p.Status.ContainerStatuses {
 			if cs.Name == c && cs.RestartCount > 0 {
-				reqs = append(reqs, kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: c, SinceSeconds: since, TailLines: compareTailLines, Previous: true})
+				req.Previous = true
+				reqs = append(reqs, req)
 			}
 		}
 	}
 	byPod := map[string][]logmine.Record{}
+	dropped := 0
 	err := kc.PodLogs(ctx, reqs, logConcurrency, func(r kube.LogResult) {
-		if r.Err != nil {
+		if r.Err != nil && len(r.Data) == 0 {
 			if !r.Req.Previous { // a previous log that was rotated away is no finding
 				notes = append(notes, fmt.Sprintf("%s pod %s: logs unavailable: %v", side, r.Req.Pod, r.Err))
 			}
 			return
 		}
-		if r.Truncated {
-			notes = append(notes, fmt.Sprintf("%s pod %s: log cut at the byte cap", side, r.Req.Pod))
+		if r.DroppedLines > 0 {
+			dropped += r.DroppedLines
+			notes = append(notes, fmt.Sprintf("%s pod %s: %d older log lines dropped to keep the newest %d MiB", side, r.Req.Pod, r.DroppedLines, compareLogBudget>>20))
 		}
 		recs, err := judge.ParseLogs(bytes.NewReader(r.Data), r.Req.Pod)
 		if err != nil {
@@ -205,21 +220,22 @@ func fetchSideLogs(ctx context.Context, d Deps, kc kube.Client, pods []corev1.Po
 	for _, n := range names { // pod order, for reproducible template IDs
 		all = append(all, byPod[n]...)
 	}
-	return all, names, notes
+	return all, names, dropped, notes
 }
 
-// canaryMetricDefs are judged per side over the window. {{sel}} is the pods' label matchers.
-// minEffect is the smallest shift that matters to users, in the metric's unit.
-var canaryMetricDefs = []struct {
-	name, query, direction string
-	critical               bool
-	minEffect              float64
+// canaryMetrics is THE table of metrics a canary is judged on: get_metrics series by name (so config
+// prometheus.promql overrides apply), read per pod and pooled over the window. minEffect is the smallest
+// shift that matters to users, in the metric's unit.
+var canaryMetrics = []struct {
+	name, direction string
+	critical        bool
+	minEffect       float64
 }{
-	{"error_rate", `(sum(rate(http_requests_total{{{sel}},code=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{{{sel}}}[1m]))`, "increase", true, 0.002},
-	{"latency_p95_seconds", `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[1m])))`, "increase", false, 0.02},
-	{"cpu_cores_per_pod", `avg(rate(container_cpu_usage_seconds_total{{{sel}},container!="",container!="POD"}[1m]))`, "increase", false, 0.01},
-	{"memory_bytes_per_pod", `avg(container_memory_working_set_bytes{{{sel}},container!="",container!="POD"})`, "increase", false, 8 << 20},
-	{"restarts", `sum(kube_pod_container_status_restarts_total{{{sel}}})`, "increase", true, 0},
+	{"error_ratio", "increase", true, 0.002},
+	{"latency_p95", "increase", false, 0.02},
+	{"cpu_cores", "increase", false, 0.01},
+	{"memory_bytes", "increase", false, 8 << 20},
+	{"restarts", "increase", true, 0},
 }
 
 var promNameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9._-]`)
@@ -233,65 +249,67 @@ func canaryPodMatcher(ns string, pods []corev1.Pod) string {
 	return fmt.Sprintf(`namespace=%q,pod=~"^(%s)$"`, ns, strings.Join(names, "|"))
 }
 
-// sideMetrics queries one side's series over the window, plus its request count (exposure).
-func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, since int64, side string) ([]judge.Metric, []string) {
+// sideMetrics queries one side's judged series over the window (one sample per pod and step, 5 s apart
+// at most so a young canary has enough), plus its request count in the window (the exposure).
+func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, since int64, side string) ([]judge.Metric, float64, []string) {
 	pc, err := d.promClient()
 	if err != nil {
-		return nil, []string{err.Error()}
+		return nil, 0, []string{err.Error()}
 	}
-	sel := canaryPodMatcher(ns, pods)
-	end := time.Now()
+	names := []string{"request_rate"}
+	for _, m := range canaryMetrics {
+		names = append(names, m.name)
+	}
+	defs, err := metricDefsNamed(names)
+	if err != nil {
+		return nil, 0, []string{err.Error()}
+	}
 	window := time.Duration(since) * time.Second
-	step := max(window/30, 5*time.Second)
+	const points = 120
+	step := max(window/points, 5*time.Second)
+	end := time.Now()
 	rng := v1.Range{Start: end.Add(-window), End: end, Step: step}
+	rateWin := model.Duration(max(2*step, time.Minute)).String()
+	results := rangeMetrics(ctx, d, pc, defs, canaryPodMatcher(ns, pods), rateWin, rng, points, true)
 	var out []judge.Metric
 	var notes []string
-	for _, def := range canaryMetricDefs {
-		q := strings.ReplaceAll(def.query, "{{sel}}", sel)
-		val, _, err := pc.QueryRange(ctx, q, rng)
-		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s metric %s: %v", side, def.name, err))
+	requests := 0.0
+	for i, r := range results {
+		if r.Status == "error" {
+			notes = append(notes, fmt.Sprintf("%s metric %s: %s", side, r.Name, r.Error))
 			continue
 		}
-		out = append(out, judge.Metric{Name: def.name, Values: matrixValues(val), Direction: def.direction, Critical: def.critical, MinEffect: &def.minEffect})
+		if i == 0 { // request_rate: req/s per pod → requests over the span each pod has data for
+			for _, s := range r.Series {
+				requests += seriesRequests(s, step)
+			}
+			continue
+		}
+		def := canaryMetrics[i-1]
+		var vals []float64
+		for _, s := range r.Series {
+			for _, p := range s.Points {
+				vals = append(vals, p[1])
+			}
+		}
+		out = append(out, judge.Metric{Name: def.name, Values: vals, Direction: def.direction, Critical: def.critical, MinEffect: &def.minEffect})
 	}
-	q := fmt.Sprintf(`sum(increase(http_requests_total{%s}[%ds]))`, sel, since)
-	val, _, err := pc.Query(ctx, q, end)
-	if err != nil {
-		notes = append(notes, fmt.Sprintf("%s request count: %v", side, err))
-	} else if vals := vectorValues(val); len(vals) > 0 {
-		out = append(out, judge.Metric{Name: "requests", Values: vals, Kind: "requests"})
-	}
-	return out, notes
+	return out, requests, notes
 }
 
-// matrixValues flattens a range result (one series after sum/avg); NaN stays NaN for the judge to drop.
-func matrixValues(v model.Value) []float64 {
-	m, ok := v.(model.Matrix)
-	if !ok {
-		return nil
+// seriesRequests integrates a req/s series over the time it covers (a young canary pod's series starts
+// late), so the exposure matches the logs it normalises.
+func seriesRequests(s MetricSeries, step time.Duration) float64 {
+	n := len(s.Points)
+	if n == 0 {
+		return 0
 	}
-	var out []float64
-	for _, s := range m {
-		for _, p := range s.Values {
-			out = append(out, float64(p.Value))
-		}
+	sum := 0.0
+	for _, p := range s.Points {
+		sum += p[1]
 	}
-	return out
-}
-
-func vectorValues(v model.Value) []float64 {
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return nil
-	}
-	var out []float64
-	for _, s := range vec {
-		if f := float64(s.Value); !math.IsNaN(f) {
-			out = append(out, f)
-		}
-	}
-	return out
+	span := s.Points[n-1][0] - s.Points[0][0] + step.Seconds()
+	return sum / float64(n) * span
 }
 
 func init() {

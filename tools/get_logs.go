@@ -231,12 +231,12 @@ func matchPods(ctx context.Context, kc kube.Client, in GetLogsInput) ([]corev1.P
 		switch in.Role {
 		case "":
 		case "stable":
-			selector += ",rollouts-pod-template-hash=" + ro.StableHash
+			selector = ro.PodSelector(ro.StableHash)
 		case "canary":
 			if !ro.CanaryInFlight() {
 				return nil, "", nil, fmt.Errorf("rollout %s/%s has no canary: its current revision %s is the stable one", in.Namespace, in.Rollout, ro.CurrentHash)
 			}
-			selector += ",rollouts-pod-template-hash=" + ro.CanaryHash
+			selector = ro.PodSelector(ro.CanaryHash)
 		default:
 			return nil, "", nil, fmt.Errorf("role %q: want stable or canary", in.Role)
 		}
@@ -259,7 +259,7 @@ func matchPods(ctx context.Context, kc kube.Client, in GetLogsInput) ([]corev1.P
 	}
 	if ro != nil {
 		for _, p := range pods {
-			switch p.Labels["rollouts-pod-template-hash"] {
+			switch p.Labels[kube.PodTemplateHashLabel] {
 			case ro.StableHash:
 				roles[p.Name] = "stable"
 			case ro.CanaryHash:

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fixloop/fixloop/internal/kube"
+	"github.com/fixloop/fixloop/internal/prom"
 )
 
 // GetMetricsInput selects pods (workload, or rollout + role) and a window, or runs raw PromQL.
@@ -28,7 +29,7 @@ type GetMetricsInput struct {
 	Window    string   `json:"window,omitempty" jsonschema:"how far back, Prometheus duration like 15m, 1h (default 30m)"`
 	Step      string   `json:"step,omitempty" jsonschema:"resolution of returned series, e.g. 1m (default: window/maxPoints)"`
 	MaxPoints int      `json:"maxPoints,omitempty" jsonschema:"points per series (default 30, max 200)"`
-	Metrics   []string `json:"metrics,omitempty" jsonschema:"subset of metrics to return (default all): cpu_cores cpu_limit_pct memory_bytes memory_limit_pct request_rate rate_4xx rate_5xx latency_p50 latency_p95 latency_p99 restarts"`
+	Metrics   []string `json:"metrics,omitempty" jsonschema:"subset of metrics to return (default all): cpu_cores cpu_limit_pct memory_bytes memory_limit_pct request_rate rate_4xx rate_5xx error_ratio latency_p50 latency_p95 latency_p99 restarts"`
 	ByPod     bool     `json:"byPod,omitempty" jsonschema:"one series per pod instead of one aggregate (capped at 20 series)"`
 	PromQL    string   `json:"promql,omitempty" jsonschema:"raw PromQL instead of the named metrics: a range query over window, or an instant query with instant:true"`
 	Instant   bool     `json:"instant,omitempty" jsonschema:"with promql: evaluate once, now"`
@@ -80,6 +81,8 @@ var defaultMetrics = []metricDef{
 	{"request_rate", "req/s", `sum by ({{by}}) (rate(http_requests_total{{{sel}}}[{{rate}}]))`},
 	{"rate_4xx", "req/s", `sum by ({{by}}) (rate(http_requests_total{{{sel}},code=~"4.."}[{{rate}}]))`},
 	{"rate_5xx", "req/s", `sum by ({{by}}) (rate(http_requests_total{{{sel}},code=~"5.."}[{{rate}}]))`},
+	// No 5xx series while requests flow is a measured zero (a counter that never incremented has no series).
+	{"error_ratio", "ratio", `(sum by ({{by}}) (rate(http_requests_total{{{sel}},code=~"5.."}[{{rate}}])) or 0 * sum by ({{by}}) (rate(http_requests_total{{{sel}}}[{{rate}}]))) / sum by ({{by}}) (rate(http_requests_total{{{sel}}}[{{rate}}]))`},
 	{"latency_p50", "seconds", `histogram_quantile(0.5, sum by ({{by_le}}) (rate(http_request_duration_seconds_bucket{{{sel}}}[{{rate}}])))`},
 	{"latency_p95", "seconds", `histogram_quantile(0.95, sum by ({{by_le}}) (rate(http_request_duration_seconds_bucket{{{sel}}}[{{rate}}])))`},
 	{"latency_p99", "seconds", `histogram_quantile(0.99, sum by ({{by_le}}) (rate(http_request_duration_seconds_bucket{{{sel}}}[{{rate}}])))`},
@@ -167,13 +170,8 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 	}
 	defs := defaultMetrics
 	if len(in.Metrics) > 0 {
-		defs = nil
-		for _, name := range in.Metrics {
-			i := slices.IndexFunc(defaultMetrics, func(m metricDef) bool { return m.name == name })
-			if i < 0 {
-				return nil, fmt.Errorf("unknown metric %q (known: %s)", name, strings.Join(MetricNames(), ", "))
-			}
-			defs = append(defs, defaultMetrics[i])
+		if defs, err = metricDefsNamed(in.Metrics); err != nil {
+			return nil, err
 		}
 	}
 	sel, npods, notes, err := podMatcher(ctx, d, in)
@@ -183,27 +181,7 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 	out.Selector, out.Pods, out.Notes = sel, npods, notes
 	rateWin := model.Duration(max(2*step, time.Minute)).String()
 
-	out.Metrics = make([]MetricResult, len(defs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for i, m := range defs {
-		tmpl := m.query
-		if o := d.PromQL[m.name]; o != "" {
-			tmpl = o
-		}
-		q := RenderPromQL(tmpl, sel, rateWin, in.ByPod)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			mr := MetricResult{Name: m.name, Unit: m.unit, Query: q}
-			val, warn, err := pc.QueryRange(ctx, q, rng)
-			fillResult(&mr, val, warn, err, maxPoints, in.ByPod)
-			out.Metrics[i] = mr
-		}()
-	}
-	wg.Wait()
+	out.Metrics = rangeMetrics(ctx, d, pc, defs, sel, rateWin, rng, maxPoints, in.ByPod)
 	unreachable := 0
 	for _, m := range out.Metrics {
 		switch {
@@ -217,6 +195,46 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 		return nil, fmt.Errorf("%s", out.Metrics[0].Error)
 	}
 	return out, nil
+}
+
+// rangeMetrics runs the named metrics' queries (config prometheus.promql overrides honoured) over rng for
+// the pods matched by sel, four at a time.
+func rangeMetrics(ctx context.Context, d Deps, pc prom.Client, defs []metricDef, sel, rateWin string, rng v1.Range, maxPoints int, byPod bool) []MetricResult {
+	out := make([]MetricResult, len(defs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, m := range defs {
+		tmpl := m.query
+		if o := d.PromQL[m.name]; o != "" {
+			tmpl = o
+		}
+		q := RenderPromQL(tmpl, sel, rateWin, byPod)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			mr := MetricResult{Name: m.name, Unit: m.unit, Query: q}
+			val, warn, err := pc.QueryRange(ctx, q, rng)
+			fillResult(&mr, val, warn, err, maxPoints, byPod)
+			out[i] = mr
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// metricDefsNamed looks up metrics of the default table by name.
+func metricDefsNamed(names []string) ([]metricDef, error) {
+	var defs []metricDef
+	for _, name := range names {
+		i := slices.IndexFunc(defaultMetrics, func(m metricDef) bool { return m.name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown metric %q (known: %s)", name, strings.Join(MetricNames(), ", "))
+		}
+		defs = append(defs, defaultMetrics[i])
+	}
+	return defs, nil
 }
 
 // podMatcher builds PromQL label matchers for the pods: exact names from the cluster when possible,
@@ -243,12 +261,12 @@ func podMatcher(ctx context.Context, d Deps, in GetMetricsInput) (string, int, [
 		selector = ro.Selector
 		switch in.Role {
 		case "stable":
-			selector += ",rollouts-pod-template-hash=" + ro.StableHash
+			selector = ro.PodSelector(ro.StableHash)
 		case "canary":
 			if !ro.CanaryInFlight() {
 				return "", 0, nil, fmt.Errorf("rollout %s/%s has no canary: its current revision %s is the stable one", in.Namespace, in.Rollout, ro.CurrentHash)
 			}
-			selector += ",rollouts-pod-template-hash=" + ro.CanaryHash
+			selector = ro.PodSelector(ro.CanaryHash)
 		}
 	} else {
 		var err error
@@ -459,7 +477,7 @@ func init() {
 		Name:  "get_metrics",
 		Title: "Workload metrics",
 		Description: "Prometheus metrics of a workload's pods over a window: CPU (cores, % of limit), memory (working set, % of limit, growth slope per minute), " +
-			"request rate, 4xx and 5xx rate, p50/p95/p99 latency, restarts. Select pods with workload (name or kind/name) or rollout + role (stable|canary) " +
+			"request rate, 4xx and 5xx rate, 5xx share of requests (error_ratio), p50/p95/p99 latency, restarts. Select pods with workload (name or kind/name) or rollout + role (stable|canary) " +
 			"to compare an Argo Rollouts canary with stable. Series are downsampled to maxPoints; each metric has last/avg/min/max. A metric without data " +
 			"is reported as missing (not scraped or differently named), never as zero. promql runs any query (range over window, or instant).",
 		Toolset:    ToolsetMetrics,

@@ -59,7 +59,11 @@ func TestMissingIsNotZero(t *testing.T) {
 }
 
 func TestRenderPromQL(t *testing.T) {
-	q := RenderPromQL(defaultMetrics[8].query, `namespace="a",pod=~"x|y"`, "2m", true)
+	defs, err := metricDefsNamed([]string{"latency_p95"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := RenderPromQL(defs[0].query, `namespace="a",pod=~"x|y"`, "2m", true)
 	want := `histogram_quantile(0.95, sum by (le,pod) (rate(http_request_duration_seconds_bucket{namespace="a",pod=~"x|y"}[2m])))`
 	if q != want {
 		t.Errorf("got  %s\nwant %s", q, want)

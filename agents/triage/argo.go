@@ -140,13 +140,13 @@ func (t *Triage) handlePlugin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, PluginResponse{Analysis: "Inconclusive: " + err.Error(), Confidence: 0})
 		return
 	}
-	t.log.Info("canary analysed for the AI metric plugin", "rollout", in.Namespace+"/"+in.Rollout, "verdict", res.Verdict.Verdict, "confidence", res.Confidence, "ms", res.DurationMS)
+	t.log.Info("canary analysed for the AI metric plugin", "rollout", in.Namespace+"/"+in.Rollout, "verdict", res.Verdict, "confidence", res.Confidence, "ms", res.DurationMS)
 	writeJSON(w, http.StatusOK, pluginResponse(res))
 }
 
 func pluginResponse(res *AnalyzeResult) PluginResponse {
 	analysis := res.Analysis
-	if res.Verdict.Verdict == VerdictInconclusive && !strings.HasPrefix(analysis, "Inconclusive") {
+	if res.Verdict == VerdictInconclusive && !strings.HasPrefix(analysis, "Inconclusive") {
 		analysis = "Inconclusive (not promoting): " + analysis
 	}
 	if len(res.Notes) > 0 {
@@ -285,7 +285,7 @@ func (t *Triage) runCachedAnalysis(key store.AnalysisKey, req WebRequest) {
 		return
 	}
 	at := res.AnalyzedAt
-	v := WebVerdict{Status: "done", Verdict: res.Verdict.Verdict, Promote: res.Promote, Confidence: res.Confidence, Analysis: pluginResponse(res).Analysis,
+	v := WebVerdict{Status: "done", Verdict: res.Verdict, Promote: res.Promote, Confidence: res.Confidence, Analysis: pluginResponse(res).Analysis,
 		RootCause: res.RootCause, Remediation: res.Remediation, Fingerprint: res.Fingerprint, Namespace: key.Namespace, Rollout: key.Rollout,
 		CanaryHash: key.CanaryHash, PRLink: res.PRLink, AnalyzedAt: &at}
 	if res.Issue != nil {

@@ -87,7 +87,7 @@ func (t *Triage) delegatePlan(ctx context.Context, repo, baseBranch, fp string, 
 		req.IssueNumber, req.IssueURL = res.Issue.Number, res.Issue.URL
 	}
 	for _, e := range res.Evidence {
-		req.LogExamples = append(req.LogExamples, stringsOf(e["examples"])...)
+		req.LogExamples = append(req.LogExamples, e.Examples...)
 	}
 	if len(req.LogExamples) > 3 {
 		req.LogExamples = req.LogExamples[:3]

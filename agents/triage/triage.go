@@ -9,18 +9,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/llm"
-	"github.com/fixloop/fixloop/internal/logmine"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -30,8 +30,6 @@ type Config struct {
 	Tools  tools.Deps
 	GitHub github.Client // nil: no issues are filed (the verdict says so)
 	Store  store.Store   // required: issue records and the verdict cache
-	// Judge decides; nil uses internal/judge deterministically with Tools.Redactor.
-	Judge JudgeFunc
 	// FixerURL is the fixer agent's A2A base URL (e.g. http://127.0.0.1:8080/agents/fixer); empty: no
 	// delegation.
 	FixerURL   string
@@ -39,10 +37,8 @@ type Config struct {
 	// DefaultRepo / DefaultBaseBranch apply when a request names no repository.
 	DefaultRepo       string
 	DefaultBaseBranch string
-	// LogWindow bounds the logs read per pod (default 15m); MetricWindow the Prometheus window (default 5m,
-	// sampled every 5 s: a young canary still yields enough samples).
-	LogWindow    time.Duration
-	MetricWindow string
+	// LogWindow is the window of logs and metrics compared (default 10m, compare_canary's).
+	LogWindow time.Duration
 	// AnalysisTimeout bounds one canary analysis (default 4m: inside the Argo plugin's 5-minute timeout).
 	AnalysisTimeout time.Duration
 	HTTPClient      *http.Client
@@ -70,10 +66,7 @@ func New(cfg Config) (*Triage, error) {
 		cfg.Tools.Logger = cfg.Logger
 	}
 	if cfg.LogWindow <= 0 {
-		cfg.LogWindow = 15 * time.Minute
-	}
-	if cfg.MetricWindow == "" {
-		cfg.MetricWindow = "5m"
+		cfg.LogWindow = 10 * time.Minute
 	}
 	if cfg.AnalysisTimeout <= 0 {
 		cfg.AnalysisTimeout = 4 * time.Minute
@@ -87,17 +80,14 @@ func New(cfg Config) (*Triage, error) {
 	if cfg.DefaultBaseBranch == "" {
 		cfg.DefaultBaseBranch = "main"
 	}
-	if cfg.Judge == nil {
-		cfg.Judge = defaultJudge(cfg)
-	}
 	return &Triage{cfg: cfg, log: cfg.Logger}, nil
 }
 
-// Verdict values.
+// Verdict values (the judge's).
 const (
-	VerdictPromote      = "promote"
-	VerdictAbort        = "abort"
-	VerdictInconclusive = "inconclusive"
+	VerdictPromote      = judge.Promote
+	VerdictAbort        = judge.Abort
+	VerdictInconclusive = judge.Inconclusive
 )
 
 // AnalyzeInput is the analyze_canary skill input.
@@ -115,24 +105,9 @@ type AnalyzeInput struct {
 	NoIssue bool `json:"noIssue,omitempty"`
 }
 
-// Evidence is one judge finding (kept as JSON so the judge can grow fields without breaking callers).
-type Evidence = map[string]any
-
-// Verdict is the judge's decision, in the judge's JSON shape.
-type Verdict struct {
-	Verdict     string     `json:"verdict"`
-	Promote     bool       `json:"promote"`
-	Confidence  int        `json:"confidence"`
-	Analysis    string     `json:"analysis"`
-	RootCause   string     `json:"rootCause"`
-	Remediation string     `json:"remediation"`
-	Evidence    []Evidence `json:"evidence"`
-	Fingerprint string     `json:"fingerprint,omitempty"`
-}
-
 // AnalyzeResult is the analyze_canary output: the verdict plus what was analysed and what was done.
 type AnalyzeResult struct {
-	Verdict
+	tools.JudgeVerdict // the verdict itself, flattened
 	Namespace   string              `json:"namespace"`
 	Rollout     string              `json:"rollout"`
 	StableHash  string              `json:"stableHash,omitempty"`
@@ -153,7 +128,7 @@ type AnalyzeResult struct {
 // Summary is a one-paragraph text for A2A text parts and logs.
 func (r *AnalyzeResult) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s canary %s: %s (promote=%v, confidence %d). %s", r.Namespace, r.Rollout, orDash(r.CanaryHash), r.Verdict.Verdict, r.Promote, r.Confidence, r.Analysis)
+	fmt.Fprintf(&b, "%s/%s canary %s: %s (promote=%v, confidence %d). %s", r.Namespace, r.Rollout, orDash(r.CanaryHash), r.Verdict, r.Promote, r.Confidence, r.Analysis)
 	if r.Issue != nil {
 		fmt.Fprintf(&b, " Issue: %s.", r.Issue.URL)
 	}
@@ -197,25 +172,26 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	res := &AnalyzeResult{Namespace: in.Namespace, Rollout: in.Rollout, AnalyzedAt: start.UTC()}
 
 	progress("collecting logs and metrics of stable and canary pods")
-	ev, err := t.collect(ctx, in, res)
+	cin := tools.CompareCanaryInput{Namespace: in.Namespace, Rollout: in.Rollout, SinceSeconds: int64(t.cfg.LogWindow.Seconds()),
+		Ignore: in.Ignore, Mask: in.Mask, ExtraPrompt: in.ExtraPrompt}
+	if in.Rollout == "" { // the rollout's revisions are more precise than any label (the plugin sends role=… defaults)
+		cin.StableSelector, cin.CanarySelector = in.StableSelector, in.CanarySelector
+	}
+	out, err := tools.CompareCanary(ctx, t.cfg.Tools, cin)
 	if err != nil {
 		// Missing data is inconclusive, never an error that could read as a pass.
-		res.Verdict = inconclusive(fmt.Sprintf("could not collect canary evidence: %v", err))
+		res.JudgeVerdict = inconclusive(fmt.Sprintf("could not analyse the canary: %v", err))
 		res.DurationMS = time.Since(start).Milliseconds()
 		return res, nil
 	}
-	progress(fmt.Sprintf("judging %d stable and %d canary pods (%d/%d log records)", res.StablePods, res.CanaryPods, len(ev.StableLogs), len(ev.CanaryLogs)))
-	v, err := t.cfg.Judge(ctx, ev)
-	if err != nil {
-		v = &Verdict{}
-		*v = inconclusive(fmt.Sprintf("the judge failed: %v", err))
-	}
-	res.Verdict = *v
-	normalise(&res.Verdict)
-	progress(fmt.Sprintf("verdict: %s (confidence %d)", res.Verdict.Verdict, res.Confidence))
+	res.JudgeVerdict, res.Notes = out.JudgeVerdict, append(res.Notes, out.Notes...)
+	res.StableHash, res.CanaryHash, res.StablePods, res.CanaryPods = out.StableHash, out.CanaryHash, len(out.StablePods), len(out.CanaryPods)
+	progress(fmt.Sprintf("judged %d stable and %d canary pods (%d/%d log records)", res.StablePods, res.CanaryPods, res.JudgeVerdict.Summary.StableRecords, res.JudgeVerdict.Summary.CanaryRecords))
+	normalise(&res.JudgeVerdict)
+	progress(fmt.Sprintf("verdict: %s (confidence %d)", res.Verdict, res.Confidence))
 
-	if res.Verdict.Verdict == VerdictAbort && !in.NoIssue {
-		t.act(ctx, in, opID, ev, res, progress)
+	if res.Verdict == VerdictAbort && !in.NoIssue {
+		t.act(ctx, in, opID, res, progress)
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	return res, nil
@@ -243,14 +219,14 @@ func patternLines(re *regexp.Regexp, p string) []string {
 	return out
 }
 
-func inconclusive(why string) Verdict {
-	return Verdict{Verdict: VerdictInconclusive, Promote: false, Confidence: 10,
+func inconclusive(why string) judge.Verdict {
+	return judge.Verdict{Verdict: VerdictInconclusive, Promote: false, Confidence: 10,
 		Analysis:    "Inconclusive: " + why + ". Not promoting without evidence.",
 		Remediation: "Check that the rollout's canary and stable pods are running and that logs and Prometheus metrics are reachable, then re-run the analysis."}
 }
 
 // normalise enforces the invariants the Argo entry points rely on.
-func normalise(v *Verdict) {
+func normalise(v *judge.Verdict) {
 	switch v.Verdict {
 	case VerdictPromote, VerdictAbort, VerdictInconclusive:
 	default:
@@ -273,7 +249,7 @@ func normalise(v *Verdict) {
 }
 
 // act files the issue and delegates the fix.
-func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, ev *CanaryEvidence, res *AnalyzeResult, progress Progress) {
+func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, res *AnalyzeResult, progress Progress) {
 	repo := firstNonEmpty(in.RepoURL, t.cfg.DefaultRepo)
 	if repo == "" {
 		res.Notes = append(res.Notes, "no repository configured (repoUrl): no issue filed")
@@ -283,13 +259,13 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, ev *Cana
 		res.Notes = append(res.Notes, "no GitHub token configured: no issue filed")
 		return
 	}
-	fp := issueFingerprint(res.Verdict, in.Namespace, in.Rollout)
+	fp := res.Fingerprint // the judge's: the same failure files under it from every entry point
 	if fp == "" {
-		fp = fallbackFingerprint(res)
+		fp = judge.Fingerprint(in.Namespace, in.Rollout, res.Evidence)
+		res.Fingerprint = fp
 	}
-	res.Fingerprint = fp // the fingerprint the issue is filed under
 	progress("filing the GitHub issue for fingerprint " + fp)
-	req := issueRequest(repo, fp, opID, in, ev, res, t.cfg.Now())
+	req := issueRequest(repo, fp, opID, in, res, t.cfg.Now())
 	issue, err := t.cfg.GitHub.EnsureIssue(ctx, req)
 	if err != nil {
 		res.IssueError = err.Error()
@@ -320,11 +296,6 @@ func (t *Triage) recordIssue(ctx context.Context, repo, fp string, is *github.Is
 	}
 }
 
-func fallbackFingerprint(r *AnalyzeResult) string {
-	sum := sha256.Sum256([]byte(r.Namespace + "/" + r.Rollout + "|" + r.RootCause))
-	return hex.EncodeToString(sum[:6])
-}
-
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {
 		if strings.TrimSpace(v) != "" {
@@ -334,14 +305,14 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-func issueRequest(repo, fp, opID string, in AnalyzeInput, ev *CanaryEvidence, res *AnalyzeResult, now time.Time) github.IssueRequest {
+func issueRequest(repo, fp, opID string, in AnalyzeInput, res *AnalyzeResult, now time.Time) github.IssueRequest {
 	title := firstLine(res.RootCause)
 	if title == "" {
-		title = "canary " + res.Verdict.Verdict
+		title = "canary " + res.Verdict
 	}
 	req := github.IssueRequest{
 		Repo: repo, Fingerprint: fp, Title: title, Summary: res.Analysis, RootCause: res.RootCause, Remediation: res.Remediation,
-		Verdict: res.Verdict.Verdict, Confidence: res.Confidence, Namespace: in.Namespace, Rollout: in.Rollout,
+		Verdict: res.Verdict, Confidence: res.Confidence, Namespace: in.Namespace, Rollout: in.Rollout,
 		Revision: res.CanaryHash, StableRevision: res.StableHash, OccurredAt: now.UTC(),
 	}
 	if opID != "" {
@@ -355,81 +326,58 @@ func issueRequest(repo, fp, opID string, in AnalyzeInput, ev *CanaryEvidence, re
 		}
 	}
 	req.LogExamples = logExamples(res.Evidence, 3)
-	if len(req.LogExamples) == 0 && ev != nil {
-		for _, r := range ev.CanaryLogs {
-			if logmine.IsSevere(r) && len(req.LogExamples) < 3 {
-				req.LogExamples = append(req.LogExamples, r.Text)
-			}
-		}
-	}
 	return req
 }
 
-// evidenceRow maps a judge evidence object onto the issue table, tolerating the judge's field names.
-func evidenceRow(e Evidence) github.EvidenceRow {
-	get := func(keys ...string) string {
-		for _, k := range keys {
-			if v, ok := e[k]; ok && v != nil {
-				switch x := v.(type) {
-				case string:
-					if x != "" {
-						return x
-					}
-				case float64:
-					return trimFloat(x)
-				case bool:
-					return fmt.Sprint(x)
-				case map[string]any:
-					return sideText(x)
-				default:
-					b, _ := json.Marshal(x)
-					return string(b)
-				}
-			}
-		}
-		return ""
+// evidenceRow maps a judge finding onto the issue table.
+func evidenceRow(e judge.Evidence) github.EvidenceRow {
+	signal := e.Template
+	if e.Kind == judge.KindMetric {
+		signal = e.Metric
 	}
-	return github.EvidenceRow{
-		Kind:   get("kind", "type", "source"),
-		Signal: get("signal", "template", "pattern", "metric", "name"),
-		Stable: get("stable", "stableCount", "stableRate", "stableValue"),
-		Canary: get("canary", "canaryCount", "canaryRate", "canaryValue"),
-		Note:   get("detail", "note", "reason", "message", "severity"),
+	note := e.Detail
+	if note == "" {
+		note = e.Severity
 	}
+	return github.EvidenceRow{Kind: e.Kind, Signal: signal, Stable: sideText(e.Stable), Canary: sideText(e.Canary), Note: note}
 }
 
 // sideText renders one side of a judge finding: counts with their rate, or metric samples.
-func sideText(m map[string]any) string {
-	num := func(k string) (float64, bool) { f, ok := m[k].(float64); return f, ok }
+func sideText(s *judge.Side) string {
+	if s == nil {
+		return ""
+	}
 	var parts []string
-	if c, ok := num("count"); ok {
-		s := trimFloat(c)
-		if r, ok := num("ratePer1000"); ok {
-			s += fmt.Sprintf(" (%s/1000)", trimFloat(r))
+	if s.Count != nil {
+		c := strconv.Itoa(*s.Count)
+		if s.Rate != nil {
+			c += fmt.Sprintf(" (%s/1000)", trimFloat(*s.Rate))
 		}
-		parts = append(parts, s)
+		parts = append(parts, c)
 	}
-	if md, ok := num("median"); ok {
-		parts = append(parts, "median "+trimFloat(md))
+	if s.Median != nil {
+		parts = append(parts, "median "+trimFloat(*s.Median))
 	}
-	if p95, ok := num("p95"); ok {
-		parts = append(parts, "p95 "+trimFloat(p95))
+	if s.P95 != nil {
+		parts = append(parts, "p95 "+trimFloat(*s.P95))
 	}
-	if n, ok := num("samples"); ok {
-		parts = append(parts, fmt.Sprintf("n=%s", trimFloat(n)))
+	if s.Samples != nil {
+		parts = append(parts, fmt.Sprintf("n=%d", *s.Samples))
 	}
-	if l, ok := m["level"].(string); ok && l != "" && l != "info" {
-		parts = append(parts, l)
+	if s.Level != "" && s.Level != "info" {
+		parts = append(parts, s.Level)
 	}
 	return strings.Join(parts, ", ")
 }
 
 // logExamples picks examples from the most severe findings first (a panic trace says more than an
 // access-log line), one per finding, up to n.
-func logExamples(evidence []Evidence, n int) []string {
-	rank := func(e Evidence) int {
-		side, _ := e["canary"].(map[string]any)
-		switch lvl, _ := side["level"].(string); lvl {
+func logExamples(evidence []judge.Evidence, n int) []string {
+	rank := func(e judge.Evidence) int {
+		if e.Canary == nil {
+			return 2
+		}
+		switch e.Canary.Level {
 		case "panic", "fatal":
 			return 0
 		case "error":
@@ -440,32 +388,15 @@ func logExamples(evidence []Evidence, n int) []string {
 	var out []string
 	for r := 0; r <= 2 && len(out) < n; r++ {
 		for _, e := range evidence {
-			if rank(e) != r || len(out) >= n {
-				continue
-			}
-			if ex := stringsOf(e["examples"]); len(ex) > 0 {
-				out = append(out, ex[0])
+			if rank(e) == r && len(out) < n && len(e.Examples) > 0 {
+				out = append(out, e.Examples[0])
 			}
 		}
 	}
 	return out
 }
 
-func trimFloat(f float64) string {
-	s := fmt.Sprintf("%.4g", f)
-	return s
-}
-
-func stringsOf(v any) []string {
-	arr, _ := v.([]any)
-	var out []string
-	for _, x := range arr {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func trimFloat(f float64) string { return fmt.Sprintf("%.4g", f) }
 
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)

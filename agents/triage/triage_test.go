@@ -3,11 +3,17 @@ package triage
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/judge"
+	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -26,17 +32,17 @@ func TestFillFromTextReadsThePluginPrompt(t *testing.T) {
 }
 
 func TestNormaliseNeverLetsInconclusivePass(t *testing.T) {
-	v := Verdict{Verdict: "inconclusive", Promote: true, Confidence: 95}
+	v := judge.Verdict{Verdict: "inconclusive", Promote: true, Confidence: 95}
 	normalise(&v)
 	if v.Promote || v.Confidence > 40 {
 		t.Fatalf("inconclusive normalised to %+v", v)
 	}
-	v = Verdict{Verdict: "weird", Promote: false, Confidence: 150}
+	v = judge.Verdict{Verdict: "weird", Promote: false, Confidence: 150}
 	normalise(&v)
 	if v.Verdict != VerdictInconclusive || v.Promote || v.Confidence > 40 {
 		t.Fatalf("unknown verdict normalised to %+v", v)
 	}
-	v = Verdict{Verdict: "abort", Promote: true, Confidence: 90}
+	v = judge.Verdict{Verdict: "abort", Promote: true, Confidence: 90}
 	normalise(&v)
 	if v.Promote {
 		t.Fatal("abort with promote:true kept promote")
@@ -98,10 +104,12 @@ func TestArgoEntryPointsFailSafeWithoutCluster(t *testing.T) {
 }
 
 func TestEvidenceRowsAndExamplesFromJudgeEvidence(t *testing.T) {
-	ev := []Evidence{
-		{"kind": "new_template", "template": "GET /x status=<*>", "stable": map[string]any{"count": 0.0, "ratePer1000": 0.0}, "canary": map[string]any{"count": 50.0, "ratePer1000": 82.1, "level": "error"}, "detail": "new 5xx", "examples": []any{"GET /x status=500"}},
-		{"kind": "new_template", "template": "panic: <*>", "canary": map[string]any{"count": 3.0, "level": "panic"}, "detail": "new panic", "examples": []any{"panic: boom\ngoroutine 1"}},
-		{"kind": "metric", "metric": "latency_p95", "stable": map[string]any{"median": 0.01, "samples": 17.0}, "canary": map[string]any{"median": 0.02, "samples": 5.0}, "detail": "slower"},
+	n := func(i int) *int { return &i }
+	f := func(x float64) *float64 { return &x }
+	ev := []judge.Evidence{
+		{Kind: "new_template", Template: "GET /x status=<*>", Stable: &judge.Side{Count: n(0), Rate: f(0)}, Canary: &judge.Side{Count: n(50), Rate: f(82.1), Level: "error"}, Detail: "new 5xx", Examples: []string{"GET /x status=500"}},
+		{Kind: "new_template", Template: "panic: <*>", Canary: &judge.Side{Count: n(3), Level: "panic"}, Detail: "new panic", Examples: []string{"panic: boom\ngoroutine 1"}},
+		{Kind: "metric", Metric: "latency_p95", Stable: &judge.Side{Median: f(0.01), Samples: n(17)}, Canary: &judge.Side{Median: f(0.02), Samples: n(5)}, Detail: "slower"},
 	}
 	row := evidenceRow(ev[0])
 	if row.Signal != "GET /x status=<*>" || row.Stable != "0 (0/1000)" || row.Canary != "50 (82.1/1000), error" || row.Note != "new 5xx" {
@@ -130,25 +138,49 @@ func TestMasksFromPrompt(t *testing.T) {
 	}
 }
 
-// The issue fingerprint must not move when a metric gathers enough samples between two analyses.
-func TestIssueFingerprintIgnoresLateMetrics(t *testing.T) {
-	panicEv := Evidence{"kind": "new_template", "template": "panic: index out of range [<*>]", "severity": "critical"}
-	errEv := Evidence{"kind": "new_template", "template": "[error] GET /color status=<*>", "severity": "critical"}
-	metricEv := Evidence{"kind": "metric", "metric": "rate_5xx", "severity": "critical"}
-	rate := Evidence{"kind": "rate_change", "template": "GET /color status=200", "severity": "warning"}
-	first := issueFingerprint(Verdict{Evidence: []Evidence{panicEv, errEv}, Fingerprint: "fp-a"}, "shop", "web")
-	second := issueFingerprint(Verdict{Evidence: []Evidence{errEv, metricEv, panicEv, rate}, Fingerprint: "fp-b"}, "shop", "web")
-	if first != second || first == "" {
-		t.Fatalf("fingerprints differ: %s vs %s", first, second)
+// One failure, one fingerprint: the issue the triage agent files for testdata/canary/5xx-increase is
+// labelled with the judge's own fingerprint (what compare_canary and `fixloop judge` print), where the
+// old second fingerprint function filed it under another.
+func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
+	dir := "../../testdata/canary/5xx-increase"
+	in, err := judge.LoadFiles(judge.Files{Stable: dir + "/stable.log", Canary: dir + "/canary.log"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if other := issueFingerprint(Verdict{Evidence: []Evidence{errEv}}, "shop", "web"); other == first {
-		t.Fatal("a different failure got the same fingerprint")
+	in.Namespace, in.Rollout = "shop", "web"
+	v, err := judge.Judge(context.Background(), in, judge.Options{})
+	if err != nil || v.Verdict != judge.Abort || v.Fingerprint == "" {
+		t.Fatalf("judge on 5xx-increase: %+v %v", v, err)
 	}
-	onlyMetric := issueFingerprint(Verdict{Evidence: []Evidence{metricEv}}, "shop", "web")
-	if onlyMetric == "" || onlyMetric == first {
-		t.Fatalf("metric-only fingerprint = %q", onlyMetric)
+	sink, err := ghsink.New(ghsink.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if fp := issueFingerprint(Verdict{Fingerprint: "fp-judge"}, "shop", "web"); fp != "fp-judge" {
-		t.Fatalf("fallback = %q", fp)
+	ts := httptest.NewServer(sink)
+	defer ts.Close()
+	sink.SetBaseURL(ts.URL)
+	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := newTestTriage(t)
+	tr.cfg.GitHub, tr.cfg.DefaultRepo = gh, "acme/shop"
+	for i := range 2 { // a second analysis of the same failure comments, never files again
+		res := &AnalyzeResult{JudgeVerdict: *v, Namespace: "shop", Rollout: "web"}
+		tr.act(context.Background(), AnalyzeInput{Namespace: "shop", Rollout: "web"}, fmt.Sprintf("op-%d", i), res, nop)
+		if res.Issue == nil || res.Fingerprint != v.Fingerprint {
+			t.Fatalf("analysis %d: issue %+v (%s) under %q, want the judge's %q", i, res.Issue, res.IssueError, res.Fingerprint, v.Fingerprint)
+		}
+	}
+	issues := sink.Issues("acme/shop")
+	if len(issues) != 1 {
+		t.Fatalf("%d issues for one failure, want 1", len(issues))
+	}
+	var labels []string
+	for _, l := range issues[0].Labels {
+		labels = append(labels, l.Name)
+	}
+	if !slices.Contains(labels, github.FingerprintLabel(v.Fingerprint)) {
+		t.Fatalf("issue labels %v lack the judge's fingerprint %s", labels, v.Fingerprint)
 	}
 }

@@ -8,30 +8,24 @@ import (
 	"strings"
 )
 
-// Fingerprint identifies a failure across runs so issues can be deduplicated: a hash of the
-// normalised patterns of the blocking evidence (severe canary templates, failing metric names
-// with their kind) plus the rollout identity when given. Numbers, hex, and placeholder tokens are
-// normalised away, so the same failure with different IDs, ports or counts hashes the same.
-// Informational and ignored evidence do not count. With no blocking evidence (an inconclusive
-// run) it hashes the kind of missing data.
+// Fingerprint identifies a failure across runs so issues can be deduplicated. It is the ONE fingerprint
+// of fixloop (compare_canary, the triage agent and the Argo routes all file under it): a hash of the
+// failure's signature plus the rollout identity when given. The signature is the first non-empty of
+// critical new log templates, other critical log evidence, critical metrics, warnings, and (for an
+// inconclusive run) the kind of missing data: a metric that only gathers enough samples on the second
+// analysis, or a rate change hovering at its threshold, must not open a second issue for the same
+// failure. Numbers, hex and placeholder tokens are normalised away, so the same failure with
+// different IDs, ports or counts hashes the same.
 func Fingerprint(namespace, rollout string, ev []Evidence) string {
 	var keys []string
-	for _, e := range ev {
-		if e.Severity != SeverityCritical && e.Severity != SeverityWarning {
-			continue
-		}
+	for _, e := range failureSignature(ev) {
 		switch e.Kind {
 		case KindMetric:
 			keys = append(keys, "metric:"+strings.ToLower(e.Metric))
+		case KindData:
+			keys = append(keys, "data:"+normalisePattern(e.Detail))
 		default:
 			keys = append(keys, e.Kind+":"+normalisePattern(e.Template))
-		}
-	}
-	if len(keys) == 0 {
-		for _, e := range ev {
-			if e.Severity == SeverityInsufficient {
-				keys = append(keys, "data:"+normalisePattern(e.Detail))
-			}
 		}
 	}
 	sort.Strings(keys)
@@ -44,6 +38,30 @@ func Fingerprint(namespace, rollout string, ev []Evidence) string {
 		h.Write([]byte(k + "\n"))
 	}
 	return "fp-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// failureSignature picks the evidence that names the failure, most specific first.
+func failureSignature(ev []Evidence) []Evidence {
+	critical := func(e Evidence) bool { return e.Severity == SeverityCritical }
+	logs := func(e Evidence) bool { return e.Kind != KindMetric && e.Kind != KindData }
+	for _, keep := range []func(Evidence) bool{
+		func(e Evidence) bool { return critical(e) && e.Kind == KindNewTemplate },
+		func(e Evidence) bool { return critical(e) && logs(e) },
+		func(e Evidence) bool { return critical(e) && e.Kind == KindMetric },
+		func(e Evidence) bool { return e.Severity == SeverityCritical || e.Severity == SeverityWarning },
+		func(e Evidence) bool { return e.Severity == SeverityInsufficient },
+	} {
+		var sel []Evidence
+		for _, e := range ev {
+			if keep(e) {
+				sel = append(sel, e)
+			}
+		}
+		if len(sel) > 0 {
+			return sel
+		}
+	}
+	return nil
 }
 
 var (

@@ -120,14 +120,14 @@ type Evidence struct {
 
 // Verdict is the judge's answer; the first eight fields are the stable contract.
 type Verdict struct {
-	Verdict     string     `json:"verdict"`
+	Verdict     string     `json:"verdict" jsonschema:"promote, abort or inconclusive"`
 	Promote     bool       `json:"promote"`
-	Confidence  int        `json:"confidence"`
+	Confidence  int        `json:"confidence" jsonschema:"0-100"`
 	Analysis    string     `json:"analysis"`
 	RootCause   string     `json:"rootCause"`
 	Remediation string     `json:"remediation"`
-	Evidence    []Evidence `json:"evidence"`
-	Fingerprint string     `json:"fingerprint"`
+	Evidence    []Evidence `json:"evidence" jsonschema:"findings, most severe first; examples redacted"`
+	Fingerprint string     `json:"fingerprint" jsonschema:"stable across runs for the same failure (for issue deduplication); empty on promote"`
 	Summary     Summary    `json:"summary"`
 	LLM         *LLMReport `json:"llm,omitempty"`
 }
@@ -141,6 +141,9 @@ type Summary struct {
 	CanaryExposure float64 `json:"canaryExposure"`
 	Templates      int     `json:"templates"`
 	Metrics        int     `json:"metrics"`
+	// Older log lines left out per side to keep the newest within the byte budget (set by the collector).
+	StableLinesDropped int `json:"stableLinesDropped,omitempty"`
+	CanaryLinesDropped int `json:"canaryLinesDropped,omitempty"`
 }
 
 // Options tune the judge; zero values take the defaults shown.

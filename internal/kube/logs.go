@@ -1,7 +1,9 @@
 package kube
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -19,7 +21,9 @@ type LogRequest struct {
 	TailLines    int64
 	Previous     bool
 	LimitBytes   int64 // server-side cap; 0 = none (the reader still stops at MaxRead)
-	MaxRead      int64 // client-side cap (default 4 MiB) so one chatty pod cannot exhaust memory
+	// MaxRead is the client-side budget (default 4 MiB) so one chatty pod cannot exhaust memory: the
+	// NEWEST whole lines within it are kept, older ones are dropped and counted.
+	MaxRead int64
 }
 
 // LogResult is one container's log (possibly cut at the byte caps) or the error fetching it.
@@ -27,7 +31,9 @@ type LogResult struct {
 	Req       LogRequest
 	Data      []byte
 	Truncated bool // a byte cap was hit
-	Err       error
+	// DroppedLines counts the older lines left out to stay within MaxRead.
+	DroppedLines int
+	Err          error
 }
 
 // PodLogs streams each request's log with at most concurrency requests in flight (default 8).
@@ -83,11 +89,8 @@ func (c *Cluster) podLog(ctx context.Context, r LogRequest) LogResult {
 		return LogResult{Req: r, Err: Explain(err, c.Server(), what)}
 	}
 	defer stream.Close()
-	data, err := io.ReadAll(io.LimitReader(stream, maxRead+1))
-	res := LogResult{Req: r, Data: data}
-	if int64(len(data)) > maxRead {
-		res.Data, res.Truncated = data[:maxRead], true
-	}
+	data, dropped, err := readNewest(stream, maxRead)
+	res := LogResult{Req: r, Data: data, DroppedLines: dropped, Truncated: dropped > 0}
 	if r.LimitBytes > 0 && int64(len(data)) >= r.LimitBytes {
 		res.Truncated = true
 	}
@@ -95,6 +98,56 @@ func (c *Cluster) podLog(ctx context.Context, r LogRequest) LogResult {
 		res.Err = Explain(err, c.Server(), what)
 	}
 	return res
+}
+
+// readNewest reads r to the end keeping the newest whole lines within budget bytes, and counts the
+// older lines it dropped: on a busy pod the last lines are the ones that matter (a crash's last words).
+// Memory stays below twice the budget plus one read.
+func readNewest(r io.Reader, budget int64) ([]byte, int, error) {
+	if budget <= 0 {
+		return nil, 0, errors.New("log byte budget must be positive")
+	}
+	buf := make([]byte, 0, min(budget, 64<<10))
+	chunk := make([]byte, 32<<10)
+	dropped := 0
+	for {
+		n, err := r.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if int64(len(buf)) > 2*budget {
+			var d int
+			buf, d = keepNewest(buf, budget)
+			dropped += d
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			buf, d := keepNewest(buf, budget)
+			return buf, dropped + d, err
+		}
+	}
+	buf, d := keepNewest(buf, budget)
+	return buf, dropped + d, nil
+}
+
+// keepNewest cuts buf to at most budget bytes starting at a line start, returning the lines dropped
+// (a partial line cut at the front counts as one). A single line longer than the budget keeps its tail.
+func keepNewest(buf []byte, budget int64) ([]byte, int) {
+	if int64(len(buf)) <= budget {
+		return buf, 0
+	}
+	start := len(buf) - int(budget)
+	if buf[start-1] != '\n' {
+		if j := bytes.IndexByte(buf[start:], '\n'); j >= 0 && j+1 < len(buf)-start {
+			start += j + 1
+		}
+	}
+	dropped := bytes.Count(buf[:start], []byte{'\n'})
+	if buf[start-1] != '\n' {
+		dropped++ // the line cut in two
+	}
+	n := copy(buf, buf[start:])
+	return buf[:n], dropped
 }
 
 // ListPods lists pods page by page (limit per page, following continue tokens) so memory stays bounded

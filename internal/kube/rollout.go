@@ -41,6 +41,20 @@ type Rollout struct {
 	Object         *unstructured.Unstructured `json:"-"`
 }
 
+// PodTemplateHashLabel is the label Argo Rollouts puts on every pod of a revision.
+const PodTemplateHashLabel = "rollouts-pod-template-hash"
+
+// PodSelector selects the rollout's pods of one revision (pod-template hash): the rollout's own
+// selector narrowed by the hash label, so another app's pods that happen to share a hash never count.
+// With no status.selector yet it is the hash label alone.
+func (r *Rollout) PodSelector(hash string) string {
+	sel := PodTemplateHashLabel + "=" + hash
+	if r.Selector != "" {
+		sel = r.Selector + "," + sel
+	}
+	return sel
+}
+
 // CanaryInFlight reports a new revision that is not yet the stable one.
 func (r *Rollout) CanaryInFlight() bool {
 	return r.CurrentHash != "" && r.StableHash != "" && r.CurrentHash != r.StableHash
