@@ -107,22 +107,22 @@ type AnalyzeInput struct {
 
 // AnalyzeResult is the analyze_canary output: the verdict plus what was analysed and what was done.
 type AnalyzeResult struct {
-	tools.JudgeVerdict // the verdict itself, flattened
-	Namespace   string              `json:"namespace"`
-	Rollout     string              `json:"rollout"`
-	StableHash  string              `json:"stableHash,omitempty"`
-	CanaryHash  string              `json:"canaryHash,omitempty"`
-	StablePods  int                 `json:"stablePods"`
-	CanaryPods  int                 `json:"canaryPods"`
-	Issue       *github.IssueResult `json:"issue,omitempty"`
-	IssueError  string              `json:"issueError,omitempty"`
-	FixerTaskID string              `json:"fixerTaskId,omitempty"`
-	FixerState  string              `json:"fixerState,omitempty"`
-	PRLink      string              `json:"prLink,omitempty"`
-	FixerError  string              `json:"fixerError,omitempty"`
-	Notes       []string            `json:"notes,omitempty"`
-	AnalyzedAt  time.Time           `json:"analyzedAt"`
-	DurationMS  int64               `json:"durationMs"`
+	tools.JudgeVerdict                     // the verdict itself, flattened
+	Namespace          string              `json:"namespace"`
+	Rollout            string              `json:"rollout"`
+	StableHash         string              `json:"stableHash,omitempty"`
+	CanaryHash         string              `json:"canaryHash,omitempty"`
+	StablePods         int                 `json:"stablePods"`
+	CanaryPods         int                 `json:"canaryPods"`
+	Issue              *github.IssueResult `json:"issue,omitempty"`
+	IssueError         string              `json:"issueError,omitempty"`
+	FixerTaskID        string              `json:"fixerTaskId,omitempty"`
+	FixerState         string              `json:"fixerState,omitempty"`
+	PRLink             string              `json:"prLink,omitempty"`
+	FixerError         string              `json:"fixerError,omitempty"`
+	Notes              []string            `json:"notes,omitempty"`
+	AnalyzedAt         time.Time           `json:"analyzedAt"`
+	DurationMS         int64               `json:"durationMs"`
 }
 
 // Summary is a one-paragraph text for A2A text parts and logs.
