@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/monitor"
 )
 
@@ -130,7 +131,7 @@ func (m Monitor) StartFix(ctx context.Context, inc monitor.Incident, issueRef, k
 	if m.t.cfg.FixerURL == "" {
 		return "", errors.New("no fixer agent configured: the plan is in the issue")
 	}
-	res := &AnalyzeResult{Verdict: Verdict{RootCause: firstLine(inc.Plan), Remediation: inc.Plan}}
+	res := &AnalyzeResult{JudgeVerdict: judge.Verdict{RootCause: firstLine(inc.Plan), Remediation: inc.Plan}}
 	res.Issue = &github.IssueResult{URL: issueRef}
 	in := AnalyzeInput{Namespace: inc.Target.Namespace, Rollout: inc.Target.Workload()}
 	m.t.delegatePlan(ctx, m.t.cfg.DefaultRepo, m.t.cfg.DefaultBaseBranch, inc.Fingerprint, in, res, inc.Plan)
