@@ -181,6 +181,13 @@ func soak(d time.Duration) { time.Sleep(d) }
 
 func pluginAnalyze(t *testing.T, srv *serveProc, ns, rollout, repo string) (map[string]any, time.Duration) {
 	t.Helper()
+	// The operator says the colour differs on purpose (the plugin can only pass extraPrompt).
+	return pluginAnalyzeWith(t, srv, ns, rollout, repo, "The new version changes the colour on purpose.\nmask: color=\\w+")
+}
+
+// pluginAnalyzeWith sends what the AI metric plugin sends, with extraPrompt extra.
+func pluginAnalyzeWith(t *testing.T, srv *serveProc, ns, rollout, repo, extra string) (map[string]any, time.Duration) {
+	t.Helper()
 	base := srv.URL
 	// What argoproj-labs/rollouts-plugin-metric-ai sends in agent mode (its structs, in its field order).
 	type pluginContext struct {
@@ -198,9 +205,10 @@ func pluginAnalyze(t *testing.T, srv *serveProc, ns, rollout, repo string) (map[
 		Context  pluginContext `json:"context"`
 		MemoryID string        `json:"memoryId"`
 	}
-	// The operator says the colour differs on purpose (the plugin can only pass extraPrompt).
-	extra := "The new version changes the colour on purpose.\nmask: color=\\w+"
-	prompt := fmt.Sprintf("Analyze canary deployment for rollout '%s'. Namespace: %s. Use your tools to fetch and compare logs from stable pods (selector: role=stable) vs canary pods (selector: role=canary). Determine if canary should be promoted.\n\nAdditional context: %s", rollout, ns, extra)
+	prompt := fmt.Sprintf("Analyze canary deployment for rollout '%s'. Namespace: %s. Use your tools to fetch and compare logs from stable pods (selector: role=stable) vs canary pods (selector: role=canary). Determine if canary should be promoted.", rollout, ns)
+	if extra != "" {
+		prompt += "\n\nAdditional context: " + extra
+	}
 	raw0, _ := json.Marshal(pluginRequest{UserID: "argo-rollouts", Prompt: prompt, MemoryID: "rollout:" + ns + "/" + rollout,
 		Context: pluginContext{Namespace: ns, RolloutName: rollout, StableSelector: "role=stable", CanarySelector: "role=canary", ExtraPrompt: extra,
 			RepoURL: "https://github.com/" + repo, BaseBranch: "main"}})
