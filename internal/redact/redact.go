@@ -55,9 +55,22 @@ func (r *Redactor) String(s string) string {
 	if strings.Contains(s, "eyJ") {
 		s = reJWT.ReplaceAllLiteralString(s, Mark("jwt"))
 	}
+	if strings.Contains(s, "hook") || strings.Contains(s, "telegram.org/bot") {
+		s = redactSecretURLs(s)
+	}
 	s = redactAuthSchemes(s)
 	s = redactTokenFormats(s)
+	s = redactPrefixed(s)
 	s = redactKeyValues(s)
+	s = redactMySQLPassword(s)
+	if strings.Contains(s, ":AA") {
+		s = redactTelegramTokens(s)
+	}
+	if strings.Contains(s, "Q~") {
+		s = redactAzureClientSecrets(s)
+	}
+	s = redactCards(s)
+	s = redactBase64Secrets(s)
 	if r.cfg.Emails && strings.IndexByte(s, '@') >= 0 {
 		s = redactEmails(s)
 	}

@@ -211,7 +211,7 @@ func redactTokenFormats(s string) string {
 }
 
 // Key stems that make a key=value pair secret.
-var secretStems = []string{"pass", "pwd", "secret", "token", "key", "auth", "credential", "session", "cookie"}
+var secretStems = []string{"pass", "pwd", "secret", "token", "key", "auth", "credential", "session", "cookie", "sig"}
 
 func isKeyChar(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
 
@@ -235,8 +235,26 @@ func secretKind(key string) string {
 		return "secret"
 	case strings.Contains(k, "auth") && (!strings.Contains(k, "author") || strings.Contains(k, "authorization")):
 		return "secret"
+	case strings.HasSuffix(k, "accountkey") || strings.HasSuffix(k, "sharedaccesskey") || strings.HasSuffix(k, "masterkey") ||
+		strings.HasSuffix(k, "clientkey") || strings.HasSuffix(k, "licensekey") || strings.HasSuffix(k, "secretkey"):
+		return "api_key"
+	case k == "key" || k == "sig" || strings.HasSuffix(k, "_key") || strings.HasSuffix(k, "-key") || strings.HasSuffix(k, ".key"):
+		// Bare "key" is also a cache or map key ("key=user:42"): only credential-looking values count.
+		return weakKey
 	}
 	return ""
+}
+
+// weakKey marks key names whose value is a secret only when it looks like one (see credentialLike).
+const weakKey = "key?"
+
+// credentialLike: 16+ characters of one token (no ':', '/', '.' separators of ids and paths), with at
+// least two of upper, lower and digit.
+func credentialLike(v string) bool {
+	if len(v) < 16 || strings.ContainsAny(v, ":/.@ ") {
+		return false
+	}
+	return looksRandom(v)
 }
 
 // redactKeyValues redacts values of secret-named keys: k=v, k: v, "k":"v", k='v'.
@@ -299,8 +317,14 @@ func redactKeyValues(s string) string {
 				}
 			}
 			val := s[vs:ve]
-			if !isSecretValue(val) {
+			if !isSecretValue(val) || (kind == weakKey && !credentialLike(val)) {
 				continue
+			}
+			if kind == weakKey {
+				kind = "api_key"
+			}
+			if kind == "token" && len(val) < 8 && allDigits(val) {
+				continue // a count ("tokens=50"), not a token
 			}
 			spans = append(spans, span{vs, ve, kind})
 			i = ve
@@ -371,4 +395,13 @@ func redactEmails(s string) string {
 		i = de
 	}
 	return apply(s, spans)
+}
+
+func allDigits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return v != ""
 }
