@@ -83,6 +83,8 @@ func newAnalysis(in Input, o Options, ignores, masks []*regexp.Regexp, deadline 
 	}
 	a.in.Stable = maskRecords(dropIgnored(a.in.Stable, ignores, a.ignoreCounts, false), masks)
 	a.in.Canary = maskRecords(dropIgnored(a.in.Canary, ignores, a.ignoreCounts, true), masks)
+	// Redact before mining: templates, root causes and titles are built from these texts.
+	a.in.Stable, a.in.Canary = redactRecords(a.in.Stable, o.Redactor), redactRecords(a.in.Canary, o.Redactor)
 	a.mine()
 	a.pairMetrics()
 	a.exposure()

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/fixloop/fixloop/internal/logmine"
+	"github.com/fixloop/fixloop/internal/redact"
 )
 
 // ParseLogs reads raw pod log text (plain, JSON lines, multi-line traces in any mix) into
@@ -203,4 +204,16 @@ func LoadFiles(f Files) (Input, error) {
 		}
 	}
 	return in, nil
+}
+
+// redactRecords returns copies of recs with secrets redacted from their text. It runs before the miner
+// sees the records: a template keeps the constant part of a message, so a token redacted only in the
+// examples after mining would leave its prefix or tail in the template, the root cause and the title.
+func redactRecords(recs []logmine.Record, r *redact.Redactor) []logmine.Record {
+	out := make([]logmine.Record, len(recs))
+	for i, rec := range recs {
+		rec.Text = r.String(rec.Text)
+		out[i] = rec
+	}
+	return out
 }
