@@ -110,8 +110,9 @@ func Add[In, Out any](s Spec, fn func(context.Context, Deps, In) (*Out, error)) 
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
+	val := newArgValidator(s.Name, def.RawInputSchema)
 	registry[s.Name] = factory{spec: s, build: func(d Deps) Tool {
-		return Tool{Tool: def, Toolset: s.Toolset, Write: s.Write, Handler: handler(d, s.Name, timeout, fn)}
+		return Tool{Tool: def, Toolset: s.Toolset, Write: s.Write, Handler: handler(d, s.Name, timeout, val, fn)}
 	}}
 }
 
@@ -145,20 +146,33 @@ func define[In, Out any](s Spec) mcp.Tool {
 		raw, _ := json.Marshal(schema)
 		t.RawInputSchema = raw
 	}
+	singleTypeSchemas(&t)
 	return t
 }
 
-func handler[In, Out any](d Deps, name string, timeout time.Duration, fn func(context.Context, Deps, In) (*Out, error)) server.ToolHandlerFunc {
+// handler validates the arguments (naming a wrong argument and the valid ones), runs fn under the tool's
+// timeout with progress and log notifications to the client, and returns the result as structured
+// content and JSON text.
+func handler[In, Out any](d Deps, name string, timeout time.Duration, val *argValidator, fn func(context.Context, Deps, In) (*Out, error)) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		var in In
-		if raw := req.GetRawArguments(); raw != nil {
-			if err := req.BindArguments(&in); err != nil {
-				return errorResult(d, fmt.Errorf("%s: arguments do not match the input schema: %w", name, err)), nil
-			}
+		raw, err := json.Marshal(req.GetRawArguments())
+		if err != nil {
+			return errorResult(d, fmt.Errorf("%s: arguments are not JSON: %w", name, err)), nil
 		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
+		if string(raw) == "null" {
+			raw = []byte("{}")
+		}
+		if err := val.check(raw); err != nil {
+			return errorResult(d, err), nil
+		}
+		var in In
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return errorResult(d, fmt.Errorf("%s: arguments do not match the input schema: %w", name, err)), nil
+		}
+		ctx, cancel := context.WithTimeout(withProgress(ctx, req), timeout)
 		defer cancel()
 		start := time.Now()
+		LogToClient(ctx, mcp.LoggingLevelDebug, name, "%s started", name)
 		out, err := fn(ctx, d, in)
 		if d.Logger != nil {
 			d.Logger.Debug("tool call", "tool", name, "duration", time.Since(start), "error", err)
@@ -167,15 +181,18 @@ func handler[In, Out any](d Deps, name string, timeout time.Duration, fn func(co
 			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 				err = fmt.Errorf("%s did not finish within %s (narrow the query or check the backend): %w", name, timeout, err)
 			}
+			LogToClient(ctx, mcp.LoggingLevelWarning, name, "%s failed after %s", name, time.Since(start).Round(time.Millisecond))
 			return errorResult(d, err), nil
 		}
-		text, err := json.Marshal(out)
+		LogToClient(ctx, mcp.LoggingLevelInfo, name, "%s finished in %s", name, time.Since(start).Round(time.Millisecond))
+		structured, err := dropNulls(out)
 		if err != nil {
 			return errorResult(d, fmt.Errorf("%s: encoding result: %w", name, err)), nil
 		}
+		text, _ := json.Marshal(structured)
 		return &mcp.CallToolResult{
 			Content:           []mcp.Content{mcp.NewTextContent(string(text))},
-			StructuredContent: out,
+			StructuredContent: structured,
 		}, nil
 	}
 }

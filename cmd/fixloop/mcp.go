@@ -154,7 +154,14 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 		server.WithToolCapabilities(false),
 		server.WithPromptCapabilities(false),
 		server.WithRecovery(),
-		server.WithInputSchemaValidation(),
+		server.WithResourceRecovery(),
+		server.WithResourceCapabilities(false, false),
+		server.WithLogging(),
+		server.WithCompletions(),
+		server.WithPromptCompletionProvider(tools.Completer{Deps: deps}),
+		server.WithResourceCompletionProvider(tools.Completer{Deps: deps}),
+		// Arguments are validated by each tool's handler (tools/validate.go), whose errors name the bad
+		// argument and the valid ones; mcp-go's validator would answer first with a struct dump.
 		server.WithInstructions("fixloop inspects Kubernetes workloads and Argo Rollouts canaries. Start with get_architecture, then get_logs " +
 			"(summarize:true to compare canary with stable) and get_metrics; promote_rollout / abort_rollout act on a rollout. " +
 			"Missing data means inconclusive, never a silent promote."),
@@ -164,6 +171,7 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 	}
 	srv := server.NewMCPServer("fixloop", version, sopts...)
 	tools.Register(srv, deps, opts)
+	tools.RegisterResources(srv, deps)
 	registerPrompts(srv)
 	logger.Debug("tools registered", "count", len(srv.ListTools()), "readOnly", cfg.ReadOnly, "toolsets", cfg.Toolsets)
 	return srv, deps, nil

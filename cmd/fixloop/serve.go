@@ -58,6 +58,7 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	if err != nil {
 		return err
 	}
+	tools.RegisterRecords(srv, deps, serveStore) // opened by mountAgents
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return usageError("listen on %s (--listen / FIXLOOP_LISTEN): %v", cfg.Listen, err)
