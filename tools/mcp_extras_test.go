@@ -107,7 +107,11 @@ type notes struct {
 	list []mcp.JSONRPCNotification
 }
 
-func (n *notes) add(x mcp.JSONRPCNotification) { n.mu.Lock(); n.list = append(n.list, x); n.mu.Unlock() }
+func (n *notes) add(x mcp.JSONRPCNotification) {
+	n.mu.Lock()
+	n.list = append(n.list, x)
+	n.mu.Unlock()
+}
 
 // waitFor polls until a notification of method whose params contain want arrives.
 func (n *notes) waitFor(t *testing.T, method, want string) {
