@@ -95,7 +95,11 @@ func (t *Triage) Executor() a2asrv.AgentExecutor {
 			if err := it.skillInput(&req); err != nil {
 				return nil, err
 			}
-			res, err := t.AnalyzeCanary(ctx, req, string(in.TaskID), Progress(progress))
+			analyze := t.AnalyzeCanary
+			if trigger, _ := in.Data["trigger"].(string); trigger == WatchTrigger {
+				analyze = t.triageWatched // the rollout watcher's task: Argo already failed the revision
+			}
+			res, err := analyze(ctx, req, string(in.TaskID), Progress(progress))
 			if err != nil {
 				return nil, err
 			}

@@ -19,11 +19,18 @@ import (
 	"github.com/fixloop/fixloop/internal/kube"
 )
 
-const watchKV = "rollout-watch" // ns/name/revision → "started"|"done": each failed revision is triaged once
+const watchKV = "rollout-watch" // ns/name/revision → triage task id: each failed revision is triaged once
+
+// WatchTrigger marks an analyze_canary task started by the rollout watcher.
+const WatchTrigger = "rollout-watch"
+
+// Submit starts a triage task for a failed rollout revision (the A2A host, in-process) and returns its id.
+type Submit func(ctx context.Context, data map[string]any) (string, error)
 
 // WatchRollouts triages every Rollout that becomes Degraded or is aborted, whichever analysis (or person)
-// aborted it, until ctx ends. Each failed revision is handled once, across restarts and replicas.
-func (t *Triage) WatchRollouts(ctx context.Context, kc kube.Client, namespaces []string) {
+// aborted it, until ctx ends: each failed revision becomes one triage task (visible to A2A clients),
+// across restarts and replicas. submit nil runs the triage in this goroutine instead.
+func (t *Triage) WatchRollouts(ctx context.Context, kc kube.Client, namespaces []string, submit Submit) {
 	if len(namespaces) == 0 {
 		namespaces = []string{metav1.NamespaceAll}
 	}
@@ -51,7 +58,7 @@ func (t *Triage) WatchRollouts(ctx context.Context, kc kube.Client, namespaces [
 		case <-ctx.Done():
 			return
 		case ro := <-work:
-			t.triageFailedRollout(ctx, ro)
+			t.startTriage(ctx, ro, submit)
 		}
 	}
 }
@@ -61,30 +68,52 @@ func failed(ro *kube.Rollout) bool {
 	return (ro.Aborted || ro.Phase == "Degraded") && ro.CurrentHash != ""
 }
 
-// triageFailedRollout runs the canary analysis on the failed revision and files the issue. When the
-// analysis cannot blame the revision itself (the canary is already scaled down, or the failure is in a
-// metric fixloop does not read), Argo's own reason is the evidence: the rollout was aborted by its owner's
-// analysis, and that alone is a failure worth one issue.
-func (t *Triage) triageFailedRollout(ctx context.Context, ro *kube.Rollout) {
+// startTriage submits one triage task per failed revision.
+func (t *Triage) startTriage(ctx context.Context, ro *kube.Rollout, submit Submit) {
 	key := ro.Namespace + "/" + ro.Name + "/" + ro.CurrentHash
-	if v, err := t.cfg.Store.GetKV(ctx, watchKV, key); err == nil && string(v) == "done" {
+	if v, err := t.cfg.Store.GetKV(ctx, watchKV, key); err == nil && len(v) > 0 {
 		return
 	}
-	_ = t.cfg.Store.PutKV(ctx, watchKV, key, []byte("started"))
-	opID := "watch/" + key
-	t.log.Info("rollout failed: triaging", "rollout", ro.Namespace+"/"+ro.Name, "revision", ro.CurrentHash, "phase", ro.Phase, "aborted", ro.Aborted, "message", ro.Message)
-	res, err := t.AnalyzeCanary(ctx, AnalyzeInput{Namespace: ro.Namespace, Rollout: ro.Name}, opID, nil)
-	if err != nil {
-		t.log.Warn("rollout watcher: analysis failed", "rollout", key, "err", err)
-		res = &AnalyzeResult{Namespace: ro.Namespace, Rollout: ro.Name}
-	}
-	if res.Issue == nil && res.IssueError == "" {
-		if err := t.fileArgoFailure(ctx, ro, opID, res); err != nil {
-			t.log.Warn("rollout watcher: could not file the issue", "rollout", key, "err", err)
-			return // not marked done: the next resync retries
+	t.log.Info("rollout failed: starting triage", "rollout", ro.Namespace+"/"+ro.Name, "revision", ro.CurrentHash, "phase", ro.Phase, "aborted", ro.Aborted, "message", ro.Message)
+	in := AnalyzeInput{Namespace: ro.Namespace, Rollout: ro.Name}
+	if submit == nil {
+		if _, err := t.triageWatched(ctx, in, "watch/"+key, nil); err == nil {
+			_ = t.cfg.Store.PutKV(ctx, watchKV, key, []byte("in-process"))
 		}
+		return
 	}
-	_ = t.cfg.Store.PutKV(ctx, watchKV, key, []byte("done"))
+	id, err := submit(ctx, map[string]any{"skill": SkillAnalyzeCanary, "namespace": ro.Namespace, "rollout": ro.Name, "trigger": WatchTrigger})
+	if err != nil {
+		t.log.Warn("rollout watcher: could not start the triage task; the next resync retries", "rollout", key, "err", err)
+		return
+	}
+	_ = t.cfg.Store.PutKV(ctx, watchKV, key, []byte(id))
+}
+
+// triageWatched is analyze_canary for a revision Argo already failed. The rollout's state is read from
+// the cluster (never taken from the request), so a caller cannot have an issue filed for a healthy
+// rollout. When the comparison cannot blame the revision itself (the canary is scaled down, or the
+// failure is in a metric fixloop does not read), Argo's reason is the evidence for one issue.
+func (t *Triage) triageWatched(ctx context.Context, in AnalyzeInput, opID string, progress Progress) (*AnalyzeResult, error) {
+	kc := t.cfg.Tools.Kube
+	if kc == nil {
+		return nil, kube.ErrNoCluster
+	}
+	ro, err := kc.GetRollout(ctx, in.Namespace, in.Rollout)
+	if err != nil {
+		return nil, err
+	}
+	res, err := t.AnalyzeCanary(ctx, in, opID, progress)
+	if err != nil {
+		return nil, err
+	}
+	if !failed(ro) || res.Issue != nil || res.IssueError != "" {
+		return res, nil
+	}
+	if err := t.fileArgoFailure(ctx, ro, opID, res); err != nil {
+		res.IssueError = err.Error()
+	}
+	return res, nil
 }
 
 var reRevisionNumber = regexp.MustCompile(`\b(revision|Revision) \d+\b`)

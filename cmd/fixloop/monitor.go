@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,9 +12,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/fixloop/fixloop/agents"
 	"github.com/fixloop/fixloop/agents/triage"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/monitor"
@@ -30,7 +33,7 @@ var (
 )
 
 // prepareMonitor builds the monitor when --monitor is set (a bad setting fails serve at start-up).
-func prepareMonitor(cfg *config.Config, deps tools.Deps, st store.Store, tr *triage.Triage, logger *slog.Logger) error {
+func prepareMonitor(cfg *config.Config, deps tools.Deps, st store.Store, tr *triage.Triage, host *agents.Host, logger *slog.Logger) error {
 	deps.Monitor.SetStore(st)
 	if !cfg.Monitor.Enabled {
 		return nil
@@ -41,7 +44,7 @@ func prepareMonitor(cfg *config.Config, deps tools.Deps, st store.Store, tr *tri
 	pendingMonitorMu.Lock()
 	defer pendingMonitorMu.Unlock()
 	pendingMonitor = func(ctx context.Context, reg prometheus.Registerer) {
-		if err := runMonitor(ctx, cfg, deps, st, tr, reg, logger); err != nil {
+		if err := runMonitor(ctx, cfg, deps, st, tr, triageSubmit(host), reg, logger); err != nil {
 			logger.Error("monitor stopped", "err", err)
 		}
 	}
@@ -58,7 +61,7 @@ func startMonitor(ctx context.Context, reg prometheus.Registerer, logger *slog.L
 	}
 }
 
-func runMonitor(ctx context.Context, cfg *config.Config, deps tools.Deps, st store.Store, tr *triage.Triage, reg prometheus.Registerer, logger *slog.Logger) error {
+func runMonitor(ctx context.Context, cfg *config.Config, deps tools.Deps, st store.Store, tr *triage.Triage, submit triage.Submit, reg prometheus.Registerer, logger *slog.Logger) error {
 	mc := cfg.Monitor
 	th, err := monitor.ParseThresholds(monitor.DefaultThresholds, mc.Thresholds)
 	if err != nil {
@@ -81,7 +84,7 @@ func runMonitor(ctx context.Context, cfg *config.Config, deps tools.Deps, st sto
 	reg.MustRegister(leaderCollector{status})
 	lead := func(ctx context.Context) {
 		if mc.WatchRollouts && deps.Kube != nil {
-			go tr.WatchRollouts(ctx, deps.Kube, mc.Namespaces)
+			go tr.WatchRollouts(ctx, deps.Kube, mc.Namespaces, submit)
 		}
 		m.Run(ctx)
 	}
@@ -95,6 +98,27 @@ func runMonitor(ctx context.Context, cfg *config.Config, deps tools.Deps, st sto
 	status.SetEnabled(identity, mc.LeaseNamespace+"/"+mc.LeaseName)
 	return monitor.RunElected(ctx, deps.Kube, monitor.Lease{Namespace: mc.LeaseNamespace, Name: mc.LeaseName, Identity: identity,
 		Duration: mc.LeaseDuration.Duration}, status, logger, lead)
+}
+
+// triageSubmit starts a triage task through the A2A host in-process, so the watcher's work is an
+// ordinary task (GetTask, ListTasks, resumed after a restart) without a network call.
+func triageSubmit(host *agents.Host) triage.Submit {
+	return func(ctx context.Context, data map[string]any) (string, error) {
+		h, ok := host.Handler("triage")
+		if !ok {
+			return "", errors.New("the triage agent is not mounted")
+		}
+		msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(data))
+		res, err := h.SendMessage(ctx, &a2a.SendMessageRequest{Message: msg, Config: &a2a.SendMessageConfig{ReturnImmediately: true}})
+		if err != nil {
+			return "", err
+		}
+		task, ok := res.(*a2a.Task)
+		if !ok {
+			return "", fmt.Errorf("the triage agent answered %T, not a task", res)
+		}
+		return string(task.ID), nil
+	}
 }
 
 // leaderCollector exports who holds the monitor's lease: fixloop_monitor_leader{identity,holder} is 1 on

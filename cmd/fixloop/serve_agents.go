@@ -99,7 +99,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	host.Register(mux)
 	tr.RegisterArgo(mux)
-	if err := prepareMonitor(cfg, deps, st, tr, logger); err != nil {
+	if err := prepareMonitor(cfg, deps, st, tr, host, logger); err != nil {
 		return err
 	}
 	if err := host.Resume(context.Background()); err != nil {
