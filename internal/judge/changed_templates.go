@@ -84,7 +84,10 @@ func sameShape(old, new string) (int, bool) {
 // failureWords are stems that turn a changed token into a worse outcome ("saved" → "failed").
 var failureWords = []string{"fail", "error", "exception", "denied", "refused", "timeout", "timed",
 	"unavailable", "invalid", "abort", "reject", "panic", "fatal", "crash", "unable", "cannot", "missing",
-	"lost", "broken", "forbidden", "unauthorized", "violation", "overflow", "deadlock", "corrupt", "retry", "5xx"}
+	"lost", "broken", "forbidden", "unauthorized", "violation", "overflow", "deadlock", "corrupt", "retry", "5xx",
+	"skip", "drop", "discard", "declin", "cancel", "degrad", "fallback", "stale", "partial", "null",
+	"undefined", "unknown", "dead", "evict", "throttl", "overload", "expired", "mismatch",
+	"conflict", "leak", "slow", "warn", "empty"}
 
 func hasFailureWord(tok string) bool {
 	t := strings.ToLower(tok)

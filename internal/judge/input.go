@@ -15,21 +15,9 @@ import (
 
 // ParseLogs reads raw pod log text (plain, JSON lines, multi-line traces in any mix) into
 // records. Parse each pod's log separately and append the results, so a trace never joins
-// across pods.
+// across pods (the output of `kubectl logs --prefix` is split per pod here).
 func ParseLogs(r io.Reader, source string) ([]logmine.Record, error) {
-	rd := logmine.NewReader(r, logmine.ReaderOptions{Source: source})
-	var out []logmine.Record
-	for {
-		rec, ok := rd.Next()
-		if !ok {
-			break
-		}
-		out = append(out, rec)
-	}
-	if err := rd.Err(); err != nil {
-		return out, err
-	}
-	return out, nil
+	return logmine.ReadAll(r, logmine.ReaderOptions{Source: source})
 }
 
 // ParseLogText is ParseLogs over a string (reading a string cannot fail).

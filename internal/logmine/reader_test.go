@@ -245,3 +245,25 @@ func TestIsSevere(t *testing.T) {
 		}
 	}
 }
+
+// kubectl logs -l app=x --prefix interleaves pods line by line: traces stay whole per pod.
+func TestReadAllSplitsKubectlPrefix(t *testing.T) {
+	in := "[pod/web-a/app] 2026-05-04 10:00:00 ERROR request failed\n" +
+		"[pod/web-b/app] 2026-05-04 10:00:00 INFO ok\n" +
+		"[pod/web-a/app] java.lang.IllegalStateException: boom\n" +
+		"[pod/web-b/app] 2026-05-04 10:00:01 INFO ok again\n" +
+		"[pod/web-a/app] \tat com.example.App.run(App.java:10)\n"
+	recs, err := ReadAll(strings.NewReader(in), ReaderOptions{Source: "canary"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d records: %+v", len(recs), recs)
+	}
+	if recs[0].Source != "canary/web-a/app" || recs[0].Lines != 3 || !strings.Contains(recs[0].Text, "\tat com.example.App.run") {
+		t.Errorf("web-a trace not whole: %+v", recs[0])
+	}
+	if recs[1].Text != "ok" || recs[2].Text != "ok again" || recs[1].Source != "canary/web-b/app" {
+		t.Errorf("web-b records: %+v %+v", recs[1], recs[2])
+	}
+}

@@ -286,6 +286,13 @@ def interleave(rnd, *pods):
     return out
 
 
+def kubectl_prefix(rnd, pods):
+    """`kubectl logs -l app=shop --prefix`: every physical line led by [pod/NAME/CONTAINER], pods
+    interleaved line by line (so a stack trace's lines are mixed with other pods' lines)."""
+    streams = [[("[pod/%s/app] " % name) + l for rec in recs for l in rec.split("\n")] for name, recs in pods]
+    return interleave(rnd, *streams)
+
+
 def cases(write_case):
     S, C = 800, 200
 
@@ -390,3 +397,13 @@ def cases(write_case):
     write_case("interleaved-traces-multi-pod", interleave(rnd, spring(214, S // 2), spring(215, S // 2)), interleave(rnd, *pods), "abort",
                "Three canary pods' Spring logs merged record by record; each pod throws PSQLException traces.",
                expect_kinds=["new_template"])
+    rnd = random.Random(216)
+    st = kubectl_prefix(rnd, [("shop-6f7c9d-%s" % x, spring(217 + i, S // 3)) for i, x in enumerate(["k2x9p", "m4q7z", "t8w1c"])])
+    ca = kubectl_prefix(rnd, [("shop-84b5f2-%s" % x, spring(221 + i, C // 2, exc_rate=0.05, exc=spring_pg_exception)) for i, x in enumerate(["a1b2c", "d3e4f"])])
+    write_case("kubectl-prefix-interleaved-traces", st, ca, "abort",
+               "`kubectl logs --prefix` output: lines of several pods interleaved, canary pods throw PSQLException traces whose lines are mixed with other pods' lines.",
+               expect_kinds=["new_template"])
+    st = kubectl_prefix(rnd, [("shop-6f7c9d-%s" % x, spring(225 + i, S // 3)) for i, x in enumerate(["k2x9p", "m4q7z", "t8w1c"])])
+    ca = kubectl_prefix(rnd, [("shop-84b5f2-%s" % x, spring(229 + i, C // 2)) for i, x in enumerate(["a1b2c", "d3e4f"])])
+    write_case("kubectl-prefix-healthy", st, ca, "promote",
+               "`kubectl logs --prefix` output, three stable and two canary pods with different names, same behaviour.")
