@@ -126,10 +126,9 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 		reqs = append(reqs, kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: pickContainer(p, in.Container),
 			SinceSeconds: in.SinceSeconds, TailLines: tail, Previous: in.Previous})
 	}
-	var miner *logmine.Miner
-	tmplPods := map[int]map[string]bool{}
+	var sum *summarizer
 	if in.Summarize {
-		miner = logmine.NewMiner(logmine.DefaultConfig())
+		sum = newSummarizer(d, time.Now())
 	}
 	results := map[string]*PodLog{}
 	err = kc.PodLogs(ctx, reqs, logConcurrency, func(r kube.LogResult) {
@@ -138,20 +137,8 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 		if r.Err != nil {
 			pl.Error = d.redact(r.Err.Error())
 		}
-		if miner != nil {
-			rd := logmine.NewReader(filterReader(r.Data, grep), logmine.ReaderOptions{Source: r.Req.Pod})
-			for {
-				rec, ok := rd.Next()
-				if !ok {
-					break
-				}
-				pl.Read += max(rec.Lines, 1)
-				t := miner.Add(rec)
-				if tmplPods[t.ID] == nil {
-					tmplPods[t.ID] = map[string]bool{}
-				}
-				tmplPods[t.ID][r.Req.Pod] = true
-			}
+		if sum != nil {
+			pl.Read = sum.minePod(r.Req.Pod, filterReader(r.Data, grep))
 			return
 		}
 		lines := splitLines(r.Data, grep)
@@ -177,8 +164,11 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 		return out.Pods[i].Pod < out.Pods[j].Pod
 	})
 	var cut []string
-	if miner != nil {
-		out.Templates, out.Returned = summarizeTemplates(d, miner, tmplPods, maxLines, maxBytes, &cut)
+	if sum != nil {
+		if t := sum.truncation(); t != "" {
+			cut = append(cut, t)
+		}
+		out.Templates, out.Returned = summarizeTemplates(d, sum.miner, sum.pods, maxLines, maxBytes, &cut)
 	} else {
 		applyByteBudget(d, out, maxBytes, &cut)
 	}
@@ -186,7 +176,7 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 	for i := range out.Pods {
 		out.TotalLines += out.Pods[i].Read
 		omitted += out.Pods[i].Omitted
-		if miner == nil {
+		if sum == nil {
 			out.Returned += len(out.Pods[i].Lines)
 		}
 	}
