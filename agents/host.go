@@ -9,7 +9,6 @@ package agents
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2asrv"
 	"github.com/a2aproject/a2a-go/v2/a2asrv/taskstore"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -43,6 +43,8 @@ type Agent struct {
 	// Executor runs the agent. Events it yields (status updates, artifacts, the final message or status)
 	// are persisted in the store by a2a-go.
 	Executor a2asrv.AgentExecutor
+	// Scope is what a caller must hold to call the agent (default read; the fixer needs fix).
+	Scope string
 	// Resumable: tasks left submitted/working by a crash are re-executed from their first message at the
 	// next start (the executor must be idempotent, e.g. dedupe side effects by task id). Otherwise they are
 	// marked failed with a message saying the server restarted.
@@ -55,9 +57,9 @@ type Config struct {
 	// PublicURL is the externally reachable base URL (e.g. http://fixloop.fixloop.svc:8080). Empty: derived
 	// from each request's Host header.
 	PublicURL string
-	// BearerToken, when set, is required on every A2A call (cards stay public) and advertised as the
-	// card's security requirement.
-	BearerToken string
+	// Security is what the cards declare: exactly the credential kinds the server accepts (checked by
+	// internal/auth in front of the host), none when authentication is off.
+	Security Security
 	// RootAgent's card is served at /.well-known/agent-card.json (default "triage", else the first mounted).
 	RootAgent string
 	Version   string
@@ -72,6 +74,7 @@ type Host struct {
 	agents map[string]*mounted
 	order  []string
 	wg     sync.WaitGroup
+	scoper store.TaskScoper
 }
 
 type mounted struct {
@@ -92,7 +95,29 @@ func NewHost(cfg Config) (*Host, error) {
 	if cfg.RootAgent == "" {
 		cfg.RootAgent = "triage"
 	}
-	return &Host{cfg: cfg, log: cfg.Logger, agents: map[string]*mounted{}}, nil
+	h := &Host{cfg: cfg, log: cfg.Logger, agents: map[string]*mounted{}}
+	if sc, ok := cfg.Store.(store.TaskScoper); ok {
+		h.scoper = sc
+		sc.ScopeTasks(func(ctx context.Context) string { return caller(ctx).Name },
+			func(ctx context.Context) bool { return caller(ctx).IsAdmin() })
+	}
+	return h, nil
+}
+
+// Security lists the credential kinds fixloop accepts, for the cards' securitySchemes.
+type Security struct {
+	Bearer     bool   // static tokens or Kubernetes ServiceAccount tokens (Authorization: Bearer)
+	OIDCIssuer string // OIDC issuer URL; empty: no OIDC
+}
+
+// Scope is the scope a caller needs for agent name (read when unknown).
+func (h *Host) Scope(name string) string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if m, ok := h.agents[name]; ok && m.Scope != "" {
+		return m.Scope
+	}
+	return auth.ScopeRead
 }
 
 const agentKV = "a2a-task-agent" // store KV namespace: task id → agent name (for resuming)
@@ -110,10 +135,11 @@ func (h *Host) Mount(a Agent) error {
 	if _, dup := h.agents[a.Name]; dup {
 		return fmt.Errorf("agents: agent %q mounted twice", a.Name)
 	}
-	exec := &recordingExecutor{inner: a.Executor, name: a.Name, store: h.cfg.Store, log: h.log}
+	exec := &recordingExecutor{inner: a.Executor, name: a.Name, store: h.cfg.Store, log: h.log, host: h}
 	handler := a2asrv.NewHandler(exec,
 		a2asrv.WithTaskStore(h.cfg.Store.Tasks()),
 		a2asrv.WithLogger(h.log),
+		a2asrv.WithCallInterceptors(ownership{scoper: h.scoper}),
 		a2asrv.WithExecutionPanicHandler(func(r any) error {
 			h.log.Error("agent panicked", "agent", a.Name, "panic", r)
 			return fmt.Errorf("agent %s failed internally: %v", a.Name, r)
@@ -150,8 +176,8 @@ func (h *Host) Register(mux *http.ServeMux) {
 	defer h.mu.RUnlock()
 	for _, name := range h.order {
 		m := h.agents[name]
-		mux.Handle("/agents/"+name, h.auth(h.rpc(m)))
-		mux.Handle("/agents/"+name+"/", h.auth(h.rpc(m))) // tolerate a trailing slash in client configs
+		mux.Handle("/agents/"+name, h.rpc(m))
+		mux.Handle("/agents/"+name+"/", h.rpc(m)) // tolerate a trailing slash in client configs
 		mux.Handle("GET /agents/"+name+a2asrv.WellKnownAgentCardPath, h.cardHandler(m))
 		mux.Handle("GET /agents/"+name+"/.well-known/agent.json", h.cardHandler(m)) // pre-0.3 path
 	}
@@ -240,9 +266,8 @@ func (h *Host) card(m *mounted, base string) *a2a.AgentCard {
 	}
 	// The card advertises exactly what is enforced: a scheme the server does not check would send
 	// clients looking for credentials they do not need (and hide that the agent is open).
-	if c.SecuritySchemes == nil && h.cfg.BearerToken != "" {
-		c.SecuritySchemes = a2a.NamedSecuritySchemes{"bearer": a2a.HTTPAuthSecurityScheme{Scheme: "bearer"}}
-		c.SecurityRequirements = a2a.SecurityRequirementsOptions{{"bearer": a2a.SecuritySchemeScopes{}}}
+	if c.SecuritySchemes == nil {
+		c.SecuritySchemes, c.SecurityRequirements = h.cfg.Security.schemes()
 	}
 	return &c
 }
@@ -326,36 +351,21 @@ func (h *Host) rpc(m *mounted) http.Handler {
 	})
 }
 
-func (h *Host) auth(next http.Handler) http.Handler {
-	if h.cfg.BearerToken == "" {
-		return next
-	}
-	want := []byte("Bearer " + h.cfg.BearerToken)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet { // cards are public
-			next.ServeHTTP(w, r)
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="fixloop"`)
-			http.Error(w, "missing or wrong bearer token (see the agent card's securitySchemes)", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // recordingExecutor remembers which agent runs a task (so a restart can resume it) before delegating.
 type recordingExecutor struct {
 	inner a2asrv.AgentExecutor
 	name  string
 	store store.Store
 	log   *slog.Logger
+	host  *Host
 }
 
 func (e *recordingExecutor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {
 	if err := e.store.PutKV(ctx, agentKV, string(ec.TaskID), []byte(e.name)); err != nil {
 		e.log.Warn("could not record task owner; it will not resume after a restart", "task", ec.TaskID, "err", err)
+	}
+	if ec.StoredTask == nil {
+		e.host.rememberOwner(ctx, ec.TaskID)
 	}
 	return e.inner.Execute(ctx, ec)
 }
@@ -411,6 +421,7 @@ func (h *Host) failInterrupted(ctx context.Context, t *a2a.Task, reason string) 
 // resume re-runs the executor and applies its events to the stored task the way a2a-go would.
 func (h *Host) resume(ctx context.Context, t *a2a.Task, m *mounted) {
 	ec := &a2asrv.ExecutorContext{Message: t.History[0], TaskID: t.ID, StoredTask: t, ContextID: t.ContextID, Metadata: t.Metadata}
+	ctx = h.ownerContext(ctx, t.ID)
 	for ev, err := range m.Executor.Execute(ctx, ec) {
 		if err != nil {
 			h.failInterrupted(ctx, t, "resumed after a restart, then failed: "+err.Error())
@@ -467,4 +478,25 @@ func applyArtifact(task *a2a.Task, e *a2a.TaskArtifactUpdateEvent) {
 		}
 	}
 	task.Artifacts = append(task.Artifacts, e.Artifact)
+}
+
+// schemes are the card's securitySchemes and securityRequirements (any one scheme suffices); none when
+// authentication is off, so clients do not send credentials nobody checks.
+func (s Security) schemes() (a2a.NamedSecuritySchemes, a2a.SecurityRequirementsOptions) {
+	schemes := a2a.NamedSecuritySchemes{}
+	var reqs a2a.SecurityRequirementsOptions
+	if s.Bearer {
+		schemes["bearer"] = a2a.HTTPAuthSecurityScheme{Scheme: "bearer",
+			Description: "A fixloop token (auth file) or a Kubernetes ServiceAccount token bound to fixloop's audience."}
+		reqs = append(reqs, a2a.SecurityRequirements{"bearer": a2a.SecuritySchemeScopes{}})
+	}
+	if s.OIDCIssuer != "" {
+		schemes["oidc"] = a2a.OpenIDConnectSecurityScheme{OpenIDConnectURL: strings.TrimRight(s.OIDCIssuer, "/") + "/.well-known/openid-configuration",
+			Description: "An OIDC access token for fixloop's audience; scopes read, write, issue, fix, admin."}
+		reqs = append(reqs, a2a.SecurityRequirements{"oidc": a2a.SecuritySchemeScopes{}})
+	}
+	if len(schemes) == 0 {
+		return nil, nil
+	}
+	return schemes, reqs
 }

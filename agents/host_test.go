@@ -228,24 +228,3 @@ func TestInterruptedTasksAfterRestart(t *testing.T) {
 	}
 }
 
-func TestBearerTokenRequiredWhenConfigured(t *testing.T) {
-	h, err := agents.NewHost(agents.Config{Store: openStore(t, t.TempDir()), BearerToken: "sekret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Mount(agents.Agent{Name: "echo", Card: echoCard(), Executor: agents.NewExecutor(echoSkill)})
-	mux := http.NewServeMux()
-	h.Register(mux)
-	ts := httptest.NewServer(mux)
-	defer ts.Close()
-	resp, _ := http.Post(ts.URL+"/agents/echo", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"x"}}`))
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("no token: %d", resp.StatusCode)
-	}
-	resp, _ = http.Get(ts.URL + "/agents/echo/.well-known/agent-card.json")
-	var card map[string]any
-	json.NewDecoder(resp.Body).Decode(&card)
-	if resp.StatusCode != 200 || card["securityRequirements"] == nil || card["securitySchemes"] == nil {
-		t.Fatalf("card with token: %d %v", resp.StatusCode, card["securityRequirements"])
-	}
-}

@@ -265,14 +265,13 @@ func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, req 
 			}
 		}
 	}
-	if claimed {
-		go t.runCachedAnalysis(key, req)
+	if claimed { // the caller's identity goes along: its scopes decide issue filing and fixes
+		go t.runCachedAnalysis(context.WithoutCancel(ctx), key, req)
 	}
 	return a, nil
 }
 
-func (t *Triage) runCachedAnalysis(key store.AnalysisKey, req WebRequest) {
-	ctx := context.Background()
+func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, req WebRequest) {
 	in := AnalyzeInput{Namespace: key.Namespace, Rollout: key.Rollout, ExtraPrompt: req.ExtraPrompt, Ignore: req.Ignore, Mask: req.Mask, RepoURL: req.RepoURL, BaseBranch: req.BaseBranch}
 	// One occurrence per canary revision: a crash and re-run of the same revision adds no comment.
 	res, err := t.AnalyzeCanary(ctx, in, "argo-web:"+key.Namespace+"/"+key.Rollout+"@"+key.CanaryHash, nil)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/llm"
@@ -43,7 +44,11 @@ type Config struct {
 	AnalysisTimeout time.Duration
 	HTTPClient      *http.Client
 	// LLM, when set, reads free-text requests the rules cannot (see completeWithLLM); nil: rules only.
-	LLM    llm.Provider
+	LLM llm.Provider
+	// ReadOnly (--read-only): never file issues nor delegate fixes, whoever asks.
+	ReadOnly bool
+	// Audit records issue filing and fixer delegation (nil: not recorded).
+	Audit  *auth.Audit
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -248,8 +253,17 @@ func normalise(v *judge.Verdict) {
 	}
 }
 
-// act files the issue and delegates the fix.
+// act files the issue and delegates the fix, each only when the caller holds the scope for it (issue,
+// fix) and the server is not read-only: an unauthenticated AI metric plugin call gets the verdict alone.
 func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, res *AnalyzeResult, progress Progress) {
+	if t.cfg.ReadOnly {
+		res.Notes = append(res.Notes, "read-only server: no issue filed, no fix started")
+		return
+	}
+	if !auth.Allowed(ctx, auth.ScopeIssue) {
+		res.Notes = append(res.Notes, "the caller lacks scope issue: verdict only, no issue filed")
+		return
+	}
 	repo := firstNonEmpty(in.RepoURL, t.cfg.DefaultRepo)
 	if repo == "" {
 		res.Notes = append(res.Notes, "no repository configured (repoUrl): no issue filed")
@@ -267,6 +281,7 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, res *Ana
 	progress("filing the GitHub issue for fingerprint " + fp)
 	req := issueRequest(repo, fp, opID, in, res, t.cfg.Now())
 	issue, err := t.cfg.GitHub.EnsureIssue(ctx, req)
+	t.audit(ctx, "open_issue", repo+" "+fp, res, issue, err)
 	if err != nil {
 		res.IssueError = err.Error()
 		t.log.Warn("could not file the GitHub issue", "rollout", in.Rollout, "err", err)
@@ -277,8 +292,32 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, res *Ana
 	if t.cfg.FixerURL == "" {
 		return
 	}
+	if !auth.Allowed(ctx, auth.ScopeFix) {
+		res.Notes = append(res.Notes, "the caller lacks scope fix: no fix started")
+		return
+	}
 	progress("delegating the fix to the fixer agent")
 	t.delegate(ctx, repo, firstNonEmpty(in.BaseBranch, t.cfg.DefaultBaseBranch), fp, opID, in, res)
+	var ferr error
+	if res.FixerError != "" {
+		ferr = errors.New(res.FixerError)
+	}
+	t.audit(ctx, "fixer_delegation", repo+" "+fp, res, nil, ferr)
+}
+
+// audit records one write with the verdict that caused it.
+func (t *Triage) audit(ctx context.Context, action, target string, res *AnalyzeResult, issue *github.IssueResult, err error) {
+	ev := auth.AuditEvent{Action: action, Target: target, Verdict: fmt.Sprintf("%s %d %s/%s", res.Verdict, res.Confidence, res.Namespace, res.Rollout), Result: "ok"}
+	if issue != nil {
+		ev.Detail = issue.URL
+	}
+	if res.FixerTaskID != "" && action == "fixer_delegation" {
+		ev.Detail = "task " + res.FixerTaskID
+	}
+	if err != nil {
+		ev.Result, ev.Detail = "error", err.Error()
+	}
+	t.cfg.Audit.Record(ctx, ev)
 }
 
 func (t *Triage) recordIssue(ctx context.Context, repo, fp string, is *github.IssueResult) {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/monitor"
@@ -40,7 +41,7 @@ func newMCPCmd() *cobra.Command {
 				return usageError("%v", err)
 			}
 			logger := cfg.Logger(os.Stderr) // stdout carries the protocol
-			srv, _, err := newMCPServer(cfg, logger, nil)
+			srv, _, err := newMCPServer(cfg, logger, nil, &auth.Audit{Logger: logger})
 			if err != nil {
 				return err
 			}
@@ -135,8 +136,10 @@ func (m *serverMetrics) middleware(next server.ToolHandlerFunc) server.ToolHandl
 	}
 }
 
-// newMCPServer builds the MCP server with the configured tools and the embedded skills as prompts.
-func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetrics) (*server.MCPServer, tools.Deps, error) {
+// newMCPServer builds the MCP server with the configured tools and the embedded skills as prompts. Each
+// tool call is checked against the caller's scopes (an HTTP caller's identity; stdio has none and is the
+// operator) and write calls are audited.
+func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetrics, audit *auth.Audit) (*server.MCPServer, tools.Deps, error) {
 	opts := tools.Options{ReadOnly: cfg.ReadOnly, Toolsets: cfg.Toolsets}
 	if err := tools.CheckOptions(opts); err != nil {
 		return nil, tools.Deps{}, usageError("--toolsets / FIXLOOP_TOOLSETS: %v", err)
@@ -169,6 +172,8 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 	if metrics != nil {
 		sopts = append(sopts, server.WithToolHandlerMiddleware(metrics.middleware))
 	}
+	scopes := toolScopes(deps)
+	sopts = append(sopts, server.WithToolHandlerMiddleware(scopeMiddleware(scopes, audit)), server.WithToolFilter(toolFilter(scopes)))
 	srv := server.NewMCPServer("fixloop", version, sopts...)
 	tools.Register(srv, deps, opts)
 	tools.RegisterResources(srv, deps)

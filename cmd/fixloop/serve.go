@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -50,11 +51,17 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newServerMetrics(reg)
-	srv, deps, err := newMCPServer(cfg, logger, metrics)
+	audit := &auth.Audit{Logger: logger}
+	srv, deps, err := newMCPServer(cfg, logger, metrics, audit)
 	if err != nil {
 		return err
 	}
-	mux, err := newServeMux(cfg, srv, deps, reg, logger)
+	sec, err := newSecurity(cfg, deps, logger)
+	if err != nil {
+		return err
+	}
+	sec.audit = audit
+	mux, err := newServeMux(cfg, srv, deps, reg, logger, sec)
 	if err != nil {
 		return err
 	}
@@ -63,7 +70,9 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	if err != nil {
 		return usageError("listen on %s (--listen / FIXLOOP_LISTEN): %v", cfg.Listen, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: sec.wrap(mux)}
+	serverTimeouts(hs)
+	go sec.pruneTasks(ctx)
 	logger.Info("serving", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp")
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -82,8 +91,9 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	return nil
 }
 
-// newServeMux wires every HTTP endpoint. Agent routes are added by mountAgents (serve_agents.go).
-func newServeMux(cfg *config.Config, srv *server.MCPServer, deps tools.Deps, reg *prometheus.Registry, logger *slog.Logger) (*http.ServeMux, error) {
+// newServeMux wires every HTTP endpoint. Agent routes are added by mountAgents (serve_agents.go). The
+// mux is served behind sec.wrap: authentication and limits are decided there, per path.
+func newServeMux(cfg *config.Config, srv *server.MCPServer, deps tools.Deps, reg *prometheus.Registry, logger *slog.Logger, sec *security) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	httpRequests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fixloop_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"})
 	reg.MustRegister(httpRequests)
@@ -94,7 +104,8 @@ func newServeMux(cfg *config.Config, srv *server.MCPServer, deps tools.Deps, reg
 		server.WithEndpointPath("/mcp"),
 		server.WithStreamableHTTPLogger(logger),
 		server.WithHeartbeatInterval(30*time.Second),
-		server.WithSessionIdleTTL(30*time.Minute),
+		server.WithSessionIdleTTL(sec.set.MCPSessionIdle),
+		server.WithSessionIdManager(sec.sessions),
 	)
 	mux.Handle("/mcp", count("/mcp", mcpHandler))
 	mux.Handle("/healthz", count("/healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -103,7 +114,8 @@ func newServeMux(cfg *config.Config, srv *server.MCPServer, deps tools.Deps, reg
 	})))
 	mux.Handle("/readyz", count("/readyz", newReadiness(deps)))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	if err := mountAgents(mux, cfg, deps, logger); err != nil {
+	sec.register(mux)
+	if err := mountAgents(mux, cfg, deps, logger, sec); err != nil {
 		return nil, fmt.Errorf("agent endpoints: %w", err)
 	}
 	return mux, nil

@@ -54,21 +54,24 @@ var serveStore store.Store
 
 // mountAgents adds the A2A host (triage + registered agents), the Argo Rollouts entry points
 // (GET /, POST /a2a/analyze, POST /argo/v1/verdict) and resumes tasks interrupted by a restart.
-func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger *slog.Logger) error {
+func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger *slog.Logger, sec *security) error {
 	st, err := store.Open(context.Background(), cfg.StateDir)
 	if err != nil {
 		return fmt.Errorf("state store in %s (--state-dir / FIXLOOP_STATE_DIR): %w", cfg.StateDir, err)
 	}
 	serveStore = st
+	sec.audit.Store = st
+	sec.store = st
 	gh := deps.GitHub // built by buildDeps from the GitHub settings; nil when none are set
 	base := loopbackURL(cfg.Listen)
 	fixerURL := cfg.Fixer.AgentURL
 
-	host, err := agents.NewHost(agents.Config{Store: st, PublicURL: cfg.PublicURL, BearerToken: cfg.A2A.Token,
+	host, err := agents.NewHost(agents.Config{Store: st, PublicURL: sec.set.PublicURL, Security: sec.cardSecurity(),
 		Version: version, Logger: logger})
 	if err != nil {
 		return err
 	}
+	sec.host = host
 	env := AgentEnv{Config: cfg, Deps: deps, Store: st, GitHub: gh, Logger: logger, BaseURL: base}
 	agentFactoriesMu.Lock()
 	factories := append([]AgentFactory(nil), agentFactories...)
@@ -81,6 +84,10 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		if a == nil {
 			continue
 		}
+		if a.Name == "fixer" && cfg.ReadOnly { // --read-only removes every write path, the fixer included
+			logger.Info("fixer agent not mounted: --read-only")
+			continue
+		}
 		if err := host.Mount(*a); err != nil {
 			return err
 		}
@@ -89,8 +96,15 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 			fixerURL = agents.AgentURL(base, "fixer")
 		}
 	}
-	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: cfg.A2A.Token,
-		DefaultRepo: cfg.GitHub.Repo, Logger: logger, LLM: requestReader(cfg, logger)})
+	fixerToken := sec.set.LegacyA2AToken
+	if fixerURL == agents.AgentURL(base, "fixer") && sec.internalToken != "" {
+		fixerToken = sec.internalToken
+	}
+	if cfg.ReadOnly {
+		fixerURL = ""
+	}
+	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: fixerToken,
+		DefaultRepo: cfg.GitHub.Repo, Logger: logger, ReadOnly: cfg.ReadOnly, Audit: sec.audit, LLM: requestReader(cfg, logger)})
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,11 @@ func oauthCode(err error) string {
 
 func (a *Authenticator) deny(w http.ResponseWriter, r *http.Request, deny DenyFunc, d Denial) {
 	if a.Logger != nil {
-		a.Logger.Info("request refused", "path", r.URL.Path, "status", d.Status, "reason", d.Message, "remote", r.RemoteAddr)
+		level := slog.LevelInfo
+		if d.Code == "" { // no credential at all: routine (probes, discovery); keep floods out of the log
+			level = slog.LevelDebug
+		}
+		a.Logger.Log(r.Context(), level, "request refused", "path", r.URL.Path, "status", d.Status, "reason", d.Message, "remote", r.RemoteAddr)
 	}
 	w.Header().Set("WWW-Authenticate", a.challenge(r, d))
 	deny(w, r, d)

@@ -43,6 +43,8 @@ type Config struct {
 	PublicURL string  `json:"publicURL,omitempty"`
 	A2A       A2A     `json:"a2a"`
 	Monitor   Monitor `json:"monitor"`
+	Auth      Auth    `json:"auth"`
+	Limits    Limits  `json:"limits"`
 
 	// File is the YAML file that was read, if any.
 	File string `json:"-"`
@@ -105,7 +107,8 @@ type Fixer struct {
 
 // A2A configures the agent endpoints.
 type A2A struct {
-	// Token is the bearer token every A2A call must carry (and triage sends to the fixer). No flag.
+	// Token is a static bearer token accepted with scopes read, issue and fix (prefer tokens in the auth
+	// file), and what triage sends to a fixer agent in another process. No flag.
 	Token string `json:"token,omitempty"`
 }
 
@@ -136,6 +139,8 @@ func Default() *Config {
 		Prometheus: Prometheus{Timeout: Duration{30 * time.Second}},
 		Fixer:      Fixer{Timeout: Duration{20 * time.Minute}, Concurrency: 2, RetryLimit: 8},
 		Monitor:    defaultMonitor(),
+		Auth:       defaultAuth(),
+		Limits:     defaultLimits(),
 	}
 }
 
@@ -431,6 +436,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Monitor.validate()...)
+	c.validateAuth(bad)
 	return errors.Join(errs...)
 }
 

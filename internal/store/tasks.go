@@ -23,6 +23,8 @@ type taskStore struct {
 	now func() time.Time
 	// Authenticator, when set, scopes List to the calling user (like a2a-go's in-memory store).
 	Authenticator taskstore.Authenticator
+	// seesAll, when set and true for a caller, lifts that scoping (an admin).
+	seesAll func(context.Context) bool
 }
 
 var _ taskstore.Store = (*taskStore)(nil)
@@ -175,7 +177,7 @@ func (s *taskStore) List(ctx context.Context, req *a2a.ListTasksRequest) (*a2a.L
 func (s *taskStore) listFilter(ctx context.Context, req *a2a.ListTasksRequest) ([]string, []any, error) {
 	where := []string{"1=1"}
 	var args []any
-	if s.Authenticator != nil {
+	if s.Authenticator != nil && (s.seesAll == nil || !s.seesAll(ctx)) {
 		u, err := s.Authenticator(ctx)
 		if u == "" || err != nil {
 			return nil, nil, a2a.ErrUnauthenticated
@@ -266,4 +268,70 @@ func (s *SQLite) UnfinishedTasks(ctx context.Context) ([]*a2a.Task, error) {
 		out = append(out, &t)
 	}
 	return out, rows.Err()
+}
+
+// TaskScoper is implemented by stores that record who created each A2A task, so the agent host can
+// show and cancel a task for its creator only, and bound how many tasks are kept.
+type TaskScoper interface {
+	// ScopeTasks makes task creation record owner(ctx) and List return only the caller's tasks, or
+	// every task when seesAll(ctx).
+	ScopeTasks(owner func(context.Context) string, seesAll func(context.Context) bool)
+	// TaskOwner is the recorded creator of a task ("" for tasks created before owners were recorded).
+	TaskOwner(ctx context.Context, id a2a.TaskID) (string, error)
+	// PruneTasks deletes finished tasks last updated before maxAge ago, then the oldest finished ones
+	// beyond maxCount tasks in all (0 disables either bound), and returns how many it deleted.
+	PruneTasks(ctx context.Context, maxAge time.Duration, maxCount int) (int, error)
+}
+
+var _ TaskScoper = (*SQLite)(nil)
+
+// ScopeTasks implements TaskScoper.
+func (s *SQLite) ScopeTasks(owner func(context.Context) string, seesAll func(context.Context) bool) {
+	s.tasks.Authenticator = func(ctx context.Context) (string, error) { return owner(ctx), nil }
+	s.tasks.seesAll = seesAll
+}
+
+// TaskOwner implements TaskScoper.
+func (s *SQLite) TaskOwner(ctx context.Context, id a2a.TaskID) (string, error) {
+	var owner string
+	err := s.db.QueryRowContext(ctx, `SELECT owner FROM a2a_tasks WHERE id = ?`, string(id)).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", a2a.ErrTaskNotFound
+	}
+	return owner, err
+}
+
+// finishedStates are the task states PruneTasks may delete (never a running or waiting task).
+var finishedStates = []any{string(a2a.TaskStateCompleted), string(a2a.TaskStateFailed), string(a2a.TaskStateCanceled), string(a2a.TaskStateRejected)}
+
+// PruneTasks implements TaskScoper. Records keyed by task id in the kv table's "a2a-task-*"
+// namespaces go with their task.
+func (s *SQLite) PruneTasks(ctx context.Context, maxAge time.Duration, maxCount int) (int, error) {
+	deleted := 0
+	in := `state IN (?, ?, ?, ?)`
+	if maxAge > 0 {
+		args := append(append([]any(nil), finishedStates...), s.now().Add(-maxAge).UnixNano())
+		res, err := s.db.ExecContext(ctx, `DELETE FROM a2a_tasks WHERE `+in+` AND updated_at < ?`, args...)
+		if err != nil {
+			return 0, fmt.Errorf("store: prune tasks by age: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		deleted += int(n)
+	}
+	if maxCount > 0 {
+		args := append(append([]any(nil), finishedStates...), maxCount)
+		res, err := s.db.ExecContext(ctx, `DELETE FROM a2a_tasks WHERE `+in+` AND id NOT IN
+			(SELECT id FROM a2a_tasks ORDER BY updated_at DESC, id DESC LIMIT ?)`, args...)
+		if err != nil {
+			return deleted, fmt.Errorf("store: prune tasks by count: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		deleted += int(n)
+	}
+	if deleted > 0 {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM kv WHERE ns LIKE 'a2a-task-%' AND key NOT IN (SELECT id FROM a2a_tasks)`); err != nil {
+			return deleted, fmt.Errorf("store: prune task records: %w", err)
+		}
+	}
+	return deleted, nil
 }
