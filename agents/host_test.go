@@ -227,4 +227,3 @@ func TestInterruptedTasksAfterRestart(t *testing.T) {
 		t.Fatalf("orphaned task = %+v, %v", got, err)
 	}
 }
-

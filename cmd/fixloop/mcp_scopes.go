@@ -66,9 +66,15 @@ func scopeMiddleware(scopes map[string]string, audit *auth.Audit) server.ToolHan
 	}
 }
 
-// toolFilter hides from tools/list the tools the caller cannot call.
+// toolFilter hides from tools/list the tools the caller cannot call. mcp-go also runs filters on each
+// tools/call with that one tool; it is let through there so scopeMiddleware answers with an error naming
+// the missing scope instead of "tool not found" (every caller of /mcp holds read, so a one-tool list
+// of a read tool is never wrongly shown).
 func toolFilter(scopes map[string]string) server.ToolFilterFunc {
 	return func(ctx context.Context, in []mcp.Tool) []mcp.Tool {
+		if len(in) == 1 {
+			return in
+		}
 		out := in[:0:0]
 		for _, t := range in {
 			if s, ok := scopes[t.Name]; ok && auth.Allowed(ctx, s) {
