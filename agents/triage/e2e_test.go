@@ -87,7 +87,7 @@ func startServe(t *testing.T, e *testenv.Env, sinkURL, repo string) *serveProc {
 	dir := t.TempDir()
 	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(dir, "serve.log"), stateDir: filepath.Join(dir, "state"),
 		args: []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", e.Kubeconfig, "--prometheus-url", e.PrometheusURL,
-			"--github-base-url", sinkURL, "--github-repo", repo}}
+			"--github-base-url", sinkURL, "--github-repo", repo, "--plugin-route", "verdicts"}}
 	p.args = append(p.args, "--state-dir", p.stateDir)
 	p.env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=")
 	p.start()
