@@ -1,5 +1,12 @@
 // Package redact removes secrets and personal data from text before it leaves the process (LLM prompts,
 // GitHub issues, tool output with logs).
+//
+// Coverage is measured on testdata/redaction_corpus.jsonl (synthetic secrets of every family, in log
+// lines) through each surface, and the false-positive budget on testdata/redaction_harmless.txt: zero
+// changed lines among UUIDs, git SHAs, image digests, base64 of plain words, timestamps and prose about
+// tokens and keys. What is knowingly redacted beyond secrets: base64 runs of 40 or 60+ characters that
+// decode to binary, values of bare "key" names that look random (16+ characters, two character classes,
+// no ':' '/' '.'), and Luhn-valid card-range numbers of 13-19 digits.
 package redact
 
 import (
