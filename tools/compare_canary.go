@@ -84,6 +84,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	}
 	var jin judge.Input
 	var stableDropped, canaryDropped int
+	Progress(ctx, 1, 4, fmt.Sprintf("reading logs of %d stable and %d canary pods", len(stablePods), len(canaryPods)))
 	jin.Stable, out.StablePods, stableDropped, out.Notes = fetchSideLogs(ctx, kc, stablePods, in.SinceSeconds, "stable", out.Notes)
 	jin.Canary, out.CanaryPods, canaryDropped, out.Notes = fetchSideLogs(ctx, kc, canaryPods, in.SinceSeconds, "canary", out.Notes)
 	if len(canaryPods) == 0 {
@@ -97,6 +98,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	case d.Prom == nil:
 		out.Notes = append(out.Notes, "metrics skipped: no Prometheus configured (set FIXLOOP_PROMETHEUS_URL)")
 	case len(stablePods) > 0 && len(canaryPods) > 0:
+		Progress(ctx, 2, 4, "querying Prometheus for both sides")
 		var notes []string
 		jin.StableMetrics, jin.StableRequests, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, "stable")
 		out.Notes = append(out.Notes, notes...)
@@ -106,11 +108,13 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 
 	jin.Ignore, jin.Mask, jin.ExtraPrompt, jin.Rollout, jin.Namespace = in.Ignore, in.Mask, in.ExtraPrompt, in.Rollout, in.Namespace
 	opts := judge.Options{Redactor: d.redactor(), LLM: d.LLM}
+	Progress(ctx, 3, 4, fmt.Sprintf("judging %d stable and %d canary log records", len(jin.Stable), len(jin.Canary)))
 	v, err := judge.Judge(ctx, jin, opts)
 	if err != nil {
 		return nil, err
 	}
 	out.JudgeVerdict = *v
+	Progress(ctx, 4, 4, "verdict: "+string(v.Verdict))
 	out.Summary.StableLinesDropped, out.Summary.CanaryLinesDropped = stableDropped, canaryDropped
 	for i, n := range out.Notes {
 		out.Notes[i] = d.redact(n)

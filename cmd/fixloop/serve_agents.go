@@ -13,8 +13,6 @@ import (
 	"github.com/fixloop/fixloop/agents/triage"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/github"
-	"github.com/fixloop/fixloop/internal/llm"
-	"github.com/fixloop/fixloop/internal/llm/providers"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -104,7 +102,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		fixerURL = ""
 	}
 	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: fixerToken,
-		DefaultRepo: cfg.GitHub.Repo, Logger: logger, ReadOnly: cfg.ReadOnly, Audit: sec.audit, LLM: requestReader(cfg, logger)})
+		DefaultRepo: cfg.GitHub.Repo, Logger: logger, ReadOnly: cfg.ReadOnly, Audit: sec.audit, LLM: deps.LLM})
 	if err != nil {
 		return err
 	}
@@ -121,21 +119,6 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	logger.Info("agents mounted", "triage", base+"/agents/triage", "fixer", fixerURL, "stateDir", cfg.StateDir, "github", gh != nil)
 	return nil
-}
-
-// requestReader is the model that reads free-text A2A requests (nil without an LLM configured: the
-// rules then read them alone). A broken LLM setting is logged, never fatal: the rules still work.
-func requestReader(cfg *config.Config, logger *slog.Logger) llm.Provider {
-	if cfg.LLM.Provider == "" || cfg.LLM.Provider == "none" {
-		return nil
-	}
-	lc := llm.Config{Provider: cfg.LLM.Provider, Model: cfg.LLM.Model, BaseURL: cfg.LLM.BaseURL, APIKey: cfg.LLM.APIKey}
-	p, err := providers.New(lc)
-	if err != nil {
-		logger.Warn("LLM not usable for reading A2A requests; rules only", "provider", cfg.LLM.Provider, "err", err)
-		return nil
-	}
-	return p
 }
 
 func loopbackURL(listen string) string {
