@@ -2,6 +2,7 @@ package judge
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/fixloop/fixloop/internal/judge/stats"
 )
@@ -47,6 +48,12 @@ func (goneTemplatesCheck) run(a *analysis) []Evidence {
 		case p < a.o.Alpha && expected >= goneMinExpected:
 			e.Severity = SeverityWarning
 			e.Detail = fmt.Sprintf("regular event missing in canary: %d in stable, ~%.0f expected in canary, 0 seen (p=%.2g)", t.stable.count, expected, p)
+			if n := a.withDuration(t); n != nil {
+				// rollouts-demo's LATENCY: "200 - blue" becomes "200 - blue (2.000000s)".
+				e.Detail += fmt.Sprintf("; the canary logs it with a duration instead (%q, median %s s over %d lines)",
+					a.o.Redactor.String(n.pattern), fmtNum(stats.Median(n.canary.durs)), len(n.canary.durs))
+				e.class = "metric:latency"
+			}
 		default:
 			e.Severity = SeverityInfo
 			e.Detail = fmt.Sprintf("event not seen in canary: %d in stable, ~%.1f expected", t.stable.count, expected)
@@ -54,4 +61,35 @@ func (goneTemplatesCheck) run(a *analysis) []Evidence {
 		ev = append(ev, e)
 	}
 	return ev
+}
+
+// withDuration finds the canary-only template that is t's line plus one duration token: the new
+// version reports a duration where the old one reported none.
+func (a *analysis) withDuration(t *templateStat) *templateStat {
+	old := strings.Fields(t.pattern)
+	for _, n := range a.templates {
+		if n.stable.count > 0 || n.canary.count == 0 || n.changed != nil || len(n.canary.durs) < n.canary.count/2 {
+			continue
+		}
+		if oneTokenAdded(old, strings.Fields(n.pattern)) {
+			return n
+		}
+	}
+	return nil
+}
+
+func oneTokenAdded(old, new []string) bool {
+	if len(new) != len(old)+1 {
+		return false
+	}
+	i := 0
+	for i < len(old) && old[i] == new[i] {
+		i++
+	}
+	for ; i < len(old); i++ {
+		if old[i] != new[i+1] {
+			return false
+		}
+	}
+	return true
 }
