@@ -85,7 +85,9 @@ func TestMCPConformanceServerScenarios(t *testing.T) {
 	if _, err := os.Stat("node_modules/@modelcontextprotocol/conformance/package.json"); err != nil {
 		npm(t, ".", "ci", "--no-audit", "--no-fund")
 	}
-	srv := fixloopserve.Start(t)
+	// One conformance client runs ~30 scenarios in a few seconds, each with its own session: above the
+	// default per-caller burst, which is not what this suite checks.
+	srv := fixloopserve.Start(t, "FIXLOOP_RATE_BURST=2000")
 	na := fixloopserve.NotApplicable(t, filepath.Join("..", "not-applicable.txt"), "mcp-conformance")
 	results := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
