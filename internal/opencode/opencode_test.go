@@ -233,9 +233,10 @@ func TestClientErrorsNameTheServer(t *testing.T) {
 	}
 }
 
+// The config works offline and allows the tools a fix needs (the narrow rules: hardening_test.go).
 func TestConfigIsOfflineAndAllowsTools(t *testing.T) {
 	cfg := string(opencode.Config(opencode.ProviderConfig{BaseURL: "http://127.0.0.1:9/v1"}))
-	for _, want := range []string{`"autoupdate": false`, `"share": "disabled"`, `"@ai-sdk/openai-compatible"`, `"baseURL": "http://127.0.0.1:9/v1"`, `"edit": "allow"`, `"bash": "allow"`, `"model": "fixloop/fake-model"`} {
+	for _, want := range []string{`"autoupdate": false`, `"share": "disabled"`, `"@ai-sdk/openai-compatible"`, `"baseURL": "http://127.0.0.1:9/v1"`, `"edit": "allow"`, `"git commit *": "allow"`, `"model": "fixloop/fake-model"`} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("config lacks %s:\n%s", want, cfg)
 		}
