@@ -324,8 +324,11 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 		fs = append(fs, Finding{Check: "memory_growth", Severity: "skipped", Evidence: fmt.Sprintf("only %s of memory samples; a trend needs %s", span.Round(time.Second), minSpan)})
 	} else if m := val["memory_limit_pct"]; m.Status == "ok" && m.Slope != nil && m.Last != nil {
 		slope := *m.Slope
-		f := Finding{Check: "memory_growth", Severity: "ok", Value: fmt.Sprintf("%+.2f%% of limit per minute", slope)}
-		if slope > 0.05 {
+		grown := slope * span.Minutes()
+		f := Finding{Check: "memory_growth", Severity: "ok", Value: fmt.Sprintf("%+.2f%% of limit per minute (%+.1f%% over %s)", slope, grown, span.Round(time.Second))}
+		// A process warming up also grows for a while: only growth worth minLeakGrowth points of the
+		// limit within the window is projected.
+		if slope > 0.05 && grown >= minLeakGrowth {
 			minutes := (100 - *m.Last) / slope
 			f.Evidence = fmt.Sprintf("at this rate the limit is reached in %.0f minutes", minutes)
 			switch {
@@ -450,6 +453,10 @@ func restartsInWindow(m tools.MetricResult) Finding {
 	f.Value, f.Severity = fmt.Sprintf("%.0f restarts", n), grade(n, 1, 3)
 	return f
 }
+
+// minLeakGrowth is how much of its memory limit (percentage points) a workload must gain within the
+// window before its slope counts as a leak.
+const minLeakGrowth = 5.0
 
 // podsOf lists a workload's pods through its selector.
 func (t *Triage) podsOf(ctx context.Context, ns, workload string, res *InvestigateResult) []string {
