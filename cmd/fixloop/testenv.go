@@ -180,7 +180,7 @@ func newDeployDemoCmd(dir *string) *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "rollouts-demo", "Rollout and Service name")
 	cmd.Flags().StringVar(&color, "color", "blue", "COLOR of the stable version")
 	cmd.Flags().Int32Var(&replicas, "replicas", 5, "replicas")
-	cmd.Flags().StringArrayVar(&envs, "env", nil, "demo app knob KEY=VALUE (ERROR_RATE, CLIENT_ERROR_RATE, LATENCY_MS, PANIC_RATE, LEAK_MB_PER_MIN, LOG_FORMAT); repeatable")
+	cmd.Flags().StringArrayVar(&envs, "env", nil, "demo app knob KEY=VALUE (ERROR_RATE, CLIENT_ERROR_RATE, LATENCY_MS, PANIC_RATE, LEAK_MB_PER_MIN, CRASH_AFTER, ERROR_BURST=after/for, LOG_FORMAT); repeatable")
 	return cmd
 }
 
