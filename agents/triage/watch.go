@@ -140,8 +140,8 @@ func (t *Triage) fileArgoFailure(ctx context.Context, ro *kube.Rollout, opID str
 		analysis += "\n\nfixloop's own comparison: " + res.Analysis
 	}
 	req := github.IssueRequest{Repo: repo, Fingerprint: fp, OccurrenceID: hex.EncodeToString(occ[:8]), Title: "rollout aborted: " + firstLine(reason),
-		Summary: analysis, RootCause: reason, Remediation: "Read the failed analysis metrics below, fix the regression in the revision and redeploy.",
-		Verdict: VerdictAbort, Namespace: ro.Namespace, Rollout: ro.Name, Revision: ro.CurrentHash, StableRevision: ro.StableHash,
+		Summary: analysis, RootCause: reason, Remediation: "Read the failed analysis metrics in the evidence table, fix the regression in the revision and redeploy.",
+		Verdict: VerdictAbort, Confidence: 100, Namespace: ro.Namespace, Rollout: ro.Name, Revision: ro.CurrentHash, StableRevision: ro.StableHash,
 		Evidence: metrics, OccurredAt: t.cfg.Now().UTC()}
 	is, err := t.cfg.GitHub.EnsureIssue(ctx, req)
 	if err != nil {

@@ -1,0 +1,288 @@
+package triage_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/a2aproject/a2a-go/v2/a2a"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/kube"
+	"github.com/fixloop/fixloop/internal/store"
+	"github.com/fixloop/fixloop/internal/testenv"
+)
+
+const leaseDuration = 4 * time.Second
+
+// startMonitorServe starts `fixloop serve --monitor` as identity, sharing stateDir with its peers (the
+// replicas share one database in these tests, as they would share Postgres in a cluster).
+func startMonitorServe(t *testing.T, e *testenv.Env, sinkURL, repo, stateDir, identity, leaseNS string, extra ...string) *serveProc {
+	t.Helper()
+	port := freePort(t)
+	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(t.TempDir(), identity+".log"), stateDir: stateDir,
+		args: append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", e.Kubeconfig, "--prometheus-url", e.PrometheusURL,
+			"--github-base-url", sinkURL, "--github-repo", repo, "--state-dir", stateDir, "--monitor", "--monitor-identity", identity,
+			"--monitor-lease-namespace", leaseNS, "--monitor-lease-duration", leaseDuration.String()}, extra...)}
+	p.env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=")
+	p.start()
+	t.Cleanup(func() { p.kill(syscall.SIGTERM) })
+	return p
+}
+
+// leaderOf reads fixloop_monitor_leader from /metrics: whether this process leads and who holds the lease.
+func leaderOf(p *serveProc) (leading bool, holder string) {
+	resp, err := http.Get(p.URL + "/metrics")
+	if err != nil {
+		return false, ""
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "fixloop_monitor_leader{") {
+			continue
+		}
+		if i := strings.Index(line, `holder="`); i >= 0 {
+			holder = line[i+8:]
+			holder = holder[:strings.IndexByte(holder, '"')]
+		}
+		return strings.HasSuffix(line, " 1"), holder
+	}
+	return false, ""
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func optIn(t *testing.T, e *testenv.Env, ns, name string) {
+	t.Helper()
+	patch := []byte(`{"metadata":{"annotations":{"fixloop.dev/monitor":"true"}}}`)
+	if _, err := e.Dynamic(t).Resource(kube.RolloutsGVR).Namespace(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// issuesFor lists the sink's issues whose title names the workload.
+func issuesFor(sink *ghsink.Server, repo, workload string) []ghsink.Issue {
+	var out []ghsink.Issue
+	for _, is := range sink.Issues(repo) {
+		if strings.Contains(is.Title, "rollout/"+workload+":") {
+			out = append(out, is)
+		}
+	}
+	return out
+}
+
+// The monitor on the real cluster, two replicas: one leader is elected; killing it with SIGKILL in the
+// middle of a run hands the lease over within about the lease duration and the new leader finishes the
+// run at its unfinished step. A memory leak (slope), a sustained 5xx rate and a crash loop each get one
+// issue with the evidence and the plan; a single short error spike gets none.
+func TestMonitorDetectsAndHandsOverOnRealCluster(t *testing.T) {
+	e := testenv.Get(t)
+	sink, sinkURL := newSink(t)
+	ns := e.NewNamespace(t, "monitor")
+	workloads := map[string]map[string]string{
+		"leak":   {"LEAK_MB_PER_MIN": "40"},
+		"errors": {"ERROR_RATE": "0.3"},
+		"crash":  {"CRASH_AFTER": "15s"},
+		"spike":  {"ERROR_BURST": "45s/3s"},
+	}
+	for name, env := range workloads {
+		e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: name, Replicas: 1, Env: env})
+		optIn(t, e, ns, name)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+	args := []string{"--monitor-interval", "30s", "--monitor-window", "2m"}
+	procs := map[string]*serveProc{
+		"replica-a": startMonitorServe(t, e, sinkURL, "acme/shop", state, "replica-a", ns, args...),
+		"replica-b": startMonitorServe(t, e, sinkURL, "acme/shop", state, "replica-b", ns, args...),
+	}
+	var leader string
+	waitFor(t, "a leader", 30*time.Second, func() bool {
+		for id, p := range procs {
+			if ok, _ := leaderOf(p); ok {
+				leader = id
+			}
+		}
+		return leader != ""
+	})
+	for id, p := range procs {
+		if ok, holder := leaderOf(p); holder != leader || (ok != (id == leader)) {
+			t.Fatalf("%s sees holder %q (leading %v), want %q", id, holder, ok, leader)
+		}
+	}
+	st, err := store.Open(context.Background(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	// Kill the leader in the middle of a run: some steps done, the run not finished.
+	var killed store.MonitorRun
+	var doneBefore map[string]int
+	waitFor(t, "a run in progress", 2*time.Minute, func() bool {
+		runs, _ := st.UnfinishedMonitorRuns(context.Background())
+		for _, r := range runs {
+			steps, _ := st.ListMonitorSteps(context.Background(), r.ID)
+			done := map[string]int{}
+			for _, s := range steps {
+				if s.Status == store.MonitorDone {
+					done[s.Name] = s.Attempts
+				}
+			}
+			if r.Owner == leader && len(done) > 0 {
+				procs[leader].kill(syscall.SIGKILL)
+				killed, doneBefore = r, done
+				return true
+			}
+		}
+		return false
+	})
+	killedAt := time.Now()
+	if r, _ := st.GetMonitorRun(context.Background(), killed.ID); r.Status != store.MonitorRunning {
+		t.Fatalf("run %s finished before the kill landed (%s); cannot check the resume", killed.ID, r.Status)
+	}
+	var survivor string
+	for id := range procs {
+		if id != leader {
+			survivor = id
+		}
+	}
+	waitFor(t, "the survivor to take the lease", 30*time.Second, func() bool { ok, _ := leaderOf(procs[survivor]); return ok })
+	handover := time.Since(killedAt)
+	t.Logf("leader %s killed mid-run (steps done: %v); %s took over after %s (lease %s)", leader, doneBefore, survivor, handover.Round(100*time.Millisecond), leaseDuration)
+	if handover > 2*leaseDuration+2*time.Second {
+		t.Errorf("hand-over took %s, want about the lease duration %s", handover, leaseDuration)
+	}
+	waitFor(t, "the killed run to be resumed and finished", time.Minute, func() bool {
+		r, _ := st.GetMonitorRun(context.Background(), killed.ID)
+		return r.Status != store.MonitorRunning
+	})
+	r, _ := st.GetMonitorRun(context.Background(), killed.ID)
+	steps, _ := st.ListMonitorSteps(context.Background(), killed.ID)
+	if r.Status != store.MonitorDone || r.Owner != survivor || len(steps) != 7 {
+		t.Fatalf("resumed run = %+v with %d steps", r, len(steps))
+	}
+	for _, s := range steps {
+		if n, ok := doneBefore[s.Name]; ok && s.Attempts != n {
+			t.Errorf("step %s was done before the kill but ran again (attempts %d -> %d)", s.Name, n, s.Attempts)
+		}
+	}
+
+	waitFor(t, "issues for the leak, the 5xx rate and the crash loop", 8*time.Minute, func() bool {
+		return len(issuesFor(sink, "acme/shop", "leak")) > 0 && len(issuesFor(sink, "acme/shop", "errors")) > 0 && len(issuesFor(sink, "acme/shop", "crash")) > 0
+	})
+	// One more run after the last issue: nothing is filed twice.
+	runsBefore, _ := st.ListMonitorRuns(context.Background(), 1)
+	waitFor(t, "one more finished run", 2*time.Minute, func() bool {
+		rs, _ := st.ListMonitorRuns(context.Background(), 1)
+		return len(rs) == 1 && rs[0].ID != runsBefore[0].ID && rs[0].Status == store.MonitorDone
+	})
+	want := map[string]string{"leak": "memory_growth", "errors": "error_rate_5xx", "crash": "restarts_in_window"}
+	for name, check := range want {
+		is := issuesFor(sink, "acme/shop", name)
+		if len(is) != 1 {
+			t.Errorf("%s: %d issues, want exactly 1: %+v", name, len(is), is)
+			continue
+		}
+		if cs := sink.Comments("acme/shop", is[0].Number); len(cs) != 0 {
+			t.Errorf("%s: %d comments on the issue, want none (each action once)", name, len(cs))
+		}
+		for _, part := range []string{check, "## Evidence", "## Why the monitor acted", "consecutive windows", "## Recommendations"} {
+			if !strings.Contains(is[0].Body, part) {
+				t.Errorf("%s issue lacks %q:\n%s", name, part, is[0].Body)
+			}
+		}
+	}
+	if is := issuesFor(sink, "acme/shop", "spike"); len(is) != 0 {
+		t.Errorf("a single short spike got an issue: %s", is[0].Title)
+	}
+	out, err := exec.Command(fixloopBin(t), "monitor", "runs", "--state-dir", state, "--limit", "50").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "action") || !strings.Contains(string(out), killed.ID) {
+		t.Errorf("fixloop monitor runs: %v\n%s", err, out)
+	}
+	t.Logf("issues: %d; survivor log tail:\n%s", len(sink.Issues("acme/shop")), tail(procs[survivor].log(), 15))
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// A Rollout aborted by an analysis fixloop has no part in (Argo's own Prometheus provider) is noticed by
+// the rollout watcher with no call from outside: it files one issue naming the failed metric.
+func TestWatcherFilesIssueForRolloutAbortedByAnotherAnalysis(t *testing.T) {
+	e := testenv.Get(t)
+	sink, sinkURL := newSink(t)
+	ns := e.NewNamespace(t, "watch")
+	tmpl := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+		"metadata": map[string]any{"name": "error-budget", "namespace": ns},
+		"spec": map[string]any{"metrics": []any{map[string]any{
+			"name": "error-budget", "count": int64(1), "failureLimit": int64(0),
+			// Always fails: the point is who aborted the rollout, not why.
+			"successCondition": "result[0] < 0",
+			"provider":         map[string]any{"prometheus": map[string]any{"address": e.PrometheusURL, "query": "vector(1)"}},
+		}}},
+	}}
+	if _, err := e.Dynamic(t).Resource(analysisTemplateGVR).Namespace(ns).Create(context.Background(), tmpl, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []map[string]any{{"setWeight": int64(20)}, {"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "error-budget"}}}}}
+	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "checkout", Replicas: 2, Steps: steps})
+	state := filepath.Join(t.TempDir(), "state")
+	srv := startMonitorServe(t, e, sinkURL, "acme/checkout", state, "watcher", ns, "--monitor-namespaces", ns, "--monitor-interval", "10m")
+	e.UpdateDemoRollout(t, ns, "checkout", map[string]string{"COLOR": "green"})
+	aborted := e.WaitRollout(t, ns, "checkout", func(u *unstructured.Unstructured) bool {
+		aborted, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
+		return aborted
+	}, 3*time.Minute)
+	revision, _, _ := unstructured.NestedString(aborted.Object, "status", "currentPodHash")
+	waitFor(t, "the watcher's issue", 4*time.Minute, func() bool { return len(sink.Issues("acme/checkout")) > 0 })
+
+	// The work was an ordinary triage task, readable over A2A.
+	st, err := store.Open(context.Background(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	taskID, err := st.GetKV(context.Background(), "rollout-watch", ns+"/checkout/"+revision)
+	if err != nil {
+		t.Fatalf("no triage task recorded for revision %s: %v\n%s", revision, err, srv.log())
+	}
+	task, err := a2aClient(t, srv.URL).GetTask(context.Background(), &a2a.GetTaskRequest{ID: a2a.TaskID(taskID)})
+	if err != nil {
+		t.Fatalf("triage task %s: %v", taskID, err)
+	}
+	t.Logf("triage task %s: %s", task.ID, task.Status.State)
+	is := sink.Issues("acme/checkout")
+	if len(is) != 1 {
+		t.Fatalf("%d issues, want 1: %+v", len(is), is)
+	}
+	t.Logf("issue %q:\n%s", is[0].Title, is[0].Body)
+	for _, want := range []string{"checkout", "error-budget"} {
+		if !strings.Contains(is[0].Body, want) {
+			t.Errorf("issue does not name %q", want)
+		}
+	}
+}
