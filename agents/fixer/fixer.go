@@ -382,6 +382,12 @@ func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Resul
 	switch {
 	case werr != nil && errors.Is(werr, context.DeadlineExceeded) && ctx.Err() == nil:
 		msg := fmt.Sprintf("OpenCode session did not finish within %s", f.cfg.Timeout)
+		if wr.LastRetry.Type != "retry" {
+			// No retry event arrived in time (a slow first backoff): ask the server what it is doing now.
+			if st, err := f.cfg.OpenCode.Status(ctx, dir); err == nil && st[rec.SessionID].Type == "retry" {
+				wr.LastRetry = st[rec.SessionID]
+			}
+		}
 		if wr.LastRetry.Type == "retry" {
 			msg += fmt.Sprintf("; the LLM call was failing (retry %d: %s)", wr.LastRetry.Attempt, oneLine(wr.LastRetry.Message))
 		}
