@@ -3,6 +3,7 @@ package triage_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,11 +12,13 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/a2aproject/a2a-go/v2/a2aclient"
 	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/testenv"
 )
 
@@ -99,12 +102,18 @@ func TestKillAndRestartMidAnalysis(t *testing.T) {
 var analysisTemplateGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysistemplates"}
 
 // The shipped web-provider AnalysisTemplate pointed at a loopback fixloop drives the real Argo Rollouts
-// controller: the bad canary is aborted, the benign one promoted to stable.
+// controller: the bad canary is aborted, the benign one promoted to stable. fixloop requires a token;
+// the controller sends the one held in the Secret the template names.
 func TestWebProviderTemplateWithRealController(t *testing.T) {
 	e := testenv.Get(t)
 	_, sinkURL := newSink(t)
-	srv := startServe(t, e, sinkURL, "acme/web")
+	token, authFile := argoToken(t)
+	srv := startServe(t, e, sinkURL, "acme/web", "--auth-file", authFile)
 	ns := e.NewNamespace(t, "webprov")
+	if _, err := e.Clientset(t).CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "fixloop-argo-token"}, StringData: map[string]string{"token": token}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	raw, err := os.ReadFile("../../manifests/argo/analysis-template-web.yaml")
 	if err != nil {
@@ -162,4 +171,22 @@ func TestWebProviderTemplateWithRealController(t *testing.T) {
 		e.WaitRollout(t, ns, c.name, c.want, 5*time.Minute)
 		t.Logf("%s canary decided by the AnalysisRun after %s", c.name, time.Since(start).Round(time.Second))
 	}
+	if !strings.Contains(srv.log(), "canary analysed for the web metric provider") {
+		t.Fatalf("the verdicts did not come from fixloop:\n%s", srv.log())
+	}
+}
+
+// argoToken makes the token the Argo controller sends and an auth file accepting it (read, issue).
+func argoToken(t *testing.T) (token, authFile string) {
+	t.Helper()
+	token, err := auth.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	authFile = filepath.Join(t.TempDir(), "auth.yaml")
+	entry := "tokens:\n- name: argo-rollouts\n  sha256: " + auth.HashToken(token) + "\n  scopes: [read, issue]\n"
+	if err := os.WriteFile(authFile, []byte(entry), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return token, authFile
 }

@@ -81,14 +81,14 @@ type serveProc struct {
 	stateDir string
 }
 
-func startServe(t *testing.T, e *testenv.Env, sinkURL, repo string) *serveProc {
+func startServe(t *testing.T, e *testenv.Env, sinkURL, repo string, extra ...string) *serveProc {
 	t.Helper()
 	port := freePort(t)
 	dir := t.TempDir()
 	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(dir, "serve.log"), stateDir: filepath.Join(dir, "state"),
 		args: []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", e.Kubeconfig, "--prometheus-url", e.PrometheusURL,
 			"--github-base-url", sinkURL, "--github-repo", repo, "--plugin-route", "verdicts"}}
-	p.args = append(p.args, "--state-dir", p.stateDir)
+	p.args = append(append(p.args, "--state-dir", p.stateDir), extra...)
 	p.env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=")
 	p.start()
 	t.Cleanup(func() { p.kill(syscall.SIGTERM) })
@@ -109,14 +109,14 @@ func (p *serveProc) start() {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(p.URL + "/")
+		resp, err := http.Get(p.URL + "/healthz")
 		if err == nil && resp.StatusCode == 200 {
 			resp.Body.Close()
 			return
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(p.logFile)
-			p.t.Fatalf("fixloop serve did not answer GET / within 30s: %v\n%s", err, log)
+			p.t.Fatalf("fixloop serve did not answer GET /healthz within 30s: %v\n%s", err, log)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fixloop/fixloop/agents/fixer"
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/testenv"
@@ -92,6 +94,8 @@ type demo struct {
 	cs      kubernetes.Interface
 	dyn     dynamic.Interface
 	serve   string // base URL of fixloop serve
+	token   string // the demo operator's token (admin); Argo gets its own (read, issue)
+	argoTok string
 	sinkURL string
 	repo    string // bare git repository standing in for github.com/demo/shop
 	self    string
@@ -176,13 +180,13 @@ func (d *demo) run(ctx context.Context) error {
 	fmt.Fprintf(d.out, `
   Explore what is still running:
     export KUBECONFIG=%s
-    MCP endpoint:     %s/mcp   (streamable HTTP; or 'fixloop mcp' over stdio with the same KUBECONFIG)
+    MCP endpoint:     %s/mcp   (streamable HTTP, Authorization: Bearer $(cat %s); or 'fixloop mcp' over stdio)
     A2A triage agent: %s/.well-known/agent-card.json
     Prometheus:       %s
     Issue sink:       bin/fixloop github-sink --print --state %s
     Logs:             %s/logs/
   Stop everything:    make testenv-down
-`, d.env.Kubeconfig, d.serve, d.serve, d.env.PrometheusURL, filepath.Join(d.dir, "github", "state.json"), d.dir)
+`, d.env.Kubeconfig, d.serve, filepath.Join(d.dir, "token"), d.serve, d.env.PrometheusURL, filepath.Join(d.dir, "github", "state.json"), d.dir)
 	return nil
 }
 
@@ -242,7 +246,12 @@ func (d *demo) startServe(ctx context.Context, self string) error {
 		return err
 	}
 	d.serve = fmt.Sprintf("http://127.0.0.1:%d", port)
+	authFile, err := d.writeAuthFile()
+	if err != nil {
+		return err
+	}
 	env := append(base,
+		"FIXLOOP_AUTH_FILE="+authFile,
 		"FIXLOOP_KUBECONFIG="+d.env.Kubeconfig,
 		"FIXLOOP_PROMETHEUS_URL="+d.env.PrometheusURL,
 		"FIXLOOP_STATE_DIR="+filepath.Join(d.dir, "fixloop-state"),
@@ -264,7 +273,7 @@ func (d *demo) startServe(ctx context.Context, self string) error {
 }
 
 func (d *demo) connectMCP(ctx context.Context) error {
-	c, err := client.NewStreamableHttpClient(d.serve + "/mcp")
+	c, err := client.NewStreamableHttpClient(d.serve+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + d.token}))
 	if err != nil {
 		return err
 	}
@@ -343,19 +352,25 @@ func (d *demo) deploy(ctx context.Context) error {
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
 		"metadata": map[string]any{"name": "fixloop-canary", "namespace": demoNamespace},
 		"spec": map[string]any{
-			"args": []any{map[string]any{"name": "rollout"}, map[string]any{"name": "namespace"}},
+			"args": []any{map[string]any{"name": "rollout"}, map[string]any{"name": "namespace"},
+				map[string]any{"name": "fixloop-token", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "fixloop-argo-token", "key": "token"}}}},
 			"metrics": []any{map[string]any{
 				"name": "fixloop-verdict", "count": int64(1), "consecutiveErrorLimit": int64(30), "interval": "5s",
 				"successCondition": "result.promote == true && result.confidence >= 70",
 				"provider": map[string]any{"web": map[string]any{
 					"url": d.serve + "/argo/v1/verdict", "method": "POST", "timeoutSeconds": int64(10),
-					"headers":  []any{map[string]any{"key": "Content-Type", "value": "application/json"}},
+					"headers": []any{map[string]any{"key": "Content-Type", "value": "application/json"},
+						map[string]any{"key": "Authorization", "value": "Bearer {{args.fixloop-token}}"}},
 					"jsonBody": map[string]any{"namespace": "{{args.namespace}}", "rollout": "{{args.rollout}}", "repoUrl": "https://github.com/" + demoRepo},
 					"jsonPath": "{$}",
 				}},
 			}},
 		},
 	}}
+	argoSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "fixloop-argo-token"}, StringData: map[string]string{"token": d.argoTok}}
+	if _, err := d.cs.CoreV1().Secrets(demoNamespace).Create(ctx, argoSecret, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the Secret with Argo's fixloop token: %w", err)
+	}
 	if _, err := d.dyn.Resource(analysisTemplateGVR).Namespace(demoNamespace).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the AnalysisTemplate: %w", err)
 	}
@@ -798,4 +813,24 @@ func printJSONExcerpt(w io.Writer, v any, maxLines int) {
 		}
 		fmt.Fprintf(w, "    %s\n", truncate(l, 150))
 	}
+}
+
+// writeAuthFile makes the demo's tokens (the operator's, admin; Argo's web provider's, read and issue)
+// and the auth file fixloop serve checks them against (hashes only). The operator's token is left in
+// <dir>/token for the reader to try the endpoints with.
+func (d *demo) writeAuthFile() (string, error) {
+	var err error
+	if d.token, err = auth.NewToken(); err != nil {
+		return "", err
+	}
+	if d.argoTok, err = auth.NewToken(); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(d.dir, "token"), []byte(d.token+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	file := filepath.Join(d.dir, "auth.yaml")
+	body := fmt.Sprintf("tokens:\n- name: demo-operator\n  sha256: %s\n  scopes: [admin]\n- name: argo-rollouts\n  sha256: %s\n  scopes: [read, issue]\n",
+		auth.HashToken(d.token), auth.HashToken(d.argoTok))
+	return file, os.WriteFile(file, []byte(body), 0o600)
 }
