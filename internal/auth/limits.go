@@ -79,8 +79,9 @@ type Origins struct {
 
 // Wrap refuses a Host that is not accepted (403), a cross-origin browser request (403, by
 // net/http's CrossOriginProtection: Sec-Fetch-Site and Origin against Host), and a POST whose
-// Content-Type is not JSON (415): text/plain, forms and untyped blobs are what a page can send to
-// another site without a CORS preflight.
+// Content-Type is not JSON (415): text/plain and forms are what a page can send to another site
+// without a CORS preflight. An untyped POST is let through (machine clients such as the AI metric
+// plugin may omit the header; a browser sending one cross-site also sends Origin, refused above).
 func (o Origins) Wrap(deny DenyFunc, next http.Handler) http.Handler {
 	if deny == nil {
 		deny = DenyJSON
@@ -100,7 +101,7 @@ func (o Origins) Wrap(deny DenyFunc, next http.Handler) http.Handler {
 				Message: fmt.Sprintf("Host %q is not accepted by this server (DNS rebinding guard; set --allowed-hosts)", r.Host)})
 			return
 		}
-		if r.Method == http.MethodPost && !isJSON(r.Header.Get("Content-Type")) {
+		if ct := r.Header.Get("Content-Type"); r.Method == http.MethodPost && ct != "" && !isJSON(ct) {
 			deny(w, r, Denial{Status: http.StatusUnsupportedMediaType, Code: "bad_content_type",
 				Message: "POST bodies must be JSON (Content-Type: application/json)"})
 			return

@@ -80,7 +80,9 @@ func TestOriginsGuard(t *testing.T) {
 		{"rebinding host", "attacker.example:8080", "", "application/json", "", 403},
 		{"cross-site text/plain", "127.0.0.1:8080", "http://attacker.example", "text/plain", "cross-site", 415},
 		{"cross-site json", "127.0.0.1:8080", "http://attacker.example", "application/json", "cross-site", 403},
-		{"no content type", "127.0.0.1:8080", "", "", "", 415},
+		{"no content type, same origin", "127.0.0.1:8080", "", "", "", 200},
+		{"no content type, cross-site", "127.0.0.1:8080", "http://attacker.example", "", "cross-site", 403},
+		{"form post", "127.0.0.1:8080", "", "application/x-www-form-urlencoded", "", 415},
 	}
 	for _, c := range cases {
 		r := httptest.NewRequest("POST", "http://"+c.host+"/mcp", strings.NewReader("{}"))
