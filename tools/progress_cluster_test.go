@@ -2,6 +2,8 @@ package tools_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 )
 
 // compare_canary reports its steps as notifications/progress when (and only when) the client sent a
-// progress token, through the mcp-go client.
+// progress token, and log messages at or above the level the client set, through the mcp-go client.
 func TestCompareCanaryReportsProgress(t *testing.T) {
 	e := testenv.Get(t)
 	ns := e.NewNamespace(t, "progress")
@@ -39,6 +41,11 @@ func TestCompareCanaryReportsProgress(t *testing.T) {
 	initialize(t, c, mcp.ProtocolVersion20250618)
 	got := &notes{}
 	c.OnNotification(got.add)
+	lvl := mcp.SetLevelRequest{}
+	lvl.Params.Level = mcp.LoggingLevelInfo
+	if err := c.SetLevel(ctx, lvl); err != nil {
+		t.Fatalf("logging/setLevel: %v", err)
+	}
 
 	call := func(token any) *mcp.CallToolResult {
 		req := mcp.CallToolRequest{}
@@ -64,4 +71,12 @@ func TestCompareCanaryReportsProgress(t *testing.T) {
 	call("tok-1")
 	got.waitFor(t, "notifications/progress", "reading logs of 1 stable and 1 canary pods")
 	got.waitFor(t, "notifications/progress", `"progress":4`)
+	got.waitFor(t, "notifications/message", "compare_canary finished")
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	for _, n := range got.list {
+		if raw, _ := json.Marshal(n.Params); n.Method == "notifications/message" && strings.Contains(string(raw), "started") {
+			t.Errorf("debug message sent at level info: %s", raw)
+		}
+	}
 }

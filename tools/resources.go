@@ -21,6 +21,9 @@ type Records interface {
 	ListIssues(ctx context.Context) ([]store.IssueRecord, error)
 	GetIssue(ctx context.Context, fingerprint string) (*store.IssueRecord, error)
 	Tasks() taskstore.Store
+	ListMonitorRuns(ctx context.Context, limit int) ([]store.MonitorRun, error)
+	GetMonitorRun(ctx context.Context, id string) (*store.MonitorRun, error)
+	ListMonitorFindings(ctx context.Context, runID string) ([]store.MonitorFinding, error)
 }
 
 // Resource URIs.
@@ -28,6 +31,8 @@ const (
 	IssuesURI        = "fixloop://issues"
 	issueTemplate    = "fixloop://issues/{fingerprint}"
 	verdictTemplate  = "fixloop://verdicts/{taskId}"
+	FindingsURI      = "fixloop://findings"
+	findingsTemplate = "fixloop://findings/{runId}"
 	skillTemplate    = "fixloop://skills/{name}"
 	workloadTemplate = "fixloop://workloads/{namespace}"
 )
@@ -35,7 +40,8 @@ const (
 // RegisterResources serves the playbooks (fixloop://skills/<name>) and the workloads of a namespace
 // (fixloop://workloads/{namespace}, from the cluster). RegisterRecords adds what needs the state store:
 // the issues fixloop filed (fixloop://issues, fixloop://issues/{fingerprint}) and triage verdicts by A2A
-// task id (fixloop://verdicts/{taskId}). Everything read is redacted on the way out.
+// task id (fixloop://verdicts/{taskId}) and the health monitor's runs with their findings
+// (fixloop://findings, fixloop://findings/{runId}). Everything read is redacted on the way out.
 func RegisterResources(s *server.MCPServer, d Deps) {
 	for _, sk := range skills.All() {
 		sk := sk
@@ -100,6 +106,33 @@ func RegisterRecords(s *server.MCPServer, d Deps, rec Records) {
 		"The result (verdict or investigation) of a triage A2A task, by task id."), mcp.WithTemplateMIMEType("application/json")),
 		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			return readVerdict(ctx, d, rec, req.Params.URI)
+		})
+	registerFindings(s, d, rec)
+}
+
+func registerFindings(s *server.MCPServer, d Deps, rec Records) {
+	s.AddResource(mcp.NewResource(FindingsURI, "findings", mcp.WithResourceDescription("The health monitor's latest runs (newest first)."),
+		mcp.WithMIMEType("application/json")),
+		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			runs, err := rec.ListMonitorRuns(ctx, 20)
+			if err != nil {
+				return nil, fmt.Errorf("read monitor runs from the state store: %w", err)
+			}
+			return jsonContents(d, req.Params.URI, map[string]any{"runs": runs})
+		})
+	s.AddResourceTemplate(mcp.NewResourceTemplate(findingsTemplate, "run findings", mcp.WithTemplateDescription(
+		"One health-monitor run and its findings, by run id."), mcp.WithTemplateMIMEType("application/json")),
+		func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			id := strings.TrimPrefix(req.Params.URI, "fixloop://findings/")
+			run, err := rec.GetMonitorRun(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("no monitor run %q (see %s): %w", id, FindingsURI, err)
+			}
+			fs, err := rec.ListMonitorFindings(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return jsonContents(d, req.Params.URI, map[string]any{"run": run, "findings": fs})
 		})
 }
 
