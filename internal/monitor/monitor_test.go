@@ -250,3 +250,47 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 		}
 	}
 }
+
+type twoTargets struct {
+	*fakeWorld
+	listFailures int
+}
+
+func (w *twoTargets) Targets(context.Context) ([]Target, error) {
+	if w.listFailures > 0 {
+		w.listFailures--
+		return nil, errors.New("apiserver timeout")
+	}
+	return []Target{{Namespace: "shop", Kind: "rollout", Name: "web"}, {Namespace: "shop", Kind: "deployment", Name: "api"}}, nil
+}
+
+// A step that fails is retried (backoff) within the run; fixes beyond the cap wait while issues are
+// still filed for every incident.
+func TestStepRetryAndFixCap(t *testing.T) {
+	ctx := context.Background()
+	w := &twoTargets{fakeWorld: &fakeWorld{findings: map[string][]Finding{"web": {crit5xx}, "api": {crit5xx}}, issues: map[string]int{}, fixes: map[string]int{}}}
+	st := openStore(t, t.TempDir())
+	m, err := New(Config{Store: st, Lister: w, Checker: w, Actor: w, RetryBase: time.Millisecond, RetryMax: 2 * time.Millisecond, MaxConcurrentFixes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.listFailures = 2
+	run, err := m.RunOnce(ctx)
+	if err != nil || run.Status != store.MonitorDone {
+		t.Fatalf("run with a flaky lister: %v %+v", err, run)
+	}
+	if got := countSteps(t, st, run.ID)[StepArchitecture]; got != 3 {
+		t.Fatalf("architecture attempts = %d, want 3 (two failures, then success)", got)
+	}
+	if _, err := m.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.issues) != 2 || len(w.fixes) != 1 {
+		t.Fatalf("issues %v fixes %v: want 2 issues and 1 fix (cap 1)", w.issues, w.fixes)
+	}
+	w.listFailures = 10
+	run, _ = m.RunOnce(ctx)
+	if run.Status != store.MonitorFailed || !strings.Contains(run.Error, "apiserver timeout") {
+		t.Fatalf("run after exhausting retries = %+v", run)
+	}
+}
