@@ -112,7 +112,8 @@ func TestMonitorDetectsAndHandsOverOnRealCluster(t *testing.T) {
 		optIn(t, e, ns, name)
 	}
 	state := filepath.Join(t.TempDir(), "state")
-	args := []string{"--monitor-interval", "30s", "--monitor-window", "2m"}
+	// The watcher has its own test; here it would triage other tests' rollouts cluster-wide.
+	args := []string{"--monitor-interval", "30s", "--monitor-window", "2m", "--monitor-watch-rollouts=false"}
 	procs := map[string]*serveProc{
 		"replica-a": startMonitorServe(t, e, sinkURL, "acme/shop", state, "replica-a", ns, args...),
 		"replica-b": startMonitorServe(t, e, sinkURL, "acme/shop", state, "replica-b", ns, args...),
