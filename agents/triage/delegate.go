@@ -112,7 +112,9 @@ func (t *Triage) delegatePlan(ctx context.Context, repo, baseBranch, fp string, 
 		res.PRLink = findPRLink(v.Parts)
 	}
 	if res.FixerTaskID != "" {
-		t.cfg.Store.PutKV(ctx, fixerKV, fp, []byte(res.FixerTaskID))
+		if err := t.cfg.Store.PutKV(ctx, fixerKV, fp, []byte(res.FixerTaskID)); err != nil {
+			t.log.Warn("fixer task not remembered: a repeat may start a second fix", "fingerprint", fp, "err", err)
+		}
 	}
 }
 

@@ -70,7 +70,7 @@ With --print it prints the issues and comments stored in --state and exits.`,
 				<-cmd.Context().Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				srv.Shutdown(ctx)
+				_ = srv.Shutdown(ctx) // Serve returns ErrServerClosed either way
 			}()
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err

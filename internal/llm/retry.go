@@ -71,7 +71,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 				return resp, nil
 			}
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) // drain so the connection is reused
 			resp.Body.Close()
 			cancel()
 		}

@@ -426,15 +426,6 @@ func isDottedName(s string) bool {
 	return dots >= 2 && letterDot
 }
 
-func onlyJoin(b []byte) bool {
-	for _, c := range b {
-		if byteClass[c]&clsJoin == 0 {
-			return false
-		}
-	}
-	return true
-}
-
 func isHex(c byte) bool { return isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'f') }
 
 // isUUIDAt matches 8-4-4-4-12 hex digits at s[i:] (UUID parts may lack digits: "-bdcc-").

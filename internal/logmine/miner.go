@@ -311,23 +311,6 @@ func (m *Miner) compatible(tmpl, toks []string) (int, bool) {
 	return same, same > 0 || len(toks) == 0
 }
 
-// isPlainWord: letters only, optionally followed by sentence punctuation.
-func isPlainWord(s string) bool {
-	n := len(s)
-	for n > 0 && sentencePunct[s[n-1]] {
-		n--
-	}
-	if n == 0 {
-		return false
-	}
-	for i := 0; i < n; i++ {
-		if !isAlpha(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // Templates returns the templates sorted by count (descending), then ID.
 func (m *Miner) Templates() []*Template {
 	out := make([]*Template, len(m.templates))
@@ -414,5 +397,3 @@ func isEnumWord(s string) bool {
 	}
 	return true
 }
-
-var sentencePunct = byteSet(".,:;!?")

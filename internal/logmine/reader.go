@@ -95,7 +95,7 @@ func (r *Reader) readLine() (string, error) {
 	var long []byte
 	for {
 		frag, err := r.br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			if len(long) < maxLineBytes {
 				long = append(long, frag...)
 			}

@@ -126,7 +126,6 @@ type Server struct {
 	requests []Request
 	token    string // required bearer token ("" = any or none)
 	baseURL  string
-	nextID   int64
 	now      func() time.Time
 }
 
@@ -280,7 +279,9 @@ func (s *Server) saveLocked() {
 	}
 	tmp := s.path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err == nil {
-		os.Rename(tmp, s.path)
+		if err := os.Rename(tmp, s.path); err != nil {
+			_ = os.Remove(tmp) // the previous state file stays whole
+		}
 	}
 }
 
