@@ -47,6 +47,9 @@ func registerAgent(f AgentFactory) {
 	agentFactories = append(agentFactories, f)
 }
 
+// serveStore is kept open for the life of the process (closed by the OS at exit; SQLite WAL is safe).
+var serveStore store.Store
+
 // mountAgents adds the A2A host (triage + registered agents), the Argo Rollouts entry points
 // (GET /, POST /a2a/analyze, POST /argo/v1/verdict) and resumes tasks interrupted by a restart.
 func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger *slog.Logger, sec *security) error {
@@ -54,7 +57,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	if err != nil {
 		return fmt.Errorf("state store in %s (--state-dir / FIXLOOP_STATE_DIR): %w", cfg.StateDir, err)
 	}
-	// st stays open for the life of the process (closed by the OS at exit; SQLite WAL is safe).
+	serveStore = st
 	sec.audit.Store = st
 	sec.store = st
 	gh := deps.GitHub // built by buildDeps from the GitHub settings; nil when none are set
