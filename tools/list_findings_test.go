@@ -59,3 +59,16 @@ func TestListFindingsShowsRunsStepsFindingsActions(t *testing.T) {
 		t.Error("unknown run: want an error")
 	}
 }
+
+func TestServerInfoShowsTheLeaseHolder(t *testing.T) {
+	st := monitor.NewStatus("")
+	out, _ := ServerInfo(context.Background(), Deps{Monitor: st}, ServerInfoInput{})
+	if out.Monitor != nil {
+		t.Fatalf("monitor not enabled but reported: %+v", out.Monitor)
+	}
+	st.SetEnabled("replica-a", "fixloop/fixloop-monitor")
+	out, _ = ServerInfo(context.Background(), Deps{Monitor: st}, ServerInfoInput{})
+	if out.Monitor == nil || out.Monitor.Identity != "replica-a" || out.Monitor.Lease != "fixloop/fixloop-monitor" {
+		t.Fatalf("server_info monitor = %+v", out.Monitor)
+	}
+}
