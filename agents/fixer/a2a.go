@@ -7,6 +7,7 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 
 	"github.com/fixloop/fixloop/agents"
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/skills"
 )
 
@@ -68,7 +69,8 @@ func (f *Fixer) Skill(ctx context.Context, in agents.Input, progress agents.Prog
 // Agent returns the mountable fixer agent. Resumable: a task interrupted by a restart is re-run, and the
 // fingerprint record makes that rerun follow the existing session instead of starting another.
 func (f *Fixer) Agent() agents.Agent {
-	return agents.Agent{Name: "fixer", Card: Card(), Executor: agents.NewExecutor(f.Skill), Resumable: true}
+	// Scope fix: starting a coding agent on a repository is the most powerful thing fixloop does.
+	return agents.Agent{Name: "fixer", Card: Card(), Executor: agents.NewExecutor(f.Skill), Resumable: true, Scope: auth.ScopeFix}
 }
 
 // Mount adds the fixer to an A2A host at /agents/fixer.

@@ -2,15 +2,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/a2aproject/a2a-go/v2/a2a"
+
+	"github.com/fixloop/fixloop/agents"
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/store"
 )
 
 // mcpSession initializes an MCP session over HTTP as token and returns a function sending one request.
@@ -192,4 +199,57 @@ func TestRateLimitAndSessionCap(t *testing.T) {
 	if r := c.post(t, "/mcp", c.tokens["reader"], mcpInit); r.code != 503 {
 		t.Fatalf("session over the cap: %d %s", r.code, r.body)
 	}
+}
+
+// The fixer agent needs scope fix: a read (or write) token cannot start a coding agent, and its card
+// stays public for discovery.
+func TestFixerAgentNeedsFixScope(t *testing.T) {
+	st, _ := auth.NewStatic("")
+	reader, fixer := "fxl_reader-token", "fxl_fixer-token"
+	st.Add("reader", reader, []string{auth.ScopeRead, auth.ScopeWrite})
+	st.Add("fixer-client", fixer, []string{auth.ScopeFix})
+	h, err := agents.NewHost(agents.Config{Store: openTestStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noop := agents.NewExecutor(func(context.Context, agents.Input, agents.Progress) (*agents.Output, error) {
+		return &agents.Output{Summary: "ok"}, nil
+	})
+	if err := h.Mount(agents.Agent{Name: "fixer", Card: &a2a.AgentCard{Name: "fixer"}, Executor: noop, Scope: auth.ScopeFix}); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	sec := &security{authn: &auth.Authenticator{Static: st, ResourceMetadata: func(*http.Request) string { return "x" }}, host: h, sessions: newSessionCap(0, 0),
+		set: securitySettings{MaxBodyBytes: 1 << 20, BodyTimeout: 5 * time.Second, WriteTimeout: time.Minute}}
+	srv := httptest.NewServer(sec.wrap(mux))
+	defer srv.Close()
+	s := &authServer{base: srv.URL}
+	send := `{"jsonrpc":"2.0","id":1,"method":"tasks/get","params":{"id":"x"}}`
+	checkShape(t, surface{name: "fixer", shape: "jsonrpc"}, s.post(t, "/agents/fixer", reader, send), 403, "insufficient_scope")
+	if r := s.post(t, "/agents/fixer", fixer, send); r.code == 401 || r.code == 403 {
+		t.Fatalf("fix token refused: %d %s", r.code, r.body)
+	}
+	if r := do(t, mustGet(t, srv.URL+"/agents/fixer/.well-known/agent-card.json")); r.code != 200 {
+		t.Fatalf("fixer card: %d", r.code)
+	}
+}
+
+func mustGet(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func openTestStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
