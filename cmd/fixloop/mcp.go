@@ -182,6 +182,13 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 	return srv, deps, nil
 }
 
+// promptTargets are the arguments naming what a triage playbook is about; tools.Completer suggests
+// their values from the cluster.
+var promptTargets = map[string][]string{
+	"analyze_canary":      {"namespace", "rollout"},
+	"investigate_service": {"namespace", "workload"},
+}
+
 var placeholderRE = regexp.MustCompile(`\{\{([a-zA-Z_][a-zA-Z0-9_]*)\}\}`)
 
 // registerPrompts serves every embedded skill as an MCP prompt; its {{placeholders}} become optional
@@ -199,10 +206,26 @@ func registerPrompts(srv *server.MCPServer) {
 				popts = append(popts, mcp.WithArgument(m[1], mcp.ArgumentDescription(fmt.Sprintf("value for {{%s}} in the playbook", m[1]))))
 			}
 		}
+		targets := promptTargets[sk.Name]
+		for _, a := range targets {
+			if !seen[a] {
+				popts = append(popts, mcp.WithArgument(a, mcp.ArgumentDescription(a+" to look at (completions list what the cluster holds)")))
+			}
+		}
 		sk := sk
 		srv.AddPrompt(mcp.NewPrompt(sk.Name, popts...), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			text := skills.Render(sk.Body, req.Params.Arguments)
+			var named []string
+			for _, a := range targets {
+				if v := strings.TrimSpace(req.Params.Arguments[a]); v != "" {
+					named = append(named, a+" "+v)
+				}
+			}
+			if len(named) > 0 {
+				text += "\n\nTarget: " + strings.Join(named, ", ") + "."
+			}
 			return mcp.NewGetPromptResult(sk.Description, []mcp.PromptMessage{
-				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(skills.Render(sk.Body, req.Params.Arguments))),
+				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text)),
 			}), nil
 		})
 	}
