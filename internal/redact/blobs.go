@@ -13,7 +13,9 @@ import (
 func redactCards(s string) string {
 	var spans []span
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) || (i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' || s[i-1] == '-' || s[i-1] == ':')) {
+		// A card number stands apart: after a space, '=', a quote or a bracket, never inside an id
+		// ("blk_5408...", "v1.2", "10:30").
+		if !isDigit(s[i]) || (i > 0 && !strings.ContainsRune(" \t=\"'([,", rune(s[i-1]))) {
 			continue
 		}
 		digits := make([]byte, 0, 19)
@@ -109,6 +111,9 @@ func base64Kind(s string, i, e, pad int) string {
 	}
 	tok := s[i:pad]
 	n := e - i
+	if looksLikePath(tok) {
+		return ""
+	}
 	switch {
 	case n == 40 && pad == e && mixedClasses(tok) && binaryBase64(tok):
 		return "aws_secret_key"
@@ -147,4 +152,27 @@ func binaryBase64(t string) bool {
 		}
 	}
 	return text*10 < len(b)*8 // under 80% printable: binary
+}
+
+// looksLikePath: a run of base64 characters that is really a path ("GLOBALROOT/Device/Harddisk...")
+// has several slashes between word-like segments; random base64 almost never does.
+func looksLikePath(t string) bool {
+	segs := strings.Split(strings.TrimRight(t, "="), "/")
+	if len(segs) < 3 {
+		return false
+	}
+	words := 0
+	for _, sg := range segs {
+		j := 0
+		for j < len(sg) && ((sg[j] >= 'a' && sg[j] <= 'z') || (sg[j] >= 'A' && sg[j] <= 'Z')) {
+			j++
+		}
+		for k := j; k < len(sg) && isDigit(sg[k]); k++ {
+			j++
+		}
+		if j == len(sg) && len(sg) >= 2 {
+			words++
+		}
+	}
+	return words*2 >= len(segs)
 }

@@ -233,8 +233,12 @@ func secretKind(key string) string {
 		return "api_key"
 	case strings.Contains(k, "session_id") || strings.Contains(k, "sessionid") || strings.Contains(k, "session-id"):
 		return "secret"
-	case strings.Contains(k, "auth") && (!strings.Contains(k, "author") || strings.Contains(k, "authorization")):
+	case strings.Contains(k, "authorization") || strings.Contains(k, "authtoken") || strings.Contains(k, "auth_token") ||
+		strings.Contains(k, "authkey") || strings.Contains(k, "auth_key") || strings.Contains(k, "auth-token"):
 		return "secret"
+	case strings.Contains(k, "auth") && !strings.Contains(k, "author"):
+		// "auth:SIMPLE", "AuthFail:sts" name a method or an event; only a credential-looking value is a secret.
+		return weakAuth
 	case strings.HasSuffix(k, "accountkey") || strings.HasSuffix(k, "sharedaccesskey") || strings.HasSuffix(k, "masterkey") ||
 		strings.HasSuffix(k, "clientkey") || strings.HasSuffix(k, "licensekey") || strings.HasSuffix(k, "secretkey"):
 		return "api_key"
@@ -245,8 +249,11 @@ func secretKind(key string) string {
 	return ""
 }
 
-// weakKey marks key names whose value is a secret only when it looks like one (see credentialLike).
-const weakKey = "key?"
+// weakKey and weakAuth mark key names whose value is a secret only when it looks like one.
+const (
+	weakKey  = "key?"
+	weakAuth = "auth?"
+)
 
 // credentialLike: 16+ characters of one token (no ':', '/', '.' separators of ids and paths), with at
 // least two of upper, lower and digit.
@@ -317,11 +324,17 @@ func redactKeyValues(s string) string {
 				}
 			}
 			val := s[vs:ve]
-			if !isSecretValue(val) || (kind == weakKey && !credentialLike(val)) {
+			if !isSecretValue(val) || (kind == weakKey && !credentialLike(val)) || (kind == weakAuth && !credentialLike(val)) {
 				continue
 			}
-			if kind == weakKey {
+			if kind == "token" && strings.ContainsAny(val, "{(") {
+				continue // an object dump ("token=Token{78af589"), not a token value
+			}
+			switch kind {
+			case weakKey:
 				kind = "api_key"
+			case weakAuth:
+				kind = "secret"
 			}
 			if kind == "token" && len(val) < 8 && allDigits(val) {
 				continue // a count ("tokens=50"), not a token
