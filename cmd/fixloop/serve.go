@@ -31,7 +31,10 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve MCP over streamable HTTP at /mcp, plus /healthz, /readyz, /metrics and the agent endpoints",
 		Long: "Serve fixloop over HTTP: MCP (streamable HTTP) at /mcp, liveness /healthz, readiness /readyz, Prometheus metrics of the server " +
-			"itself at /metrics, and the A2A agents. Starts without a cluster or Prometheus.\n\nEnvironment: " + strings.Join(config.Env(), ", "),
+			"itself at /metrics, and the A2A agents. Starts without a cluster or Prometheus.\n\n" +
+			"Every route but /healthz, /readyz and the agent cards needs a bearer credential: a token of the auth file (--auth-file; " +
+			"fixloop token new), a ServiceAccount token (--auth-tokenreview-audience) or an OIDC token (--auth-oidc-issuer/-audience). " +
+			"Without any, serve listens only on loopback (or with --insecure-no-auth).\n\nEnvironment: " + strings.Join(config.Env(), ", "),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags(), nil)
