@@ -362,8 +362,10 @@ func classify(texts ...string) string {
 		return "panic"
 	case strings.Contains(t, "traceback (most recent call last)"):
 		return "python_exception"
-	case strings.Contains(t, "exception in thread") || strings.Contains(t, "\tat ") || strings.Contains(t, "exception:") || strings.Contains(t, "caused by:"):
+	case strings.Contains(t, "exception in thread") || strings.Contains(t, "\tat ") || strings.Contains(t, "caused by:"):
 		return "java_exception"
+	case strings.Contains(t, "\n    at ") || strings.Contains(t, "\n   at ") || strings.Contains(t, "exception:") || strings.Contains(t, "error:\n"):
+		return "exception" // Node, .NET and other runtimes' stack traces
 	case strings.Contains(t, "fatal") || strings.Contains(t, "segmentation fault") || strings.Contains(t, "sigsegv") || strings.Contains(t, "core dumped"):
 		return "crash"
 	case strings.Contains(t, " 5xx") || strings.Contains(t, "status=5") || strings.Contains(t, "status 5") || strings.Contains(t, " 500 ") || strings.Contains(t, " 503 ") || strings.Contains(t, " 502 "):

@@ -169,6 +169,10 @@ func rootCause(e Evidence) string {
 		return fmt.Sprintf("Canary metric %s regressed: %s.", e.Metric, e.Detail)
 	case KindGoneTemplate:
 		return fmt.Sprintf("Canary no longer logs a regular event (%q): %s.", shorten(e.Template, 200), e.Detail)
+	case KindFailedRequests:
+		return fmt.Sprintf("The canary fails more requests than stable (access lines by status): %s.", e.Detail)
+	case KindLogLatency:
+		return fmt.Sprintf("Canary requests are slower than stable's (durations in the log lines of %q): %s.", shorten(e.Template, 200), e.Detail)
 	}
 	count := func(s *Side) int {
 		if s == nil || s.Count == nil {
@@ -181,7 +185,7 @@ func rootCause(e Evidence) string {
 	case e.Kind == KindNewTemplate && e.severe:
 		return fmt.Sprintf("The canary logs a new %s event that stable never logs: %q (%d occurrence(s) in canary, 0 in stable).", className(e.class), tmpl, count(e.Canary))
 	case e.Kind == KindRateChange && e.severe && e.Ratio != nil:
-		return fmt.Sprintf("A %s event stable also logs is %.1fx as frequent in the canary, normalised by traffic: %q (%d in canary).", className(e.class), *e.Ratio, tmpl, count(e.Canary))
+		return fmt.Sprintf("%s %s event stable also logs is %.1fx as frequent in the canary, normalised by traffic: %q (%d in canary).", article(className(e.class)), className(e.class), *e.Ratio, tmpl, count(e.Canary))
 	}
 	return fmt.Sprintf("%s: %q.", capitalise(e.Detail), tmpl)
 }
@@ -193,7 +197,7 @@ func remediation(e Evidence) string {
 		return keep + "fix the panic in the code path shown by the goroutine trace (nil or out-of-range access) and add a test for it."
 	case "oom":
 		return keep + "find the memory growth (leak or unbounded buffer) in the new version, or raise the memory limit if the new footprint is intended."
-	case "python_exception", "java_exception":
+	case "python_exception", "java_exception", "exception":
 		return keep + "fix the exception at the top frame of the stack trace in the new version."
 	case "crash":
 		return keep + "fix the fatal error the new version hits (see the example log line) before re-deploying."
@@ -233,4 +237,11 @@ func capitalise(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "An"
+	}
+	return "A"
 }

@@ -277,12 +277,14 @@ func classRank(class string) int {
 	switch class {
 	case "panic", "oom", "crash":
 		return 0
-	case "java_exception", "python_exception":
+	case "java_exception", "python_exception", "exception":
 		return 1
-	case "http_5xx", "error":
+	case "error":
 		return 2
+	case "http_5xx": // the symptom: a logged error, when there is one, says why
+		return 3
 	}
-	return 3
+	return 4
 }
 
 // sortEvidence orders by severity, then failure class, then strength (p-value), then a stable key.

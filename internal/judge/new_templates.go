@@ -72,6 +72,8 @@ func className(class string) string {
 		return "panic"
 	case "python_exception":
 		return "Python exception"
+	case "exception":
+		return "exception (stack trace)"
 	case "java_exception":
 		return "Java exception"
 	case "crash":

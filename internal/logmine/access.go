@@ -114,7 +114,7 @@ func isStatusKey(k string) bool {
 	switch strings.ReplaceAll(k, "-", "_") {
 	case "status", "status_code", "statuscode", "http_status", "httpstatus", "http_status_code",
 		"response_code", "responsecode", "response_status", "responsestatus", "http_code", "httpcode",
-		"resp_status", "upstream_status":
+		"resp_status", "upstream_status", "code", "resp_code":
 		return true
 	}
 	return false
@@ -127,7 +127,7 @@ func isDurationKey(k string) bool {
 		}
 	}
 	switch k {
-	case "rt", "time_ms", "time_taken", "timetaken", "ms":
+	case "rt", "time_ms", "time_taken", "timetaken", "ms", "dur", "resp_time", "resp_time_ms", "request_ms":
 		return true
 	}
 	return false

@@ -33,7 +33,8 @@ func TestAccessFacts(t *testing.T) {
 		{"took", `cache refresh took 850ms`, 0, 0.85},
 		{"not a status", `processed 500 items in batch`, 0, -1},
 		{"timestamp only", `2025-11-21 10:00:00 worker started`, 0, -1},
-		{"status word", `status=ok code=500`, 0, -1},
+		{"status word", `status=ok exit_code=137`, 0, -1},
+		{"bare code key", `request failed code=503`, 503, -1},
 		{"retry delay is not a duration", `retrying in 5s because the pool is busy`, 0, -1},
 	}
 	for _, c := range cases {
@@ -93,6 +94,24 @@ func TestLevelAfterHeader(t *testing.T) {
 		rec, _ := r.Next()
 		if rec.Level != c.level {
 			t.Errorf("%q: level %q, want %q (text %q)", c.line, rec.Level, c.level, rec.Text)
+		}
+	}
+}
+
+// Stack traces indented with spaces (Node, .NET) and Rust panics are severe like Java's and Go's.
+func TestSevereMarkersOtherRuntimes(t *testing.T) {
+	for _, text := range []string{
+		"TypeError: Cannot read properties of undefined (reading 'id')\n    at cartTotal (/app/src/cart.js:12:31)\n    at Layer.handle (/app/node_modules/express/lib/router/layer.js:95:5)",
+		"Unhandled exception. System.InvalidOperationException: Sequence contains no elements\n   at System.Linq.ThrowHelper.ThrowNoElementsException()\n   at Shop.Cart.Total() in /src/Cart.cs:line 42",
+		"thread 'main' panicked at src/main.rs:10:5:\ncalled `Option::unwrap()` on a `None` value",
+	} {
+		if !IsSevere(Record{Text: text}) {
+			t.Errorf("not severe: %q", text)
+		}
+	}
+	for _, text := range []string{"user logged in\n    at the front desk", "meeting at 10:00"} {
+		if IsSevere(Record{Text: text}) {
+			t.Errorf("severe: %q", text)
 		}
 	}
 }

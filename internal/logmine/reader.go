@@ -784,6 +784,8 @@ func parseLogfmt(s string) (logfmtLine, bool) {
 		return out, false
 	}
 	out.Text = msg
+	// Fields in key order: a release that writes the same fields in another order logs the same event.
+	sort.SliceStable(extra, func(i, j int) bool { return logfmtKey(extra[i]) < logfmtKey(extra[j]) })
 	if len(extra) > 0 {
 		if out.Text != "" {
 			out.Text += " "
@@ -1049,4 +1051,11 @@ func clock(s string, i int) (h, m, sec, ns, n int, ok bool) {
 		}
 	}
 	return h, m, sec, ns, n, true
+}
+
+func logfmtKey(pair string) string {
+	if i := strings.IndexByte(pair, '='); i >= 0 {
+		return pair[:i]
+	}
+	return pair
 }

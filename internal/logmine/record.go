@@ -127,7 +127,7 @@ func hasSevereMarker(s string) bool {
 		rest := s[i:]
 		switch lowerASCII(s[i]) {
 		case 'p':
-			if hasPrefixFold(rest, "panic:") || hasPrefixFold(rest, "panic serving") {
+			if hasPrefixFold(rest, "panic:") || hasPrefixFold(rest, "panic serving") || hasPrefixFold(rest, "panicked at") {
 				return true
 			}
 		case 'f':
@@ -159,10 +159,27 @@ func hasSevereMarker(s string) bool {
 				return true
 			}
 		case '\n':
-			if strings.HasPrefix(rest, "\n\tat ") || isGoroutineHeader(rest[1:]) {
+			if strings.HasPrefix(rest, "\n\tat ") || isGoroutineHeader(rest[1:]) || isIndentedFrame(rest[1:]) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// isIndentedFrame matches a stack frame indented with spaces: Node/V8 "    at fn (/app/x.js:42:11)",
+// .NET "   at Foo.Bar() in /src/x.cs:line 42", Java printed with spaces.
+func isIndentedFrame(s string) bool {
+	i := 0
+	for i < len(s) && i < 12 && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i == 0 || !strings.HasPrefix(s[i:], "at ") {
+		return false
+	}
+	line := s[i:]
+	if nl := strings.IndexByte(line, '\n'); nl >= 0 {
+		line = line[:nl]
+	}
+	return strings.Contains(line, "(") || strings.Contains(line, ":line ") || strings.Contains(line, ".js:") || strings.Contains(line, ".ts:")
 }

@@ -286,6 +286,69 @@ def interleave(rnd, *pods):
     return out
 
 
+# --- Node/Express with morgan's "dev" format, an uncaught TypeError printed by Node (4-space frames)
+def express_plain(seed, n, crash_rate=0.0):
+    rnd = random.Random(seed)
+    out = ["Server listening on port 3000"]
+    for _ in range(n):
+        if rnd.random() < crash_rate:
+            out.append("""TypeError: Cannot read properties of undefined (reading 'sku')
+    at /app/src/routes/cart.js:%d:31
+    at Array.map (<anonymous>)
+    at cartView (/app/src/routes/cart.js:40:22)
+    at Layer.handle [as handle_request] (/app/node_modules/express/lib/router/layer.js:95:5)""" % rnd.randint(20, 30))
+            out.append("POST /api/cart 500 %.3f ms - 148" % (rnd.random() * 5))
+        else:
+            out.append("%s %s %d %.3f ms - %d" % (rnd.choice(["GET", "GET", "POST"]), path(rnd), status(rnd, 0, 0.01), lognormal(rnd, 4), rnd.randint(100, 5000)))
+    return out
+
+
+# --- .NET console logger (two-line entries, exceptions indented with spaces)
+def dotnet(seed, n, exc_rate=0.0):
+    rnd = random.Random(seed)
+    out = ["info: Microsoft.Hosting.Lifetime[14]", "      Now listening on: http://[::]:8080"]
+    for _ in range(n):
+        cid = "0HN%07X" % rnd.getrandbits(28)
+        if rnd.random() < exc_rate:
+            out += ["fail: Microsoft.AspNetCore.Server.Kestrel[13]",
+                    '      Connection id "%s", Request id "%s:00000002": An unhandled exception was thrown by the application.' % (cid, cid),
+                    "      System.NullReferenceException: Object reference not set to an instance of an object.",
+                    "         at Shop.Controllers.CartController.Get(Int32 id) in /src/Shop/Controllers/CartController.cs:line %d" % rnd.randint(30, 40),
+                    "         at lambda_method5(Closure, Object, Object[])"]
+        else:
+            out += ["info: Shop.Controllers.CartController[0]", "      Cart %d served in %d ms" % (rnd.randint(1, 9999), rnd.randint(1, 30))]
+    return out
+
+
+# --- Rails with Ruby's Logger format
+def rails(seed, n, err_rate=0.0):
+    rnd = random.Random(seed)
+    clk = Clock(rnd)
+    out = []
+    for _ in range(n):
+        t = clk.tick().strftime("%Y-%m-%dT%H:%M:%S.%f")
+        rid = str(uuid.UUID(int=rnd.getrandbits(128)))
+        out.append('I, [%s #1]  INFO -- : [%s] Started GET "/products/%d" for %s at %s' % (t, rid, rnd.randint(1, 500), ip(rnd), t[:19]))
+        if rnd.random() < err_rate:
+            out.append("E, [%s #1] ERROR -- : [%s] ActiveRecord::ConnectionNotEstablished (connection to server at \"10.96.0.20\", port 5432 failed: Connection refused)" % (t, rid))
+            out.append("I, [%s #1]  INFO -- : [%s] Completed 500 Internal Server Error in %dms" % (t, rid, rnd.randint(5, 40)))
+        else:
+            out.append("I, [%s #1]  INFO -- : [%s] Completed 200 OK in %dms (Views: %.1fms | ActiveRecord: %.1fms)" % (t, rid, rnd.randint(5, 40), rnd.random() * 10, rnd.random() * 5))
+    return out
+
+
+def slog_text_fields(seed, n, reorder=False):
+    rnd = random.Random(seed)
+    clk = Clock(rnd)
+    out = []
+    for _ in range(n):
+        kv = [("method", rnd.choice(["GET", "POST"])), ("path", path(rnd)), ("status", "200"), ("duration_ms", str(rnd.randint(1, 20))), ("user", str(rnd.randint(1, 900)))]
+        if reorder:
+            kv = kv[::-1]
+        out.append("time=%s level=INFO msg=request %s" % (iso(clk.tick()), " ".join("%s=%s" % p for p in kv)))
+    return out
+
+
 def kubectl_prefix(rnd, pods):
     """`kubectl logs -l app=shop --prefix`: every physical line led by [pod/NAME/CONTAINER], pods
     interleaved line by line (so a stack trace's lines are mixed with other pods' lines)."""
@@ -407,3 +470,15 @@ def cases(write_case):
     ca = kubectl_prefix(rnd, [("shop-84b5f2-%s" % x, spring(229 + i, C // 2)) for i, x in enumerate(["a1b2c", "d3e4f"])])
     write_case("kubectl-prefix-healthy", st, ca, "promote",
                "`kubectl logs --prefix` output, three stable and two canary pods with different names, same behaviour.")
+
+    write_case("node-express-uncaught-typeerror", express_plain(232, S), express_plain(233, C, crash_rate=0.05), "abort",
+               "Express with morgan 'dev' lines; the canary prints Node TypeError stacks (frames indented with spaces) and answers 500.",
+               expect_kinds=["new_template"])
+    write_case("dotnet-null-reference", dotnet(234, S), dotnet(235, C, exc_rate=0.05), "abort",
+               ".NET console logger: 'fail:' entries with a NullReferenceException, canary only.", expect_kinds=["new_template"])
+    write_case("rails-db-errors", rails(236, S), rails(237, C, err_rate=0.06), "abort",
+               "Rails (Ruby Logger format): ActiveRecord::ConnectionNotEstablished errors and 'Completed 500', canary only.",
+               expect_kinds=["new_template"])
+    write_case("rails-healthy", rails(238, S), rails(239, C), "promote", "Rails (Ruby Logger format), same behaviour, different request IDs.")
+    write_case("go-slog-text-reordered-fields", slog_text_fields(240, S), slog_text_fields(241, C, reorder=True), "promote",
+               "slog text: the canary writes the same key=value fields in reverse order.")
