@@ -482,3 +482,6 @@ def cases(write_case):
     write_case("rails-healthy", rails(238, S), rails(239, C), "promote", "Rails (Ruby Logger format), same behaviour, different request IDs.")
     write_case("go-slog-text-reordered-fields", slog_text_fields(240, S), slog_text_fields(241, C, reorder=True), "promote",
                "slog text: the canary writes the same key=value fields in reverse order.")
+    write_case("rollouts-demo-colour-and-latency", rollouts_demo(242, S, delay=0.5), rollouts_demo(243, C, color="green", delay=2.0), "abort",
+               "rollouts-demo blue (0.5s) -> green (2s): the changed colour pairs the lines, and their durations are compared.",
+               expect_kinds=["log_latency"])
