@@ -21,6 +21,7 @@ func FuzzJudgeInputs(f *testing.F) {
 		cm, _ := os.ReadFile(filepath.Join(dir, "canary-metrics.json"))
 		f.Add(head(st, 700), head(ca, 700), head(sm, 300), head(cm, 300), "colou?r")
 	}
+	f.Add([]byte("[pod/a/app] ERROR x\n[pod/b/app] 200 - blue (2.000000s)\n[pod/a/app] \tat y(Y.java:1)\nno prefix\n"), []byte(`{"status":"503","request_time":"0.5"}`+"\n"), []byte{}, []byte{}, `color=\w+`)
 	f.Add([]byte("panic: x\ngoroutine 1 [running]:\n"), []byte{}, []byte(`{"metrics":[{"name":"a","values":[1,null,"NaN","+Inf"]}]}`), []byte(`{"metrics":[{"name":"a","values":[]}]}`), "")
 	f.Add([]byte(`{"level":"error","msg":"x"}`), []byte("\x00\xff\n\t at x"), []byte(`{"metrics":[{"name":"requests","values":[-1e308,1e308]}]}`), []byte(`{"metrics":[{"name":"requests","values":[0]}]}`), "(")
 	f.Fuzz(func(t *testing.T, stable, canary, stableMetrics, canaryMetrics []byte, ignore string) {
