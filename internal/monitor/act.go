@@ -135,10 +135,12 @@ func (m *Monitor) once(ctx context.Context, run store.MonitorRun, inc Incident, 
 		m.log.Warn("monitor action failed", "kind", kind, "workload", inc.Target.Workload(), "err", err)
 	}
 	res.Ref = ref
-	if err := m.cfg.Store.PutMonitorAction(ctx, *cur); err != nil {
-		return res, fmt.Errorf("record %s: %w", key, err)
+	if perr := m.cfg.Store.PutMonitorAction(ctx, *cur); perr != nil {
+		return res, fmt.Errorf("record %s: %w", key, perr)
 	}
-	m.log.Info("monitor action", "kind", kind, "workload", inc.Target.Workload(), "ref", ref, "fingerprint", inc.Fingerprint)
+	if err == nil {
+		m.log.Info("monitor action", "kind", kind, "workload", inc.Target.Workload(), "ref", ref, "fingerprint", inc.Fingerprint)
+	}
 	return res, nil
 }
 
