@@ -7,11 +7,14 @@ package tck
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,26 +68,46 @@ func TestA2ATCK(t *testing.T) {
 	src := tckSource(t)
 	py := python(t)
 	tck := copyTree(t, src)
-	srv := fixloopserve.Start(t, "FIXLOOP_RATE_BURST=2000") // the kit sends bursts above the default per-caller burst
 	na := fixloopserve.NotApplicable(t, filepath.Join("..", "not-applicable.txt"), "a2a-tck")
+	// The kit sends bursts above the default per-caller burst, which is not what it checks.
+	open := fixloopserve.Start(t, "FIXLOOP_RATE_BURST=2000")
 	for _, category := range []string{"mandatory", "capabilities"} {
-		t.Run(category, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, py, "run_tck.py", "--sut-url", srv.Base+"/agents/triage/", "--category", category)
-			cmd.Dir = tck
-			cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			runErr := cmd.Run()
-			summary := reSummary.FindStringSubmatch(out.String())
-			if summary == nil {
-				t.Fatalf("TCK %s produced no pytest summary (%v):\n%s", category, runErr, tail(out.String(), 4000))
-			}
-			t.Logf("A2A TCK %s: %s", category, strings.TrimSpace(summary[1]))
-			checkFailures(t, category, reFailed.FindAllStringSubmatch(out.String(), -1), na, out.String(), srv)
-		})
+		t.Run(category, func(t *testing.T) { runTCK(t, py, tck, open, category, na) })
 	}
+	// With a token configured the card declares the bearer scheme and the kit's authentication scenarios
+	// check that calls without it, or with a wrong one, are refused.
+	token := "tck-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	sum := sha256.Sum256([]byte(token))
+	authFile := filepath.Join(t.TempDir(), "auth.yaml")
+	entry := "tokens:\n- name: a2a-tck\n  sha256: " + hex.EncodeToString(sum[:]) + "\n  scopes: [read]\n"
+	if err := os.WriteFile(authFile, []byte(entry), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authed := fixloopserve.Start(t, "FIXLOOP_RATE_BURST=2000", "FIXLOOP_AUTH_FILE="+authFile)
+	withAuth := fixloopserve.NotApplicable(t, filepath.Join("..", "not-applicable.txt"), "a2a-tck-auth")
+	for id, reason := range na {
+		withAuth[id] = reason
+	}
+	t.Run("mandatory-with-bearer-auth", func(t *testing.T) {
+		runTCK(t, py, tck, authed, "mandatory", withAuth, "A2A_AUTH_TYPE=bearer", "A2A_AUTH_TOKEN="+token)
+	})
+}
+
+func runTCK(t *testing.T, py, tck string, srv *fixloopserve.Server, category string, na map[string]string, env ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, "run_tck.py", "--sut-url", srv.Base+"/agents/triage/", "--category", category)
+	cmd.Dir = tck
+	cmd.Env = append(append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1"), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	runErr := cmd.Run()
+	summary := reSummary.FindStringSubmatch(out.String())
+	if summary == nil {
+		t.Fatalf("TCK %s produced no pytest summary (%v):\n%s", category, runErr, tail(out.String(), 4000))
+	}
+	t.Logf("A2A TCK %s: %s", t.Name(), strings.TrimSpace(summary[1]))
+	checkFailures(t, category, reFailed.FindAllStringSubmatch(out.String(), -1), na, out.String(), srv)
 }
 
 func checkFailures(t *testing.T, category string, failed [][]string, na map[string]string, out string, srv *fixloopserve.Server) {
