@@ -3,8 +3,10 @@ package triage
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fixloop/fixloop/internal/judge"
+	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -61,6 +65,10 @@ type WebVerdict struct {
 	IssueURL    string     `json:"issueUrl,omitempty"`
 	PRLink      string     `json:"prLink,omitempty"`
 	AnalyzedAt  *time.Time `json:"analyzedAt,omitempty"`
+	// Run names who the verdict was computed for: rollout UID / AnalysisRun name / its UID ("adhoc"
+	// without a running AnalysisRun), plus "#req-…" when the request supplied its own patterns.
+	Run       string   `json:"run,omitempty"`
+	Untrusted []string `json:"untrusted,omitempty"`
 }
 
 // WebRequest is the web provider's jsonBody.
@@ -135,7 +143,21 @@ func (t *Triage) handlePlugin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, PluginResponse{Analysis: "Inconclusive: the request names no namespace/rollout (context.namespace, context.rolloutName).", Confidence: 0})
 		return
 	}
+	if kc := t.cfg.Tools.Kube; kc != nil {
+		// The plugin's template settings are trusted as read from the AnalysisRun, not from this body.
+		if ro, err := kc.GetRollout(r.Context(), in.Namespace, in.Rollout); err == nil {
+			ar, err := activeAnalysisRun(r.Context(), kc, ro, "plugin:"+metricAIPlugin)
+			if err != nil {
+				t.log.Warn("could not read AnalysisRuns; request settings stay untrusted", "rollout", in.Namespace+"/"+in.Rollout, "err", err)
+			}
+			in.run = runInputs(ar)
+		}
+	}
 	res, err := t.AnalyzeCanary(r.Context(), in, "argo-plugin:"+newID(), nil)
+	if errors.Is(err, ErrRefused) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	if err != nil {
 		writeJSON(w, http.StatusOK, PluginResponse{Analysis: "Inconclusive: " + err.Error(), Confidence: 0})
 		return
@@ -151,6 +173,9 @@ func pluginResponse(res *AnalyzeResult) PluginResponse {
 	}
 	if len(res.Notes) > 0 {
 		analysis += " Notes: " + strings.Join(res.Notes, "; ") + "."
+	}
+	if len(res.Untrusted) > 0 {
+		analysis += " Untrusted request settings: " + strings.Join(res.Untrusted, "; ") + "."
 	}
 	if res.Issue != nil {
 		analysis += " Issue: " + res.Issue.URL
@@ -174,9 +199,12 @@ func newID() string {
 //     simply waited for, and never read as a pass;
 //   - no canary in flight → 200 {status:"no-canary", promote:false}.
 //
-// Verdicts are cached per (namespace, rollout, canary pod-template hash) in the store: every measurement
-// of the same revision gets the same answer and the issue is filed once per revision. An inconclusive
-// verdict older than a minute is recomputed (more data may have arrived).
+// Verdicts are cached per (namespace, rollout, canary pod-template hash, asking run) in the store: every
+// poll of the same AnalysisRun gets the same answer, while a retried AnalysisRun or a re-created rollout
+// (new UID) with the same pod template gets a verdict computed after it started. A request without a
+// running AnalysisRun (a person calling by hand) gets a verdict at most a minute old, as does an
+// inconclusive one (more data may have arrived). A verdict computed with patterns the request supplied
+// is cached under its own key, so Argo's polls never read it.
 func (t *Triage) handleWebVerdict(w http.ResponseWriter, r *http.Request) {
 	var req WebRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
@@ -206,10 +234,16 @@ func (t *Triage) handleWebVerdict(w http.ResponseWriter, r *http.Request) {
 			Analysis: fmt.Sprintf("rollout %s/%s has no canary in flight (current revision %s is stable)", req.Namespace, req.Rollout, ro.CurrentHash)})
 		return
 	}
-	key := store.AnalysisKey{Namespace: req.Namespace, Rollout: req.Rollout, CanaryHash: ro.CurrentHash}
+	in := AnalyzeInput{Namespace: req.Namespace, Rollout: req.Rollout, ExtraPrompt: req.ExtraPrompt, Ignore: req.Ignore, Mask: req.Mask,
+		RepoURL: req.RepoURL, BaseBranch: req.BaseBranch}
+	key, err := t.webRunKey(ctx, ro, &in)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	deadline := time.Now().Add(wait)
 	for {
-		a, err := t.ensureAnalysis(ctx, key, req)
+		a, err := t.ensureAnalysis(ctx, key, in)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 			return
@@ -237,7 +271,7 @@ func (t *Triage) handleWebVerdict(w http.ResponseWriter, r *http.Request) {
 }
 
 // ensureAnalysis returns the cached analysis, starting one when none is running.
-func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, req WebRequest) (*store.Analysis, error) {
+func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, in AnalyzeInput) (*store.Analysis, error) {
 	a, claimed, err := t.cfg.Store.ClaimAnalysis(ctx, key, instanceID, t.cfg.AnalysisTimeout+30*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("analysis cache: %w", err)
@@ -254,8 +288,8 @@ func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, req 
 	}
 	if !claimed && a.Status == store.AnalysisDone && time.Since(a.UpdatedAt) > time.Minute {
 		var v WebVerdict
-		if json.Unmarshal(a.Result, &v) == nil && v.Verdict == VerdictInconclusive {
-			// Recompute a stale inconclusive verdict.
+		if json.Unmarshal(a.Result, &v) == nil && (v.Verdict == VerdictInconclusive || !isArgoRun(key)) {
+			// Recompute a stale inconclusive verdict, or an old answer to someone other than a running AnalysisRun.
 			if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisFailed, Error: "inconclusive; recomputing"}); err != nil {
 				return nil, err
 			}
@@ -266,15 +300,14 @@ func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, req 
 		}
 	}
 	if claimed { // the caller's identity goes along: its scopes decide issue filing and fixes
-		go t.runCachedAnalysis(context.WithoutCancel(ctx), key, req)
+		go t.runCachedAnalysis(context.WithoutCancel(ctx), key, in)
 	}
 	return a, nil
 }
 
-func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, req WebRequest) {
-	in := AnalyzeInput{Namespace: key.Namespace, Rollout: key.Rollout, ExtraPrompt: req.ExtraPrompt, Ignore: req.Ignore, Mask: req.Mask, RepoURL: req.RepoURL, BaseBranch: req.BaseBranch}
-	// One occurrence per canary revision: a crash and re-run of the same revision adds no comment.
-	res, err := t.AnalyzeCanary(ctx, in, "argo-web:"+key.Namespace+"/"+key.Rollout+"@"+key.CanaryHash, nil)
+func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, in AnalyzeInput) {
+	// One occurrence per asking run: a crash and re-run of the same run adds no comment.
+	res, err := t.AnalyzeCanary(ctx, in, "argo-web:"+key.Namespace+"/"+key.Rollout+"@"+key.CanaryHash+"/"+key.Run, nil)
 	if err == nil && res.CanaryHash != "" && res.CanaryHash != key.CanaryHash {
 		err = fmt.Errorf("canary revision changed during analysis (%s → %s)", key.CanaryHash, res.CanaryHash)
 	}
@@ -286,7 +319,7 @@ func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, r
 	at := res.AnalyzedAt
 	v := WebVerdict{Status: "done", Verdict: res.Verdict, Promote: res.Promote, Confidence: res.Confidence, Analysis: pluginResponse(res).Analysis,
 		RootCause: res.RootCause, Remediation: res.Remediation, Fingerprint: res.Fingerprint, Namespace: key.Namespace, Rollout: key.Rollout,
-		CanaryHash: key.CanaryHash, PRLink: res.PRLink, AnalyzedAt: &at}
+		CanaryHash: key.CanaryHash, PRLink: res.PRLink, AnalyzedAt: &at, Run: key.Run, Untrusted: res.Untrusted}
 	if res.Issue != nil {
 		v.IssueURL = res.Issue.URL
 	}
@@ -296,4 +329,35 @@ func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, r
 	}
 	t.log.Info("canary analysed for the web metric provider", "rollout", key.Namespace+"/"+key.Rollout, "canary", key.CanaryHash,
 		"verdict", v.Verdict, "confidence", v.Confidence, "ms", res.DurationMS)
+}
+
+// webRunKey identifies who asks: the rollout (its UID, so a re-created rollout starts afresh) and the
+// running AnalysisRun that polls (a retry is a new AnalysisRun). The AnalysisRun's template settings
+// become in.run (trusted); patterns only the request carries get their own key, never Argo's.
+func (t *Triage) webRunKey(ctx context.Context, ro *kube.Rollout, in *AnalyzeInput) (store.AnalysisKey, error) {
+	key := store.AnalysisKey{Namespace: ro.Namespace, Rollout: ro.Name, CanaryHash: ro.CurrentHash}
+	run := "adhoc"
+	ar, err := activeAnalysisRun(ctx, t.cfg.Tools.Kube, ro, "web")
+	if err != nil {
+		t.log.Warn("could not read AnalysisRuns; answering as to a hand-made request", "rollout", ro.Namespace+"/"+ro.Name, "err", err)
+	}
+	if ar != nil {
+		run = ar.GetName() + "/" + string(ar.GetUID())
+		in.run = runInputs(ar)
+	}
+	key.Run = string(ro.Object.GetUID()) + "/" + run
+	_, extras := t.inputs(ctx, *in)
+	if err := judge.CheckPatterns(extras.Ignore, extras.Mask); err != nil {
+		return key, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	if len(extras.Ignore)+len(extras.Mask) > 0 {
+		sum := sha256.Sum256([]byte(strings.Join(extras.Ignore, "\x00") + "\x01" + strings.Join(extras.Mask, "\x00")))
+		key.Run += "#req-" + hex.EncodeToString(sum[:6])
+	}
+	return key, nil
+}
+
+// isArgoRun says whether a key answers a running AnalysisRun's polls with trusted settings only.
+func isArgoRun(key store.AnalysisKey) bool {
+	return !strings.HasSuffix(key.Run, "/adhoc") && !strings.Contains(key.Run, "#req-")
 }

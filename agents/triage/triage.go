@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +109,9 @@ type AnalyzeInput struct {
 	BaseBranch     string   `json:"baseBranch,omitempty"`
 	// NoIssue skips GitHub and the fixer (dry run).
 	NoIssue bool `json:"noIssue,omitempty"`
+
+	// run is what the asking AnalysisRun's template says (set by the Argo routes, never from JSON).
+	run analysisInputs
 }
 
 // AnalyzeResult is the analyze_canary output: the verdict plus what was analysed and what was done.
@@ -126,8 +130,11 @@ type AnalyzeResult struct {
 	PRLink             string              `json:"prLink,omitempty"`
 	FixerError         string              `json:"fixerError,omitempty"`
 	Notes              []string            `json:"notes,omitempty"`
-	AnalyzedAt         time.Time           `json:"analyzedAt"`
-	DurationMS         int64               `json:"durationMs"`
+	// Untrusted lists what the request asked for beyond the configured settings; a verdict that used
+	// request-supplied patterns files no issue and is never cached for Argo's polls.
+	Untrusted  []string  `json:"untrusted,omitempty"`
+	AnalyzedAt time.Time `json:"analyzedAt"`
+	DurationMS int64     `json:"durationMs"`
 }
 
 // Summary is a one-paragraph text for A2A text parts and logs.
@@ -169,16 +176,23 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	if strings.TrimSpace(in.Rollout) == "" && (in.StableSelector == "" || in.CanarySelector == "") {
 		return nil, errors.New("analyze_canary: rollout is required (or both stableSelector and canarySelector)")
 	}
-	in.Ignore = append(in.Ignore, IgnoresFromPrompt(in.ExtraPrompt)...)
-	in.Mask = append(in.Mask, MasksFromPrompt(in.ExtraPrompt)...)
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.AnalysisTimeout)
 	defer cancel()
 	start := t.cfg.Now()
 	res := &AnalyzeResult{Namespace: in.Namespace, Rollout: in.Rollout, AnalyzedAt: start.UTC()}
+	trusted, extras := t.inputs(ctx, in)
+	if err := judge.CheckPatterns(extras.Ignore, extras.Mask); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	t.noteUntrusted(res, extras)
+	if len(extras.Ignore)+len(extras.Mask) > 0 {
+		in.NoIssue = true // a caller's patterns may hide a failure: verdict only
+	}
 
 	progress("collecting logs and metrics of stable and canary pods")
 	cin := tools.CompareCanaryInput{Namespace: in.Namespace, Rollout: in.Rollout, SinceSeconds: int64(t.cfg.LogWindow.Seconds()),
-		Ignore: in.Ignore, Mask: in.Mask, ExtraPrompt: in.ExtraPrompt}
+		Ignore: appendNew(slices.Clone(trusted.Ignore), extras.Ignore...), Mask: appendNew(slices.Clone(trusted.Mask), extras.Mask...),
+		ExtraPrompt: trusted.ExtraPrompt}
 	if in.Rollout == "" { // the rollout's revisions are more precise than any label (the plugin sends role=… defaults)
 		cin.StableSelector, cin.CanarySelector = in.StableSelector, in.CanarySelector
 	}
@@ -196,7 +210,7 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	progress(fmt.Sprintf("verdict: %s (confidence %d)", res.Verdict, res.Confidence))
 
 	if res.Verdict == VerdictAbort && !in.NoIssue {
-		t.act(ctx, in, opID, res, progress)
+		t.act(ctx, in, trusted, opID, res, progress)
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	return res, nil
@@ -255,7 +269,7 @@ func normalise(v *judge.Verdict) {
 
 // act files the issue and delegates the fix, each only when the caller holds the scope for it (issue,
 // fix) and the server is not read-only: an unauthenticated AI metric plugin call gets the verdict alone.
-func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, res *AnalyzeResult, progress Progress) {
+func (t *Triage) act(ctx context.Context, in AnalyzeInput, trusted analysisInputs, opID string, res *AnalyzeResult, progress Progress) {
 	if t.cfg.ReadOnly {
 		res.Notes = append(res.Notes, "read-only server: no issue filed, no fix started")
 		return
@@ -264,7 +278,7 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, res *Ana
 		res.Notes = append(res.Notes, "the caller lacks scope issue: verdict only, no issue filed")
 		return
 	}
-	repo := firstNonEmpty(in.RepoURL, t.cfg.DefaultRepo)
+	repo := trusted.RepoURL
 	if repo == "" {
 		res.Notes = append(res.Notes, "no repository configured (repoUrl): no issue filed")
 		return
@@ -297,7 +311,7 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, opID string, res *Ana
 		return
 	}
 	progress("delegating the fix to the fixer agent")
-	t.delegate(ctx, repo, firstNonEmpty(in.BaseBranch, t.cfg.DefaultBaseBranch), fp, opID, in, res)
+	t.delegate(ctx, repo, trusted.BaseBranch, fp, opID, in, res)
 	var ferr error
 	if res.FixerError != "" {
 		ferr = errors.New(res.FixerError)

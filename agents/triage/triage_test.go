@@ -167,7 +167,7 @@ func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
 	tr.cfg.GitHub, tr.cfg.DefaultRepo = gh, "acme/shop"
 	for i := range 2 { // a second analysis of the same failure comments, never files again
 		res := &AnalyzeResult{JudgeVerdict: *v, Namespace: "shop", Rollout: "web"}
-		tr.act(context.Background(), AnalyzeInput{Namespace: "shop", Rollout: "web"}, fmt.Sprintf("op-%d", i), res, nop)
+		tr.act(context.Background(), AnalyzeInput{Namespace: "shop", Rollout: "web"}, analysisInputs{RepoURL: "acme/shop"}, fmt.Sprintf("op-%d", i), res, nop)
 		if res.Issue == nil || res.Fingerprint != v.Fingerprint {
 			t.Fatalf("analysis %d: issue %+v (%s) under %q, want the judge's %q", i, res.Issue, res.IssueError, res.Fingerprint, v.Fingerprint)
 		}

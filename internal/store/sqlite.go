@@ -278,7 +278,7 @@ func (s *SQLite) ListFixerSessions(ctx context.Context) ([]FixerSession, error) 
 
 // GetAnalysis implements Store.
 func (s *SQLite) GetAnalysis(ctx context.Context, k AnalysisKey) (*Analysis, error) {
-	return getDoc[Analysis](ctx, s.db, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.CanaryHash)
+	return getDoc[Analysis](ctx, s.db, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.rowKey())
 }
 
 // PutAnalysis implements Store.
@@ -296,7 +296,7 @@ func (s *SQLite) putAnalysis(ctx context.Context, ex interface {
 	data, _ := json.Marshal(a)
 	_, err := ex.ExecContext(ctx, `INSERT INTO analyses(namespace, rollout, canary_hash, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT(namespace, rollout, canary_hash) DO UPDATE SET data = excluded.data`,
-		a.Key.Namespace, a.Key.Rollout, a.Key.CanaryHash, string(data))
+		a.Key.Namespace, a.Key.Rollout, a.Key.rowKey(), string(data))
 	return err
 }
 
@@ -306,7 +306,7 @@ func (s *SQLite) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner string,
 	var cur *Analysis
 	claimed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		a, err := getDoc[Analysis](ctx, tx, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.CanaryHash)
+		a, err := getDoc[Analysis](ctx, tx, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.rowKey())
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}

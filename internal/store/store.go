@@ -87,11 +87,23 @@ type FixerStep struct {
 	At     time.Time `json:"at"`
 }
 
-// AnalysisKey identifies one canary revision of one rollout.
+// AnalysisKey identifies one analysis of one canary revision of one rollout.
 type AnalysisKey struct {
 	Namespace  string `json:"namespace"`
 	Rollout    string `json:"rollout"`
 	CanaryHash string `json:"canaryHash"` // rollouts-pod-template-hash of the canary ReplicaSet
+	// Run identifies who asks within that revision (e.g. rollout UID + AnalysisRun UID), so a retried
+	// analysis or a re-created rollout with the same pod template never reads an older verdict.
+	Run string `json:"run,omitempty"`
+}
+
+// rowKey is the stored canary_hash column: the hash, plus the run when there is one (no migration:
+// rows written before runs existed keep their plain hash and are simply never asked for again).
+func (k AnalysisKey) rowKey() string {
+	if k.Run == "" {
+		return k.CanaryHash
+	}
+	return k.CanaryHash + "|" + k.Run
 }
 
 // Analysis states.

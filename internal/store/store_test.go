@@ -218,4 +218,12 @@ func TestClaimAnalysisHasOneWinner(t *testing.T) {
 	if ok || a.Status != AnalysisDone || string(a.Result) != `{"promote":true}` {
 		t.Fatalf("done result re-claimed: %+v ok=%v", a, ok)
 	}
+	// Another run of the same revision (a retried AnalysisRun, a re-created rollout) never reads it.
+	for _, run := range []string{"uid-1/web-abc-2", "uid-2/web-abc-2"} {
+		other := k
+		other.Run = run
+		if a, ok, err := s.ClaimAnalysis(ctx, other, "retry", time.Minute); err != nil || !ok || a.Status != AnalysisRunning {
+			t.Fatalf("run %s got %+v ok=%v err=%v, want a fresh claim", run, a, ok, err)
+		}
+	}
 }
