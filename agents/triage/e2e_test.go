@@ -83,6 +83,12 @@ type serveProc struct {
 
 func startServe(t *testing.T, e *testenv.Env, sinkURL, repo string, extra ...string) *serveProc {
 	t.Helper()
+	return startServeWith(t, e, sinkURL, repo)
+}
+
+// startServeWith starts `fixloop serve` with extra flags.
+func startServeWith(t *testing.T, e *testenv.Env, sinkURL, repo string, extra ...string) *serveProc {
+	t.Helper()
 	port := freePort(t)
 	dir := t.TempDir()
 	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(dir, "serve.log"), stateDir: filepath.Join(dir, "state"),
