@@ -272,7 +272,7 @@ func TestPluginRouteOnRealCluster(t *testing.T) {
 	}
 	soak(45 * time.Second)
 
-	bad, took := pluginAnalyze(t, srv, ns, "bad", "acme/shop")
+	bad, took := pluginAnalyzeWith(t, srv, ns, "bad", "acme/shop", "")
 	t.Logf("bad canary (%s): %v in %s", badHash, bad, took)
 	if bad["promote"] != false {
 		t.Fatalf("bad canary promoted: %v\nserve log:\n%s", bad, srv.log())
@@ -293,7 +293,7 @@ func TestPluginRouteOnRealCluster(t *testing.T) {
 	if !strings.Contains(issues[0].Body, badHash) || !strings.Contains(issues[0].Body, "```") {
 		t.Errorf("issue body lacks the canary revision or log examples:\n%s", issues[0].Body)
 	}
-	again, _ := pluginAnalyze(t, srv, ns, "bad", "acme/shop")
+	again, _ := pluginAnalyzeWith(t, srv, ns, "bad", "acme/shop", "")
 	if again["promote"] != false {
 		t.Fatalf("second analysis promoted: %v", again)
 	}
