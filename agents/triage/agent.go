@@ -35,7 +35,8 @@ func Card() *a2a.AgentCard {
 		Skills: []a2a.AgentSkill{
 			{
 				ID: SkillAnalyzeCanary, Name: "Analyze canary", Description: desc(SkillAnalyzeCanary, "Compare canary and stable pods; promote, abort or inconclusive.") +
-					" Input (DataPart): {namespace, rollout, stableSelector?, canarySelector?, extraPrompt?, ignore?: [regex], repoUrl?, baseBranch?}. " +
+					" Input (DataPart): {namespace, rollout, stableSelector?, canarySelector?, extraPrompt?, ignore?: [regex], mask?: [regex], repoUrl?, baseBranch?}; " +
+					"patterns, intent and repository are trusted from configuration and the rollout's fixloop.dev/* annotations: a request's own patterns give a verdict only (no issue), its extraPrompt and repoUrl are not used. " +
 					"Output: DataPart {verdict, promote, confidence, analysis, rootCause, remediation, evidence, fingerprint, issue?, fixerTaskId?, prLink?} and a text summary.",
 				Tags:        []string{"argo-rollouts", "canary", "kubernetes", "triage"},
 				InputModes:  []string{"application/json", "text/plain"},
