@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/kube"
 )
 
@@ -275,8 +276,9 @@ func sameRepo(a, b string) bool {
 var ErrRefused = errors.New("request refused")
 
 // inputs resolves the settings an analysis acts on: configuration (default repository and branch),
-// the rollout's fixloop.dev/* annotations and the asking AnalysisRun's template are trusted; whatever
-// else the request asks for is returned as untrusted extras.
+// the rollout's fixloop.dev/* annotations, the asking AnalysisRun's template and an authenticated
+// caller holding scope write are trusted; whatever else the request asks for is returned as untrusted
+// extras.
 func (t *Triage) inputs(ctx context.Context, in AnalyzeInput) (analysisInputs, requestExtras) {
 	trusted := analysisInputs{RepoURL: t.cfg.DefaultRepo, BaseBranch: t.cfg.DefaultBaseBranch}
 	if kc := t.cfg.Tools.Kube; kc != nil && in.Rollout != "" {
@@ -285,6 +287,11 @@ func (t *Triage) inputs(ctx context.Context, in AnalyzeInput) (analysisInputs, r
 		}
 	}
 	trusted.merge(in.run)
+	if id := auth.FromContext(ctx); id != nil && id.Method != "none" && id.Has(auth.ScopeWrite) {
+		// An authenticated caller who may promote and abort anyway may also say what to ignore.
+		trusted.merge(analysisInputs{Ignore: in.Ignore, Mask: in.Mask, ExtraPrompt: in.ExtraPrompt, RepoURL: in.RepoURL,
+			BaseBranch: in.BaseBranch, From: []string{"authenticated caller " + id.Name}})
+	}
 	// "ignore:"/"mask:" lines of a trusted extra prompt are trusted patterns.
 	trusted.Ignore = appendNew(trusted.Ignore, IgnoresFromPrompt(trusted.ExtraPrompt)...)
 	trusted.Mask = appendNew(trusted.Mask, MasksFromPrompt(trusted.ExtraPrompt)...)

@@ -1,11 +1,13 @@
 package triage
 
 import (
+	"context"
 	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/kube"
 )
 
@@ -54,5 +56,20 @@ func TestRolloutAnnotationsAreTrustedSettings(t *testing.T) {
 	in := rolloutInputs(&kube.Rollout{Object: u})
 	if !slices.Equal(in.Ignore, []string{"legacy endpoint", "health check"}) || !slices.Equal(in.Mask, []string{`version=\S+`}) || in.RepoURL != "acme/web" || in.ExtraPrompt != "v2 logs more" {
 		t.Fatalf("annotations = %+v", in)
+	}
+}
+
+// An authenticated caller with scope write may set patterns; an anonymous one (auth off) may not.
+func TestAuthenticatedWriterIsTrusted(t *testing.T) {
+	tr, _ := newTestTriage(t)
+	req := AnalyzeInput{Namespace: "shop", Rollout: "web", Ignore: []string{"legacy"}, ExtraPrompt: "intended"}
+	writer := auth.WithIdentity(context.Background(), &auth.Identity{Name: "alice", Method: "oidc", Scopes: []string{auth.ScopeRead, auth.ScopeWrite}})
+	if _, x := tr.inputs(writer, req); x.any() {
+		t.Fatalf("authenticated writer's settings untrusted: %+v", x)
+	}
+	for _, id := range []*auth.Identity{auth.Anonymous(), {Name: "bob", Method: "token", Scopes: []string{auth.ScopeRead}}} {
+		if _, x := tr.inputs(auth.WithIdentity(context.Background(), id), req); !x.any() {
+			t.Fatalf("%s's settings trusted", id.Name)
+		}
 	}
 }
