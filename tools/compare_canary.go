@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -260,7 +261,7 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 	if err != nil {
 		return nil, 0, []string{err.Error()}
 	}
-	names := []string{"request_rate"}
+	names := make([]string, 0, len(canaryMetrics))
 	for _, m := range canaryMetrics {
 		names = append(names, m.name)
 	}
@@ -274,22 +275,16 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 	end := time.Now()
 	rng := v1.Range{Start: end.Add(-window), End: end, Step: step}
 	rateWin := model.Duration(max(2*step, time.Minute)).String()
-	results := rangeMetrics(ctx, d, pc, defs, canaryPodMatcher(ns, pods), rateWin, rng, points, true)
+	sel := canaryPodMatcher(ns, pods)
+	results := rangeMetrics(ctx, d, pc, defs, sel, rateWin, rng, points, true)
 	var out []judge.Metric
 	var notes []string
-	requests := 0.0
 	for i, r := range results {
 		if r.Status == "error" {
 			notes = append(notes, fmt.Sprintf("%s metric %s: %s", side, r.Name, r.Error))
 			continue
 		}
-		if i == 0 { // request_rate: req/s per pod → requests over the span each pod has data for
-			for _, s := range r.Series {
-				requests += seriesRequests(s, step)
-			}
-			continue
-		}
-		def := canaryMetrics[i-1]
+		def := canaryMetrics[i]
 		var vals []float64
 		for _, s := range r.Series {
 			for _, p := range s.Points {
@@ -298,22 +293,36 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 		}
 		out = append(out, judge.Metric{Name: def.name, Values: vals, Direction: def.direction, Critical: def.critical, MinEffect: &def.minEffect})
 	}
+	// Requests in the window, the exposure log counts are normalised by (config prometheus.promql.requests
+	// overrides it; {{sel}} and {{window}} as elsewhere).
+	tmpl := `sum(increase(http_requests_total{{{sel}}}[{{window}}]))`
+	if o := d.PromQL["requests"]; o != "" {
+		tmpl = o
+	}
+	requests := 0.0
+	val, _, err := pc.Query(ctx, RenderPromQL(tmpl, sel, model.Duration(window).String(), false), end)
+	if err != nil {
+		notes = append(notes, fmt.Sprintf("%s request count: %v", side, err))
+	} else {
+		for _, v := range vectorValues(val) {
+			requests += v
+		}
+	}
 	return out, requests, notes
 }
 
-// seriesRequests integrates a req/s series over the time it covers (a young canary pod's series starts
-// late), so the exposure matches the logs it normalises.
-func seriesRequests(s MetricSeries, step time.Duration) float64 {
-	n := len(s.Points)
-	if n == 0 {
-		return 0
+func vectorValues(v model.Value) []float64 {
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil
 	}
-	sum := 0.0
-	for _, p := range s.Points {
-		sum += p[1]
+	var out []float64
+	for _, s := range vec {
+		if f := float64(s.Value); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			out = append(out, f)
+		}
 	}
-	span := s.Points[n-1][0] - s.Points[0][0] + step.Seconds()
-	return sum / float64(n) * span
+	return out
 }
 
 func init() {
