@@ -164,6 +164,7 @@ func TestWebProviderTemplateWithRealController(t *testing.T) {
 	}
 	for _, c := range cases {
 		e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: c.name, Replicas: 5, Steps: steps(c.name)})
+		busyTraffic(t, e, ns, c.name)
 		e.UpdateDemoRollout(t, ns, c.name, c.env)
 	}
 	start := time.Now()

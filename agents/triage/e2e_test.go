@@ -22,6 +22,7 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/testenv"
@@ -182,6 +183,17 @@ func deployCanary(t *testing.T, e *testenv.Env, ns, name string, env map[string]
 	return canary
 }
 
+// busyTraffic raises a demo Service's generated traffic to 60 rps, so a canary at 20% serves the ~500
+// requests the judge needs for full confidence within a short pause (at the default 10 rps a benign
+// canary is promoted at confidence ~57, below the templates' gate of 70).
+func busyTraffic(t *testing.T, e *testenv.Env, ns, name string) {
+	t.Helper()
+	patch := []byte(`{"metadata":{"annotations":{"` + testenv.TrafficAnnotation + `":"60"}}}`)
+	if _, err := e.Clientset(t).CoreV1().Services(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // soak lets the traffic generator hit the pods so logs and metrics hold enough samples.
 func soak(d time.Duration) { time.Sleep(d) }
 
@@ -270,6 +282,7 @@ func TestPluginRouteOnRealCluster(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	busyTraffic(t, e, ns, "good")
 	soak(45 * time.Second)
 
 	bad, took := pluginAnalyzeWith(t, srv, ns, "bad", "acme/shop", "")
