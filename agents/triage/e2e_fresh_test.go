@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,9 +19,14 @@ import (
 	"github.com/fixloop/fixloop/internal/testenv"
 )
 
-// installWebTemplate creates the shipped web-provider AnalysisTemplate (manifests/argo) pointed at srv.
-func installWebTemplate(t *testing.T, e *testenv.Env, ns, verdictURL string) {
+// installWebTemplate creates the shipped web-provider AnalysisTemplate (manifests/argo) pointed at
+// verdictURL, and the Secret holding the token the controller sends.
+func installWebTemplate(t *testing.T, e *testenv.Env, ns, verdictURL, token string) {
 	t.Helper()
+	if _, err := e.Clientset(t).CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "fixloop-argo-token"}, StringData: map[string]string{"token": token}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	raw, err := os.ReadFile("../../manifests/argo/analysis-template-web.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -132,9 +138,10 @@ func assertFresh(t *testing.T, runs []runVerdict) {
 func TestRetriedAndRecreatedRolloutsGetFreshVerdicts(t *testing.T) {
 	e := testenv.Get(t)
 	_, sinkURL := newSink(t)
-	srv := startServe(t, e, sinkURL, "acme/fresh")
+	token, authFile := argoToken(t)
+	srv := startServe(t, e, sinkURL, "acme/fresh", "--auth-file", authFile)
 	ns := e.NewNamespace(t, "fresh")
-	installWebTemplate(t, e, ns, srv.URL+"/argo/v1/verdict")
+	installWebTemplate(t, e, ns, srv.URL+"/argo/v1/verdict", token)
 	bad := map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"}
 	ro := testenv.DemoRollout{Name: "web", Replicas: 5, Steps: analysisSteps(ns, "web", "30s")}
 	e.DeployDemoRollout(t, ns, ro)
@@ -183,9 +190,10 @@ func TestRetriedAndRecreatedRolloutsGetFreshVerdicts(t *testing.T) {
 func TestRequestPatternsNeverPoisonArgosVerdict(t *testing.T) {
 	e := testenv.Get(t)
 	_, sinkURL := newSink(t)
-	srv := startServe(t, e, sinkURL, "acme/poison")
+	token, authFile := argoToken(t)
+	srv := startServe(t, e, sinkURL, "acme/poison", "--auth-file", authFile)
 	ns := e.NewNamespace(t, "poison")
-	installWebTemplate(t, e, ns, srv.URL+"/argo/v1/verdict")
+	installWebTemplate(t, e, ns, srv.URL+"/argo/v1/verdict", token)
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Replicas: 5, Steps: analysisSteps(ns, "bad", "45s")})
 	stable := e.WaitRollout(t, ns, "bad", func(*unstructured.Unstructured) bool { return true }, time.Second)
 	stableHash, _, _ := unstructured.NestedString(stable.Object, "status", "stableRS")
@@ -196,8 +204,13 @@ func TestRequestPatternsNeverPoisonArgosVerdict(t *testing.T) {
 	}, 2*time.Minute)
 	soak(15 * time.Second)
 
+	// The attacker holds a valid read token (the Argo one): authentication alone does not make a
+	// request's patterns configuration.
 	post := func(body string) (int, map[string]any) {
-		resp, err := http.Post(srv.URL+"/argo/v1/verdict", "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/argo/v1/verdict", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +223,7 @@ func TestRequestPatternsNeverPoisonArgosVerdict(t *testing.T) {
 		t.Fatalf(`{"ignore":["."]} answered %d %v, want 400 (a pattern matching most records is refused)`, code, out)
 	}
 	// A narrower pattern that hides the panic lines is judged, but under its own cache key only.
-	hiding := webVerdict(t, srv.URL, map[string]any{"namespace": ns, "rollout": "bad", "ignore": []string{"panic|goroutine|error|500"}})
+	hiding := webVerdict(t, srv.URL, token, map[string]any{"namespace": ns, "rollout": "bad", "ignore": []string{"panic|goroutine|error|500"}})
 	if !strings.Contains(hiding["run"].(string), "#req-") || hiding["issueUrl"] != nil {
 		t.Fatalf("verdict with request patterns = %v: want its own run key and no issue", hiding)
 	}

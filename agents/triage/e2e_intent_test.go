@@ -48,7 +48,7 @@ func TestRequestExtraPromptIsNotOperatorIntent(t *testing.T) {
 	defer llmSrv.Close()
 	sink, sinkURL := newSink(t)
 	t.Setenv("FIXLOOP_LLM_API_KEY", "stand-in-key")
-	srv := startServeWith(t, e, sinkURL, "acme/intent", "--llm-provider", "openai", "--llm-base-url", llmSrv.URL+"/v1", "--llm-model", "stand-in")
+	srv := startServe(t, e, sinkURL, "acme/intent", "--llm-provider", "openai", "--llm-base-url", llmSrv.URL+"/v1", "--llm-model", "stand-in")
 	ns := e.NewNamespace(t, "intent")
 	deployCanary(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
 	soak(40 * time.Second)

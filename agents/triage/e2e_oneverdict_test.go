@@ -50,13 +50,19 @@ func mcpCompareCanary(t *testing.T, base string, args map[string]any) map[string
 	return out
 }
 
-// webVerdict polls POST /argo/v1/verdict as Argo's web provider does until the verdict is done.
-func webVerdict(t *testing.T, base string, body map[string]any) map[string]any {
+// webVerdict polls POST /argo/v1/verdict as Argo's web provider does until the verdict is done (with a
+// bearer token when one is given).
+func webVerdict(t *testing.T, base, token string, body map[string]any) map[string]any {
 	t.Helper()
 	raw, _ := json.Marshal(body)
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
-		resp, err := http.Post(base+"/argo/v1/verdict", "application/json", strings.NewReader(string(raw)))
+		req, _ := http.NewRequest(http.MethodPost, base+"/argo/v1/verdict", strings.NewReader(string(raw)))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +93,7 @@ func TestOneVerdictFromEveryEntryPoint(t *testing.T) {
 
 	viaMCP := mcpCompareCanary(t, srv.URL, map[string]any{"namespace": ns, "rollout": "bad"})
 	plugin, _ := pluginAnalyzeWith(t, srv, ns, "bad", "acme/one", "")
-	viaWeb := webVerdict(t, srv.URL, map[string]any{"namespace": ns, "rollout": "bad"})
+	viaWeb := webVerdict(t, srv.URL, "", map[string]any{"namespace": ns, "rollout": "bad"})
 	t.Logf("MCP: %s %v conf %v; plugin: promote %v conf %v; web: %s %v conf %v", viaMCP["verdict"], viaMCP["fingerprint"], viaMCP["confidence"],
 		plugin["promote"], plugin["confidence"], viaWeb["verdict"], viaWeb["fingerprint"], viaWeb["confidence"])
 

@@ -82,13 +82,8 @@ type serveProc struct {
 	stateDir string
 }
 
+// startServe starts `fixloop serve` on loopback with extra flags.
 func startServe(t *testing.T, e *testenv.Env, sinkURL, repo string, extra ...string) *serveProc {
-	t.Helper()
-	return startServeWith(t, e, sinkURL, repo)
-}
-
-// startServeWith starts `fixloop serve` with extra flags.
-func startServeWith(t *testing.T, e *testenv.Env, sinkURL, repo string, extra ...string) *serveProc {
 	t.Helper()
 	port := freePort(t)
 	dir := t.TempDir()
