@@ -40,7 +40,7 @@ func TestActNeedsScopesAndAWritableServer(t *testing.T) {
 	tr.cfg.FixerURL = "http://127.0.0.1:1/agents/fixer" // never reached: the caller below lacks fix
 	act := func(ctx context.Context) *AnalyzeResult {
 		res := &AnalyzeResult{JudgeVerdict: *v, Namespace: "shop", Rollout: "web"}
-		tr.act(ctx, AnalyzeInput{Namespace: "shop", Rollout: "web"}, "op", res, nop)
+		tr.act(ctx, AnalyzeInput{Namespace: "shop", Rollout: "web"}, analysisInputs{RepoURL: "acme/shop"}, "op", res, nop)
 		return res
 	}
 	plugin := auth.WithIdentity(context.Background(), &auth.Identity{Name: "argo-plugin (unauthenticated)", Scopes: []string{auth.ScopeRead}})
