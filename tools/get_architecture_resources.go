@@ -17,9 +17,19 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
+// listRollupResources adds what surrounds the workloads; each kind that cannot be listed is a gap.
 func (a *archBuilder) listRollupResources(ctx context.Context) {
+	a.listServices(ctx)
+	a.listIngresses(ctx)
+	a.listHPAs(ctx)
+	a.listPVCs(ctx)
+	a.listCronJobs(ctx)
+	a.listJobs(ctx)
+}
+
+// listServices records which workloads each service's selector reaches.
+func (a *archBuilder) listServices(ctx context.Context) {
 	core := a.kc.Typed().CoreV1()
-	// Services: which workloads each selector reaches.
 	for cont := ""; ; {
 		l, err := core.Services(a.ns).List(ctx, a.opts(cont))
 		if err != nil {
@@ -52,6 +62,9 @@ func (a *archBuilder) listRollupResources(ctx context.Context) {
 			break
 		}
 	}
+}
+
+func (a *archBuilder) listIngresses(ctx context.Context) {
 	if l, err := a.kc.Typed().NetworkingV1().Ingresses(a.ns).List(ctx, a.opts("")); err != nil {
 		a.gap("ingresses", err)
 	} else {
@@ -77,6 +90,9 @@ func (a *archBuilder) listRollupResources(ctx context.Context) {
 			}
 		}
 	}
+}
+
+func (a *archBuilder) listHPAs(ctx context.Context) {
 	if l, err := a.kc.Typed().AutoscalingV2().HorizontalPodAutoscalers(a.ns).List(ctx, a.opts("")); err != nil {
 		a.gap("horizontalpodautoscalers", err)
 	} else {
@@ -87,6 +103,10 @@ func (a *archBuilder) listRollupResources(ctx context.Context) {
 			}
 		}
 	}
+}
+
+func (a *archBuilder) listPVCs(ctx context.Context) {
+	core := a.kc.Typed().CoreV1()
 	pvcs := &StorageInfo{}
 	if l, err := core.PersistentVolumeClaims(a.ns).List(ctx, a.opts("")); err != nil {
 		a.gap("persistentvolumeclaims", err)
@@ -103,6 +123,9 @@ func (a *archBuilder) listRollupResources(ctx context.Context) {
 	if a.out.Totals.PVCs > 0 {
 		a.out.Storage = pvcs
 	}
+}
+
+func (a *archBuilder) listCronJobs(ctx context.Context) {
 	batch := a.kc.Typed().BatchV1()
 	if l, err := batch.CronJobs(a.ns).List(ctx, a.opts("")); err != nil {
 		a.gap("cronjobs", err)
@@ -118,6 +141,11 @@ func (a *archBuilder) listRollupResources(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// listJobs counts jobs; a failed one is listed as an unhealthy workload.
+func (a *archBuilder) listJobs(ctx context.Context) {
+	batch := a.kc.Typed().BatchV1()
 	for cont := ""; ; {
 		l, err := batch.Jobs(a.ns).List(ctx, a.opts(cont))
 		if err != nil {
