@@ -3,6 +3,7 @@ package tools
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,8 +67,8 @@ func (v *argValidator) check(raw []byte) error {
 	if err != nil {
 		return fmt.Errorf("%s: arguments are not valid JSON: %v", v.tool, err)
 	}
-	verr, ok := v.comp.Validate(inst).(*jsonschema.ValidationError)
-	if !ok || verr == nil {
+	var verr *jsonschema.ValidationError
+	if !errors.As(v.comp.Validate(inst), &verr) || verr == nil {
 		return nil
 	}
 	var msgs []string
