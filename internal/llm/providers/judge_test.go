@@ -223,8 +223,9 @@ func TestLLMLayer(t *testing.T) {
 			wantVerdict: judge.Inconclusive, wantOutcome: "overruled",
 		},
 		{
-			name: "operator intent lets the LLM explain warning-level differences", kind: "openai", scenario: "colour-change-unannounced",
-			extraPrompt: "The colour in the response differs on purpose (blue -> green).",
+			// A colour change alone is informational (promoted without an LLM); a slower green is warning-level.
+			name: "operator intent lets the LLM explain warning-level differences", kind: "openai", scenario: "rollouts-demo-colour-and-latency",
+			extraPrompt: "The colour in the response differs on purpose (blue -> green), and green waits 2s per request on purpose (rate limiting).",
 			answer: func(_ int, p string) (int, map[string]string, string) {
 				if strings.Contains(p, "differs on purpose") {
 					return 200, nil, answerJSON(judge.Promote, 80, "only the intended colour changed")
@@ -234,7 +235,7 @@ func TestLLMLayer(t *testing.T) {
 			wantVerdict: judge.Promote, wantOutcome: "adjusted",
 		},
 		{
-			name: "without operator intent the same promote is overruled", kind: "openai", scenario: "colour-change-unannounced",
+			name: "without operator intent the same promote is overruled", kind: "openai", scenario: "rollouts-demo-colour-and-latency",
 			answer: func(int, string) (int, map[string]string, string) {
 				return 200, nil, answerJSON(judge.Promote, 80, "only colour changed")
 			},
