@@ -405,6 +405,9 @@ func TestLLMFailuresEndInClearErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.script, func(t *testing.T) {
+			if tc.script == "x5xx" {
+				fx.warmClone(t, tc.fp)
+			}
 			f, st := fx.newFixer(t, tc.mod)
 			var progress []string
 			var mu sync.Mutex
@@ -443,6 +446,35 @@ func TestLLMFailuresEndInClearErrors(t *testing.T) {
 				t.Error("a PR appeared from a failed run")
 			}
 		})
+	}
+}
+
+// warmClone makes the clone the fixer will reuse for fp and runs one finished OpenCode turn in it. OpenCode
+// sets a directory up (plugins, snapshot repository, file watcher) lazily on its first turn there, which
+// takes 15-20 s on a loaded machine; a short turn timeout must measure the retrying model call, not that.
+func (fx *fixture) warmClone(t *testing.T, fp string) {
+	t.Helper()
+	dir := fx.cloneDir(fp)
+	opencodetest.Git(t, fx.workDir, "clone", "-q", "--branch", "main", fx.bare, dir)
+	opencodetest.Git(t, dir, "remote", "set-url", "origin", fx.sinkURL+ghRepo+".git")
+	opencodetest.Git(t, dir, "checkout", "-q", "-b", BranchFor(fp))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := fx.env.Client
+	s, err := c.CreateSession(ctx, dir, "warm-up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := opencode.Watch(ctx, c, dir, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := c.PromptAsync(ctx, dir, s.ID, opencode.Prompt{Text: "[script:warm-up] say done"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := w.Wait(ctx, opencode.WaitOptions{}); err != nil || res.Reason != opencode.WaitIdle || len(res.Errors) > 0 {
+		t.Fatalf("warm-up turn: %+v %v", res, err)
 	}
 }
 
