@@ -700,8 +700,6 @@ func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
 	}
 }
 
-// seedDemoRepo creates a bare repository holding a tiny version of the demo app's palette code with
-// the bug the bad release ships (an index out of range), so the fixer has a real repository to fix.
 // demoRepoFiles is the demo shop's source; ".tmpl" keeps the Go tools from treating it as part of
 // fixloop (and its go.mod from making it a separate module embed cannot reach).
 //
@@ -725,6 +723,8 @@ func writeDemoRepoFiles(dir string) error {
 	return nil
 }
 
+// seedDemoRepo creates a bare repository holding a tiny version of the demo app's palette code with
+// the bug the bad release ships (an index out of range), so the fixer has a real repository to fix.
 func seedDemoRepo(bare string) error {
 	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err == nil {
 		return nil
