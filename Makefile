@@ -4,6 +4,7 @@ SHELL := bash
 
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN         := $(CURDIR)/bin/fixloop
+PLUGIN_BIN  := $(CURDIR)/bin/rollouts-plugin-fixloop
 TESTENV_DIR ?= $(CURDIR)/.testenv
 GO_TEST_TIMEOUT ?= 40m
 FUZZTIME    ?= 20s
@@ -17,13 +18,17 @@ FUZZ_TARGETS += ./internal/logmine:FuzzAccessFacts
 
 GO_DIRS := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path '*/node_modules/*' -not -path './.testenv/*' -not -path './bin/*' | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build lint test fuzz bench testenv-build testenv-up testenv-down testenv-status demo
+.PHONY: all build plugin lint test fuzz bench testenv-build testenv-up testenv-down testenv-status demo
 
 all: build
 
 # No -trimpath: it would key a second build cache apart from go test's and compile everything twice.
 build:
 	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/fixloop
+
+# fixloop's Argo Rollouts metric plugin, loaded by the Argo Rollouts controller (manifests/argo).
+plugin:
+	go build -ldflags "-X main.version=$(VERSION)" -o $(PLUGIN_BIN) ./cmd/rollouts-plugin-fixloop
 
 # golangci-lint is built once from the module proxy into the cache (pinned: its findings change between
 # versions); `go mod tidy -diff` fails when go.mod/go.sum are not tidy.
@@ -45,7 +50,8 @@ lint: $(GOLANGCI)
 testenv-build:
 	./hack/build-testenv.sh
 
-testenv-up: build
+# The controller loads bin/rollouts-plugin-fixloop (file://) at start, so it is built first.
+testenv-up: build plugin
 	$(BIN) testenv up --dir $(TESTENV_DIR)
 
 testenv-down:
@@ -55,7 +61,7 @@ testenv-status: build
 	$(BIN) testenv status --dir $(TESTENV_DIR)
 
 # Everything CI runs. The environment is stopped whatever happens (trap on EXIT).
-test: lint build testenv-build
+test: lint build plugin testenv-build
 	@trap '$(MAKE) --no-print-directory testenv-down' EXIT; \
 	$(MAKE) --no-print-directory testenv-up; \
 	status=0; \

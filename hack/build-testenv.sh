@@ -8,6 +8,11 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.8}
 K8S_VERSION=${K8S_VERSION:-v1.36.4}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 ROLLOUTS_VERSION=${ROLLOUTS_VERSION:-v1.8.3}
+# Clients and apps under test that the module proxy does not serve: their source is in ../shared (beside
+# the project root). Built only when it is there; the tests that need them say so when it is not.
+METRIC_AI_COMMIT=12538eb
+ROLLOUTS_DEMO_COMMIT=f528fdd
+SHARED=${FIXLOOP_SHARED:-$(cd "$(dirname "$0")/.." && pwd)/../shared}
 
 CACHE=${FIXLOOP_CACHE:-$HOME/.cache/fixloop}
 OUT=$CACHE/testenv
@@ -94,6 +99,22 @@ build_rollouts() {
   rm -rf "$OUT/$d"; mv "$OUT/$d.tmp" "$OUT/$d"; rm -rf "$s"
 }
 
-want=${*:-etcd k8s kwok rollouts}
+# Builds a Go main package from a read-only source copy in ../shared through a writable scratch copy.
+build_shared() { # <source dir> <cache dir name> <binary name> <commit>
+  local src=$SHARED/$1 d=$2 bin=$3; have "$d" "$bin" && return 0
+  grep -q "$4" "$src/ORIGIN.md" || { log "$src/ORIGIN.md does not name commit $4: update the pin"; return 1; }
+  log "building $bin from $src"; local s; s=$(mktemp -d)
+  cp -r "$src" "$s/src" && chmod -R u+w "$s/src"
+  mkdir -p "$OUT/$d.tmp"
+  (cd "$s/src" && go build -trimpath -ldflags "-s -w" -o "$OUT/$d.tmp/$bin" .)
+  rm -rf "$OUT/$d"; mv "$OUT/$d.tmp" "$OUT/$d"; rm -rf "$s"
+}
+build_metric-ai() { build_shared rollouts-plugin-metric-ai "metric-ai-$METRIC_AI_COMMIT" metric-ai "$METRIC_AI_COMMIT"; }
+build_rollouts-demo() { build_shared rollouts-demo "rollouts-demo-$ROLLOUTS_DEMO_COMMIT" rollouts-demo "$ROLLOUTS_DEMO_COMMIT"; }
+
+default="etcd k8s kwok rollouts"
+if [ -d "$SHARED/rollouts-plugin-metric-ai" ]; then default="$default metric-ai"; else log "no $SHARED/rollouts-plugin-metric-ai: the AI metric plugin is not built (its tests will say they did not run)"; fi
+if [ -d "$SHARED/rollouts-demo" ]; then default="$default rollouts-demo"; else log "no $SHARED/rollouts-demo: rollouts-demo is not built (its tests will say they did not run)"; fi
+want=${*:-$default}
 for c in $want; do start=$(date +%s); "build_$c"; log "$c ready in $(( $(date +%s) - start ))s"; done
 echo "$OUT"

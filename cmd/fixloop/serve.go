@@ -73,7 +73,7 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	if err != nil {
 		return usageError("listen on %s (--listen / FIXLOOP_LISTEN): %v", cfg.Listen, err)
 	}
-	hs := &http.Server{Handler: sec.wrap(mux)}
+	hs := &http.Server{Handler: accessLog(logger, sec.wrap, mux)}
 	serverTimeouts(hs)
 	go sec.pruneTasks(ctx)
 	logger.Info("serving", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp")

@@ -111,6 +111,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	host.Register(mux)
 	tr.RegisterArgo(mux)
+	tr.RegisterArgoRuns(context.Background(), mux)
 	if err := prepareMonitor(cfg, deps, st, tr, host, logger); err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ const (
 	K8sVersion      = "v1.36.4"
 	KwokVersion     = "v0.8.0"
 	RolloutsVersion = "v1.8.3"
+	// Built from ../shared when it is there (hack/build-testenv.sh metric-ai rollouts-demo).
+	MetricAICommit     = "12538eb"
+	RolloutsDemoCommit = "f528fdd"
 )
 
 // CacheDir is where hack/build-testenv.sh leaves the binaries: $FIXLOOP_CACHE/testenv or
@@ -35,6 +38,8 @@ func CacheDir() string {
 type binaries struct {
 	Etcd, APIServer, ControllerManager, Scheduler, Kwok, Rollouts, Prometheus string
 	KwokCRDs, KwokStages, RolloutsCRDs                                        string
+	// Optional: "" when ../shared was absent when the cache was built.
+	MetricAI, RolloutsDemo string
 }
 
 func findBinaries(cache string) (*binaries, error) {
@@ -48,6 +53,14 @@ func findBinaries(cache string) (*binaries, error) {
 		KwokStages:        filepath.Join(cache, "kwok-"+KwokVersion, "stages"),
 		Rollouts:          filepath.Join(cache, "argo-rollouts-"+RolloutsVersion, "rollouts-controller"),
 		RolloutsCRDs:      filepath.Join(cache, "argo-rollouts-"+RolloutsVersion, "crds"),
+	}
+	for p, dst := range map[string]*string{
+		filepath.Join(cache, "metric-ai-"+MetricAICommit, "metric-ai"):             &b.MetricAI,
+		filepath.Join(cache, "rollouts-demo-"+RolloutsDemoCommit, "rollouts-demo"): &b.RolloutsDemo,
+	} {
+		if _, err := os.Stat(p); err == nil {
+			*dst = p
+		}
 	}
 	var missing []string
 	check := func(path, component, fix string) {

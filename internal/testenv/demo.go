@@ -38,6 +38,9 @@ type DemoRollout struct {
 	Steps    []map[string]any  // raw Argo canary steps; default [setWeight 20, pause{}, setWeight 50, pause{}]
 	Env      map[string]string // demo app knobs (ERROR_RATE, LATENCY_MS, PANIC_RATE, ...)
 	Color    string            // COLOR; default blue
+	Image    string            // DemoImage (default) or RolloutsDemoImage
+	// Extra is merged into spec.strategy.canary (stableMetadata, canaryMetadata, analysis, ...).
+	Extra map[string]any
 }
 
 // DefaultSteps are the canary steps used when DemoRollout.Steps is empty.
@@ -81,6 +84,10 @@ func DemoObjects(ns string, r DemoRollout) (*corev1.Service, *unstructured.Unstr
 	if len(steps) == 0 {
 		steps = DefaultSteps()
 	}
+	image := r.Image
+	if image == "" {
+		image = DemoImage
+	}
 	rawSteps := make([]any, len(steps))
 	for i, s := range steps {
 		rawSteps[i] = s
@@ -105,7 +112,7 @@ func DemoObjects(ns string, r DemoRollout) (*corev1.Service, *unstructured.Unstr
 				"spec": map[string]any{
 					"containers": []any{map[string]any{
 						"name":  DemoContainer,
-						"image": DemoImage,
+						"image": image,
 						"env":   demoEnv(r.Color, r.Env),
 						"ports": []any{map[string]any{"name": "http", "containerPort": int64(8080)}},
 						"resources": map[string]any{
@@ -115,7 +122,7 @@ func DemoObjects(ns string, r DemoRollout) (*corev1.Service, *unstructured.Unstr
 					}},
 				},
 			},
-			"strategy": map[string]any{"canary": map[string]any{"steps": rawSteps}},
+			"strategy": map[string]any{"canary": canaryStrategy(rawSteps, r.Extra)},
 		},
 	}}
 	return svc, ro
@@ -364,4 +371,12 @@ func appendCRILines(path, stream string, lines []string) error {
 		err = cerr
 	}
 	return err
+}
+
+func canaryStrategy(steps []any, extra map[string]any) map[string]any {
+	c := map[string]any{"steps": steps}
+	for k, v := range extra {
+		c[k] = v
+	}
+	return c
 }

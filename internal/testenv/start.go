@@ -31,6 +31,7 @@ import (
 type Options struct {
 	Dir        string    // state directory (created); everything the environment writes stays in it
 	FixloopBin string    // binary run as the pod supervisor and demo app; default: this executable
+	PluginBin  string    // fixloop's metric plugin; default: rollouts-plugin-fixloop beside FixloopBin
 	Nodes      int       // kwok nodes; default 2
 	Progress   io.Writer // one line per step; nil = silent
 }
@@ -48,6 +49,10 @@ type state struct {
 	Nodes         []string       `json:"nodes"`
 	StartedAt     time.Time      `json:"startedAt"`
 	ReadyAfter    string         `json:"readyAfter,omitempty"`
+	// MetricPlugins the Argo controller loaded (name → binary); RolloutsDemoBin backs argoproj/rollouts-demo
+	// pods ("" when ../shared was absent at build time).
+	MetricPlugins   map[string]string `json:"metricPlugins,omitempty"`
+	RolloutsDemoBin string            `json:"rolloutsDemoBin,omitempty"`
 }
 
 const stateFile = "env.json"
@@ -60,7 +65,7 @@ var (
 )
 
 // Subpaths of the state dir that Start recreates; nothing else in Dir is touched.
-var stateSubpaths = []string{stateFile, "pki", "kubeconfigs", "data", "logs", "pids", "pods", "prometheus", "kwok", "certs"}
+var stateSubpaths = []string{stateFile, "pki", "kubeconfigs", "data", "logs", "pids", "pods", "prometheus", "kwok", "certs", "plugin-bin"}
 
 // Start brings the whole environment up in o.Dir and returns when every component answers. If an
 // environment already runs healthy there, it is returned as is.
@@ -122,269 +127,58 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 }
 
 type starter struct {
-	dir      string
-	o        Options
-	bins     *binaries
-	progress func(string, ...any)
-	ports    map[string]int
-	env      []string
+	dir         string
+	o           Options
+	bins        *binaries
+	progress    func(string, ...any)
+	ports       map[string]int
+	env         []string
+	ca          *pki
+	certs       map[string][2]string // name → cert, key files
+	saPub       string
+	saKey       string
+	kubeconfigs map[string]string // identity → kubeconfig path
+	apiURL      string
+	etcdURL     string
+	promURL     string
+	cs          kubernetes.Interface
+	dyn         dynamic.Interface
+	plugins     map[string]string // metric plugin name → binary loaded by the Argo controller
 }
 
 func (s *starter) path(p ...string) string { return filepath.Join(append([]string{s.dir}, p...)...) }
 
+// run starts every component in dependency order; each step is one function below (start_components.go).
 func (s *starter) run(ctx context.Context) (*Env, error) {
-	for _, name := range []string{"etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok",
-		"rollouts-metrics", "rollouts-healthz", "prometheus", "supervisor"} {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		s.ports[name] = p
+	if err := s.allocatePorts(); err != nil {
+		return nil, err
 	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "KUBECONFIG=") {
 			s.env = append(s.env, kv)
 		}
 	}
-
-	// Certificates: one CA, serving certs for the apiserver and kwok's kubelet endpoint, and a client
-	// cert per identity so RBAC sees each component as itself.
-	ca, err := newPKI(s.path("pki"))
-	if err != nil {
-		return nil, fmt.Errorf("creating the certificate authority: %w", err)
-	}
-	apiCert, apiKey, err := ca.issue("apiserver", "kube-apiserver", nil,
-		[]string{"127.0.0.1", "localhost", "10.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
-	if err != nil {
-		return nil, err
-	}
-	kwokCert, kwokKey, err := ca.issue("kwok-serving", "kwok-kubelet", nil, []string{"127.0.0.1", "localhost"})
-	if err != nil {
-		return nil, err
-	}
-	kubeletClientCert, kubeletClientKey, err := ca.issue("apiserver-kubelet-client", "kube-apiserver-kubelet-client", []string{"kubeadm:cluster-admins"}, nil)
-	if err != nil {
-		return nil, err
-	}
-	saPub, saKey, err := ca.serviceAccountKeys()
-	if err != nil {
-		return nil, err
-	}
-	apiURL := fmt.Sprintf("https://127.0.0.1:%d", s.ports["apiserver"])
-	kubeconfigs := map[string]string{}
-	identities := []struct{ name, cn, org string }{
-		{"admin", "fixloop-admin", "system:masters"},
-		{"controller-manager", "system:kube-controller-manager", ""},
-		{"scheduler", "system:kube-scheduler", ""},
-		// kwok simulates every kubelet and writes node and pod status for all of them.
-		{"kwok", "kwok-controller", "system:masters"},
-		{"rollouts", "argo-rollouts-controller", "system:masters"},
-		{"supervisor", "fixloop-pod-supervisor", "system:masters"},
-	}
-	for _, id := range identities {
-		var orgs []string
-		if id.org != "" {
-			orgs = []string{id.org}
-		}
-		c, k, err := ca.issue("client-"+id.name, id.cn, orgs, nil)
-		if err != nil {
-			return nil, err
-		}
-		kc := s.path("kubeconfigs", id.name+".kubeconfig")
-		if err := writeKubeconfig(kc, apiURL, ca.CAFile, c, k, id.cn); err != nil {
-			return nil, err
-		}
-		kubeconfigs[id.name] = kc
-	}
-
-	// etcd
-	s.progress("starting etcd %s", EtcdVersion)
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", s.ports["etcd"])
-	peerURL := fmt.Sprintf("http://127.0.0.1:%d", s.ports["etcd-peer"])
-	if _, err := startProcess(s.dir, "etcd", s.bins.Etcd, []string{
-		"--name=testenv", "--data-dir=" + s.path("data", "etcd"),
-		"--listen-client-urls=" + etcdURL, "--advertise-client-urls=" + etcdURL,
-		"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
-		"--initial-cluster=testenv=" + peerURL, "--unsafe-no-fsync=true", "--log-level=warn",
-		"--quota-backend-bytes=2147483648",
-	}, s.env); err != nil {
-		return nil, err
-	}
-	if err := s.waitHTTP(ctx, "etcd", etcdURL+"/health", http.DefaultClient, 30*time.Second); err != nil {
-		return nil, err
-	}
-
-	// kube-apiserver
-	s.progress("starting kube-apiserver %s", K8sVersion)
-	if _, err := startProcess(s.dir, "kube-apiserver", s.bins.APIServer, []string{
-		"--etcd-servers=" + etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports["apiserver"]),
-		"--tls-cert-file=" + apiCert, "--tls-private-key-file=" + apiKey, "--client-ca-file=" + ca.CAFile,
-		"--cert-dir=" + s.path("certs", "apiserver"),
-		"--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saKey,
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--authorization-mode=Node,RBAC", "--endpoint-reconciler-type=none",
-		"--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true",
-		"--kubelet-client-certificate=" + kubeletClientCert, "--kubelet-client-key=" + kubeletClientKey,
-		"--kubelet-certificate-authority=" + ca.CAFile, "--kubelet-preferred-address-types=InternalIP",
-		"--profiling=false", "--v=0",
-	}, s.env); err != nil {
-		return nil, err
-	}
-	adminHTTP, err := tlsClient(ca.CAFile, s.path("pki", "client-admin.crt"), s.path("pki", "client-admin.key"))
-	if err != nil {
-		return nil, err
-	}
-	if err := s.waitHTTP(ctx, "kube-apiserver", apiURL+"/readyz", adminHTTP, 90*time.Second); err != nil {
-		return nil, err
-	}
-	restCfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigs["admin"])
-	if err != nil {
-		return nil, err
-	}
-	restCfg.QPS, restCfg.Burst, restCfg.Timeout = 50, 100, 30*time.Second
-	cs, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(restCfg)
-	if err != nil {
-		return nil, err
-	}
-
-	s.progress("installing CRDs (kwok Logs, Argo Rollouts)")
-	crdFiles := []string{filepath.Join(s.bins.KwokCRDs, "kwok.x-k8s.io_logs.yaml")}
-	argo, _ := filepath.Glob(filepath.Join(s.bins.RolloutsCRDs, "*-crd.yaml"))
-	crdFiles = append(crdFiles, argo...)
-	if err := applyCRDs(ctx, dyn, crdFiles); err != nil {
-		return nil, err
-	}
-	for _, ns := range []string{"argo-rollouts", "fixloop-system"} {
-		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("creating namespace %s: %w", ns, err)
-		}
-	}
-
-	s.progress("starting kube-controller-manager, kube-scheduler, kwok %s, argo-rollouts %s, prometheus", KwokVersion, RolloutsVersion)
-	if _, err := startProcess(s.dir, "kube-controller-manager", s.bins.ControllerManager, []string{
-		"--kubeconfig=" + kubeconfigs["controller-manager"],
-		"--authentication-kubeconfig=" + kubeconfigs["controller-manager"],
-		"--authorization-kubeconfig=" + kubeconfigs["controller-manager"],
-		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + saKey, "--root-ca-file=" + ca.CAFile,
-		"--cluster-signing-cert-file=" + ca.CAFile, "--cluster-signing-key-file=" + s.path("pki", "ca.key"),
-		"--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports["controller-manager"]),
-		"--cert-dir=" + s.path("certs", "controller-manager"), "--profiling=false",
-		// A loaded 2-core CI machine can starve kwok past the default 40 s grace; a NotReady node
-		// would taint and later evict the demo pods mid-test.
-		"--node-monitor-grace-period=2m", "--concurrent-gc-syncs=5", "--v=0",
-	}, s.env); err != nil {
-		return nil, err
-	}
-	if _, err := startProcess(s.dir, "kube-scheduler", s.bins.Scheduler, []string{
-		"--kubeconfig=" + kubeconfigs["scheduler"],
-		"--authentication-kubeconfig=" + kubeconfigs["scheduler"],
-		"--authorization-kubeconfig=" + kubeconfigs["scheduler"],
-		"--leader-elect=false", "--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", s.ports["scheduler"]),
-		"--cert-dir=" + s.path("certs", "scheduler"), "--profiling=false", "--v=0",
-	}, s.env); err != nil {
-		return nil, err
-	}
-	kwokConfig, err := s.writeKwokConfig(kwokCert, kwokKey)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := startProcess(s.dir, "kwok", s.bins.Kwok, []string{
-		"--kubeconfig=" + kubeconfigs["kwok"], "--config=" + kwokConfig,
-	}, s.env); err != nil {
-		return nil, err
-	}
-	if _, err := startProcess(s.dir, "argo-rollouts", s.bins.Rollouts, []string{
-		"--kubeconfig=" + kubeconfigs["rollouts"], "--leader-elect=false",
-		fmt.Sprintf("--metricsport=%d", s.ports["rollouts-metrics"]), fmt.Sprintf("--healthzPort=%d", s.ports["rollouts-healthz"]),
-		"--loglevel=info",
-	}, append(s.env, "POD_NAMESPACE=argo-rollouts")); err != nil {
-		return nil, err
-	}
-	promConfig, err := s.writePrometheusConfig()
-	if err != nil {
-		return nil, err
-	}
-	promURL := fmt.Sprintf("http://127.0.0.1:%d", s.ports["prometheus"])
-	if _, err := startProcess(s.dir, "prometheus", s.bins.Prometheus, []string{
-		"--config.file=" + promConfig, "--storage.tsdb.path=" + s.path("data", "prometheus"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", s.ports["prometheus"]),
-		"--storage.tsdb.retention.time=6h", "--log.level=warn",
-	}, s.env); err != nil {
-		return nil, err
-	}
-
-	// Nodes are plain Node objects that kwok adopts through the annotation.
-	var nodes []string
-	for i := 0; i < s.o.Nodes; i++ {
-		name := fmt.Sprintf("kwok-node-%d", i)
-		nodes = append(nodes, name)
-		if err := createNode(ctx, cs, name); err != nil {
+	steps := []func(context.Context) error{s.issueCertificates, s.startEtcd, s.startAPIServer, s.installCRDs,
+		s.startControllerManager, s.startScheduler, s.startKwok, s.startRollouts, s.startPrometheus}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
 			return nil, err
 		}
 	}
-
+	nodes, err := s.createNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st := &state{
-		Dir: s.dir, Kubeconfig: kubeconfigs["admin"], APIServerURL: apiURL, PrometheusURL: promURL,
+		Dir: s.dir, Kubeconfig: s.kubeconfigs["admin"], APIServerURL: s.apiURL, PrometheusURL: s.promURL,
 		SupervisorURL: fmt.Sprintf("http://127.0.0.1:%d", s.ports["supervisor"]),
-		CAFile:        ca.CAFile, FixloopBin: s.o.FixloopBin, Ports: s.ports, Nodes: nodes, StartedAt: time.Now(),
+		CAFile:        s.ca.CAFile, FixloopBin: s.o.FixloopBin, Ports: s.ports, Nodes: nodes, StartedAt: time.Now(),
+		MetricPlugins: s.plugins, RolloutsDemoBin: s.bins.RolloutsDemo,
 	}
-	// The supervisor reads env.json, so it is written before the supervisor starts.
-	if err := writeState(s.dir, st); err != nil {
+	if err := s.startSupervisor(st); err != nil {
 		return nil, err
 	}
-	s.progress("starting the pod supervisor (demo app processes, pod logs, traffic, kube-state-metrics)")
-	// A soft memory limit: with 10,000 pods (the get_architecture benchmark) the supervisor's per-scrape
-	// garbage otherwise grew to gigabytes before the GC caught up.
-	supEnv := append(append([]string{}, s.env...), "GOMEMLIMIT=1GiB")
-	if _, err := startProcess(s.dir, "supervisor", s.o.FixloopBin, []string{"testenv", "supervise", "--dir", s.dir}, supEnv); err != nil {
-		return nil, err
-	}
-
-	insecure := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed health endpoints on loopback
-	waits := []struct {
-		name, url string
-		c         *http.Client
-	}{
-		{"kube-controller-manager", fmt.Sprintf("https://127.0.0.1:%d/healthz", s.ports["controller-manager"]), insecure},
-		{"kube-scheduler", fmt.Sprintf("https://127.0.0.1:%d/healthz", s.ports["scheduler"]), insecure},
-		{"argo-rollouts", fmt.Sprintf("http://127.0.0.1:%d/healthz", s.ports["rollouts-healthz"]), http.DefaultClient},
-		{"prometheus", promURL + "/-/ready", http.DefaultClient},
-		{"supervisor", st.SupervisorURL + "/healthz", http.DefaultClient},
-	}
-	for _, w := range waits {
-		if err := s.waitHTTP(ctx, w.name, w.url, w.c, 60*time.Second); err != nil {
-			return nil, err
-		}
-	}
-	s.progress("waiting for kwok nodes Ready and the default service account")
-	if err := s.poll(ctx, "kwok", 60*time.Second, func() (bool, string) {
-		for _, n := range nodes {
-			node, err := cs.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			if !nodeReady(node) || len(node.Status.Addresses) == 0 {
-				return false, "node " + n + " not Ready yet"
-			}
-		}
-		return true, ""
-	}); err != nil {
-		return nil, err
-	}
-	if err := s.poll(ctx, "kube-controller-manager", 60*time.Second, func() (bool, string) {
-		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
-		if err != nil {
-			return false, "service account default/default not created yet: " + err.Error()
-		}
-		return true, ""
-	}); err != nil {
+	if err := s.waitReady(ctx, st, nodes); err != nil {
 		return nil, err
 	}
 	return newEnv(st)

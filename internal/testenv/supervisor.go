@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -63,6 +62,7 @@ type demoProc struct {
 	uid           types.UID
 	container     string
 	labels        map[string]string
+	health        string // path answering 200 once the process serves
 	node          string
 	port          int
 	cmd           *exec.Cmd
@@ -154,14 +154,11 @@ func (s *supervisor) poke() {
 	}
 }
 
-// isDemoPod reports whether a container of the pod runs the demo app image.
+// isDemoPod reports whether a container of the pod runs an image the supervisor backs with a local
+// process (backends.go).
 func isDemoPod(p *corev1.Pod) (string, bool) {
-	for _, c := range p.Spec.Containers {
-		if strings.HasPrefix(c.Image, "fixloop/demo-app") {
-			return c.Name, true
-		}
-	}
-	return "", false
+	c, b := backendOf(p)
+	return c, b != nil
 }
 
 func (s *supervisor) reconcile(ctx context.Context) {
@@ -287,7 +284,11 @@ func (s *supervisor) startProc(ctx context.Context, p *corev1.Pod, container str
 			env = append(env, e.Name+"="+e.Value)
 		}
 	}
-	cmd := exec.Command(s.st.FixloopBin, "demo-app", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	cmd, err := s.backendCommand(p, port)
+	if err != nil {
+		s.log.Error("no local program for pod", "pod", p.Namespace+"/"+p.Name, "err", err)
+		return
+	}
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err1 := cmd.StdoutPipe()
@@ -306,7 +307,8 @@ func (s *supervisor) startProc(ctx context.Context, p *corev1.Pod, container str
 	if err := writePid(s.dir, pidName, cmd.Process.Pid); err != nil {
 		s.log.Error("writing pid", "err", err)
 	}
-	proc := &demoProc{key: key, ns: p.Namespace, name: p.Name, uid: p.UID, container: container,
+	_, b := backendOf(p)
+	proc := &demoProc{key: key, ns: p.Namespace, name: p.Name, uid: p.UID, container: container, health: b.health,
 		labels: p.Labels, node: p.Spec.NodeName, port: port, cmd: cmd, done: make(chan struct{})}
 	var wg sync.WaitGroup
 	var fmu sync.Mutex
@@ -347,7 +349,7 @@ func (s *supervisor) startProc(ctx context.Context, p *corev1.Pod, container str
 
 // markReady waits for the process to serve, then publishes it to Prometheus and annotates the pod.
 func (s *supervisor) markReady(ctx context.Context, proc *demoProc) {
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", proc.port)
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", proc.port, proc.health)
 	for i := 0; i < 100; i++ {
 		select {
 		case <-proc.done:
