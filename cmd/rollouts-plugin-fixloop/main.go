@@ -28,9 +28,18 @@ func main() {
 		fmt.Println("rollouts-plugin-fixloop", version)
 		return
 	}
+	if len(os.Args) == 3 && os.Args[1] == "install" {
+		// An init container of the Argo controller copies the plugin out of fixloop's distroless image
+		// (no cp there) into a volume the controller loads it from (file://).
+		if err := install(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "rollouts-plugin-fixloop install:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if os.Getenv(handshake.MagicCookieKey) != handshake.MagicCookieValue {
 		fmt.Fprintf(os.Stderr, "rollouts-plugin-fixloop %s is an Argo Rollouts metric plugin: register it in the argo-rollouts-config "+
-			"ConfigMap (metricProviderPlugins, name %q); the controller starts it.\n", version, PluginName)
+			"ConfigMap (metricProviderPlugins, name %q); the controller starts it. `rollouts-plugin-fixloop install DEST` copies it.\n", version, PluginName)
 		os.Exit(2)
 	}
 	logger := logrus.New()
@@ -41,4 +50,21 @@ func main() {
 		HandshakeConfig: handshake,
 		Plugins:         map[string]goplugin.Plugin{"RpcMetricProviderPlugin": &rpc.RpcMetricProviderPlugin{Impl: impl}},
 	})
+}
+
+// install copies this executable to dst (mode 0755), atomically.
+func install(dst string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		return err
+	}
+	tmp := dst + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
 }
