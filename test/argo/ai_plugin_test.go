@@ -22,7 +22,11 @@ func TestAIPluginInRealController(t *testing.T) {
 		}
 		t.Fatalf("%s exists but the controller did not load the AI metric plugin: run `hack/build-testenv.sh metric-ai`, then restart the environment (make testenv-down testenv-up)", src)
 	}
-	srv := startServe(t, e, e.PrometheusURL)
+	var flags []string
+	if serveSupports(t, "--plugin-route") {
+		flags = []string{"--plugin-route", "verdicts"} // the plugin sends no credentials
+	}
+	srv := startServe(t, e, e.PrometheusURL, flags...)
 	ns := e.NewNamespace(t, "ai-plugin")
 	createTemplate(t, e, ns, "ai", map[string]any{
 		"name": "ai-analysis",

@@ -5,6 +5,9 @@ package argo_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -288,4 +291,44 @@ func requirePlugin(t *testing.T, e *testenv.Env, name string) {
 func sharedDir(sub string) string {
 	abs, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", sub))
 	return abs
+}
+
+var (
+	helpOnce sync.Once
+	helpText string
+)
+
+// serveSupports reports whether `fixloop serve` has flag (authentication settings land separately).
+func serveSupports(t *testing.T, flag string) bool {
+	t.Helper()
+	helpOnce.Do(func() {
+		out, _ := exec.Command(fixloopBin(t), "serve", "--help").CombinedOutput()
+		helpText = string(out)
+	})
+	return strings.Contains(helpText, flag)
+}
+
+// withToken configures fixloop serve to require a static bearer token and returns the serve flags and
+// the path of a file holding the token (the plugin's tokenFile). nil flags: serve has no authentication.
+func withToken(t *testing.T) (flags []string, tokenFile string) {
+	t.Helper()
+	if !serveSupports(t, "--auth-file") {
+		return nil, ""
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	token := hex.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	dir := t.TempDir()
+	authFile, tokenFile := filepath.Join(dir, "auth.yaml"), filepath.Join(dir, "token")
+	entry := fmt.Sprintf("tokens:\n- name: argo-rollouts\n  sha256: %s\n  scopes: [read, write, issue]\n", hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(authFile, []byte(entry), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--auth-file", authFile}, tokenFile
 }

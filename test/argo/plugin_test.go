@@ -2,6 +2,7 @@ package argo_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,15 +15,17 @@ import (
 )
 
 // fixloopMetric is the AnalysisTemplate metric of fixloop's own plugin, as manifests/argo documents it.
-func fixloopMetric(url string) map[string]any {
+func fixloopMetric(url, tokenFile string) map[string]any {
+	cfg := map[string]any{"url": url, "pollSeconds": int64(2),
+		// The colour changes on purpose in the good revision.
+		"ignore": []any{`color=\w+`}}
+	if tokenFile != "" {
+		cfg["tokenFile"] = tokenFile
+	}
 	return map[string]any{
 		"name":             "fixloop-verdict",
 		"successCondition": "result.promote == true && result.confidence >= 70",
-		"provider": map[string]any{"plugin": map[string]any{testenv.FixloopPluginName: map[string]any{
-			"url": url, "pollSeconds": int64(2),
-			// The colour changes on purpose in the good revision.
-			"ignore": []any{`color=\w+`},
-		}}},
+		"provider":         map[string]any{"plugin": map[string]any{testenv.FixloopPluginName: cfg}},
 	}
 }
 
@@ -31,9 +34,19 @@ func fixloopMetric(url string) map[string]any {
 func TestFixloopPluginVerdicts(t *testing.T) {
 	e := testenv.Get(t)
 	requirePlugin(t, e, testenv.FixloopPluginName)
-	srv := startServe(t, e, e.PrometheusURL)
+	authFlags, tokenFile := withToken(t)
+	srv := startServe(t, e, e.PrometheusURL, authFlags...)
+	if tokenFile != "" {
+		// The route refuses a caller without the token; the plugin below sends it from tokenFile.
+		resp, err := http.Post(srv.URL+"/argo/v1/analyses", "application/json", strings.NewReader(`{"id":"x","namespace":"a","rollout":"b"}`))
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("POST /argo/v1/analyses without a token = %v %v, want 401", resp, err)
+		}
+	} else {
+		t.Log("fixloop serve has no --auth-file: the plugin runs without credentials")
+	}
 	ns := e.NewNamespace(t, "plugin")
-	createTemplate(t, e, ns, "fixloop", fixloopMetric(srv.URL))
+	createTemplate(t, e, ns, "fixloop", fixloopMetric(srv.URL, tokenFile))
 	steps := analysisSteps("fixloop", "40s")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Steps: steps})
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Steps: steps})
@@ -88,8 +101,8 @@ func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testi
 	slow := startServe(t, e, blackhole(t), "--prometheus-timeout", "4m")
 	fast := startServe(t, e, e.PrometheusURL)
 	ns := e.NewNamespace(t, "plugin-slow")
-	createTemplate(t, e, ns, "slow", fixloopMetric(slow.URL))
-	createTemplate(t, e, ns, "fast", fixloopMetric(fast.URL))
+	createTemplate(t, e, ns, "slow", fixloopMetric(slow.URL, ""))
+	createTemplate(t, e, ns, "fast", fixloopMetric(fast.URL, ""))
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "slow", Steps: analysisSteps("slow", "5s")})
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "fast", Steps: analysisSteps("fast", "30s")})
 
