@@ -14,6 +14,7 @@ import (
 // controller and pointed at fixloop as manifests/argo documents: a good revision is promoted, a
 // panicking one aborted. It selects pods by the role labels itself, hence stableMetadata/canaryMetadata.
 func TestAIPluginInRealController(t *testing.T) {
+	t.Parallel() // separate namespaces; each waits minutes on the controller
 	e := testenv.Get(t)
 	if e.MetricPlugin(testenv.MetricAIPluginName) == "" {
 		src := sharedDir("rollouts-plugin-metric-ai")

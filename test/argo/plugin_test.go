@@ -32,6 +32,7 @@ func fixloopMetric(url, tokenFile string) map[string]any {
 // fixloop's metric plugin in the real controller: a good revision is promoted, a panicking one aborted,
 // a revision without any data pauses the rollout (Inconclusive).
 func TestFixloopPluginVerdicts(t *testing.T) {
+	t.Parallel() // separate namespaces; each waits minutes on the controller
 	e := testenv.Get(t)
 	requirePlugin(t, e, testenv.FixloopPluginName)
 	authFlags, tokenFile := withToken(t)
@@ -87,7 +88,7 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 			t.Errorf("%s: the measurement lacks the verdict link or summary: %v", c.rollout, md)
 		}
 	}
-	if !strings.Contains(srv.log(), "route=\"POST /argo/v1/analyses\"") {
+	if !strings.Contains(srv.log(), "POST /argo/v1/analyses") {
 		t.Errorf("fixloop logged no access line for the plugin's calls:\n%s", srv.log())
 	}
 }
@@ -96,6 +97,7 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 // and promotes: the plugin never blocks the controller. Then the slow fixloop is killed mid-analysis:
 // that run must not end Successful, and its rollout is aborted.
 func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testing.T) {
+	t.Parallel() // separate namespaces; each waits minutes on the controller
 	e := testenv.Get(t)
 	requirePlugin(t, e, testenv.FixloopPluginName)
 	slow := startServe(t, e, blackhole(t), "--prometheus-timeout", "4m")

@@ -44,6 +44,7 @@ func requireRolloutsDemo(t *testing.T, e *testenv.Env) {
 // compare_canary on argoproj/rollouts-demo, whose logs are all fixloop sees (one access line per
 // request, no metrics): a colour change promotes, 500s or slow answers with the same colour abort.
 func TestRolloutsDemoCompareCanary(t *testing.T) {
+	t.Parallel() // separate namespaces; each waits minutes on the controller
 	e := testenv.Get(t)
 	requireRolloutsDemo(t, e)
 	ns := e.NewNamespace(t, "rdemo-cc")
@@ -96,6 +97,7 @@ func waitCanaryTraffic(t *testing.T, e *testenv.Env, ns string) {
 // The shipped web-provider template (manifests/argo/analysis-template-web.yaml) in the real controller
 // on argoproj/rollouts-demo: the colour change is promoted, 500s and latency with the same colour abort.
 func TestRolloutsDemoWebProvider(t *testing.T) {
+	t.Parallel() // separate namespaces; each waits minutes on the controller
 	e := testenv.Get(t)
 	requireRolloutsDemo(t, e)
 	srv := startServe(t, e, e.PrometheusURL)
