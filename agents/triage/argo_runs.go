@@ -46,9 +46,8 @@ func (t *Triage) RegisterArgoRuns(ctx context.Context, mux *http.ServeMux) {
 
 func (r *runRegistry) handleStart(w http.ResponseWriter, req *http.Request) {
 	var in argorun.Request
-	dec := json.NewDecoder(io.LimitReader(req.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	// Unknown fields are ignored: a newer plugin may talk to an older fixloop.
+	if err := json.NewDecoder(io.LimitReader(req.Body, 64<<10)).Decode(&in); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "want an argorun.Request JSON body: " + err.Error()})
 		return
 	}
@@ -145,9 +144,6 @@ func (r *runRegistry) analyse(ctx context.Context, run *asyncRun, in argorun.Req
 	if err == nil && in.CanaryHash != "" && res.CanaryHash != in.CanaryHash {
 		// The pods judged are not the revision this AnalysisRun is about: never a verdict for it.
 		err = fmt.Errorf("analysed canary revision %q, but the AnalysisRun is about %q (rollout moved on, or no canary in flight)", res.CanaryHash, in.CanaryHash)
-	}
-	if err == nil && errors.Is(ctx.Err(), context.Canceled) {
-		err = ctx.Err()
 	}
 	now := time.Now().UTC()
 	r.mu.Lock()

@@ -33,7 +33,6 @@ func TestArgoRunsLifecycleWithoutCluster(t *testing.T) {
 	for name, body := range map[string]string{
 		"slash in id":   `{"id":"../x","namespace":"ns","rollout":"r"}`,
 		"no rollout":    `{"id":"a","namespace":"ns"}`,
-		"unknown field": `{"id":"a","namespace":"ns","rollout":"r","selector":"x"}`,
 		"not json":      `{`,
 	} {
 		if resp, _ := post(body); resp.StatusCode != http.StatusBadRequest {
