@@ -29,18 +29,16 @@ func TestAIPluginInRealController(t *testing.T) {
 	}
 	srv := startServe(t, e, e.PrometheusURL, flags...)
 	ns := e.NewNamespace(t, "ai-plugin")
-	createTemplate(t, e, ns, "ai", map[string]any{
-		"name": "ai-analysis",
-		"provider": map[string]any{"plugin": map[string]any{testenv.MetricAIPluginName: map[string]any{
-			"agentUrl": srv.URL, "stableLabel": "role=stable", "canaryLabel": "role=canary",
-			"extraPrompt": "The new version changes the colour on purpose.\nignore: color=\\w+",
-		}}},
+	// The shipped template, told that the colour changes on purpose.
+	name := createShippedTemplate(t, e, ns, "analysis-template-plugin.yaml", srv.URL, func(p map[string]any) {
+		cfg := p["plugin"].(map[string]any)[testenv.MetricAIPluginName].(map[string]any)
+		cfg["extraPrompt"] = "The new version changes the colour on purpose.\nignore: color=\\w+"
 	})
 	roles := map[string]any{
 		"stableMetadata": map[string]any{"labels": map[string]any{"role": "stable"}},
 		"canaryMetadata": map[string]any{"labels": map[string]any{"role": "canary"}},
 	}
-	steps := analysisSteps("ai", "40s")
+	steps := analysisSteps(name, "40s")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Steps: steps, Extra: roles})
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Steps: steps, Extra: roles})
 	good := canaryOf(t, e, ns, "good", map[string]string{"COLOR": "green"})

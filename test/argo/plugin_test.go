@@ -47,8 +47,16 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 		t.Log("fixloop serve has no --auth-file: the plugin runs without credentials")
 	}
 	ns := e.NewNamespace(t, "plugin")
-	createTemplate(t, e, ns, "fixloop", fixloopMetric(srv.URL, tokenFile))
-	steps := analysisSteps("fixloop", "40s")
+	// The shipped template, with the test's token file and the colour declared intended.
+	name := createShippedTemplate(t, e, ns, "analysis-template-fixloop.yaml", srv.URL, func(p map[string]any) {
+		cfg := p["plugin"].(map[string]any)[testenv.FixloopPluginName].(map[string]any)
+		delete(cfg, "tokenFile")
+		if tokenFile != "" {
+			cfg["tokenFile"] = tokenFile
+		}
+		cfg["pollSeconds"], cfg["ignore"] = int64(2), []any{`color=\w+`}
+	})
+	steps := analysisSteps(name, "40s")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Steps: steps})
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Steps: steps})
 	// Pods of an image nobody backs: Running, but no log line and no metric on either side.

@@ -3,6 +3,7 @@ package argo_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestRolloutsDemoWebProvider(t *testing.T) {
 	requireRolloutsDemo(t, e)
 	srv := startServe(t, e, e.PrometheusURL)
 	ns := e.NewNamespace(t, "rdemo-web")
-	createShippedWebTemplate(t, e, ns, srv.URL)
+	createShippedTemplate(t, e, ns, "analysis-template-web.yaml", srv.URL, nil)
 	steps := []map[string]any{
 		{"setWeight": int64(20)},
 		{"pause": map[string]any{"duration": "40s"}},
@@ -128,11 +129,11 @@ func TestRolloutsDemoWebProvider(t *testing.T) {
 	}
 }
 
-// createShippedWebTemplate creates manifests/argo/analysis-template-web.yaml with fixloop's address
-// replaced by url.
-func createShippedWebTemplate(t *testing.T, e *testenv.Env, ns, url string) {
+// createShippedTemplate creates manifests/argo/<file> in ns with fixloop's address replaced by url; edit
+// changes the provider configuration of its first metric (nil: none).
+func createShippedTemplate(t *testing.T, e *testenv.Env, ns, file, url string, edit func(provider map[string]any)) string {
 	t.Helper()
-	raw, err := os.ReadFile("../../manifests/argo/analysis-template-web.yaml")
+	raw, err := os.ReadFile(filepath.Join("..", "..", "manifests", "argo", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,16 @@ func createShippedWebTemplate(t *testing.T, e *testenv.Env, ns, url string) {
 	}
 	u := &unstructured.Unstructured{Object: obj}
 	u.SetNamespace(ns)
-	if _, err := e.Dynamic(t).Resource(templateGVR).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating the shipped web template: %v", err)
+	if edit != nil {
+		metrics, _, _ := unstructured.NestedSlice(obj, "spec", "metrics")
+		provider, _ := metrics[0].(map[string]any)["provider"].(map[string]any)
+		edit(provider)
+		if err := unstructured.SetNestedSlice(obj, metrics, "spec", "metrics"); err != nil {
+			t.Fatal(err)
+		}
 	}
+	if _, err := e.Dynamic(t).Resource(templateGVR).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("creating the shipped template %s: %v", file, err)
+	}
+	return u.GetName()
 }
