@@ -103,9 +103,11 @@ func fixloopBinary() (string, error) {
 	bin := filepath.Join(dir, "fixloop")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/fixloop/fixloop/cmd/fixloop").CombinedOutput()
+	// The metric plugin goes beside it: the Argo controller loads it from there (file://).
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/fixloop/fixloop/cmd/fixloop",
+		"github.com/fixloop/fixloop/cmd/rollouts-plugin-fixloop").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("building fixloop for the test environment (set FIXLOOP_BIN to skip): %v\n%s", err, out)
+		return "", fmt.Errorf("building fixloop and its metric plugin for the test environment (set FIXLOOP_BIN to skip): %v\n%s", err, out)
 	}
 	return bin, nil
 }
