@@ -140,7 +140,7 @@ func (r *runRegistry) evictLocked(now time.Time) {
 func (r *runRegistry) analyse(ctx context.Context, run *asyncRun, in argorun.Request) {
 	defer run.cancel()
 	res, err := r.t.AnalyzeCanary(ctx, AnalyzeInput{Namespace: in.Namespace, Rollout: in.Rollout, ExtraPrompt: in.ExtraPrompt,
-		Ignore: in.Ignore, RepoURL: in.RepoURL, BaseBranch: in.BaseBranch}, "argo-plugin:"+in.ID, nil)
+		Ignore: in.Ignore, Mask: in.Mask, RepoURL: in.RepoURL, BaseBranch: in.BaseBranch}, "argo-plugin:"+in.ID, nil)
 	if err == nil && in.CanaryHash != "" && res.CanaryHash != in.CanaryHash {
 		// The pods judged are not the revision this AnalysisRun is about: never a verdict for it.
 		err = fmt.Errorf("analysed canary revision %q, but the AnalysisRun is about %q (rollout moved on, or no canary in flight)", res.CanaryHash, in.CanaryHash)

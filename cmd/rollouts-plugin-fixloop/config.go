@@ -37,7 +37,8 @@ type Config struct {
 	// Rollout overrides the rollout analysed (default: the AnalysisRun's owner).
 	Rollout string `json:"rollout,omitempty"`
 	// What fixloop's analysis takes from the template.
-	Ignore      []string `json:"ignore,omitempty"`
+	Ignore      []string `json:"ignore,omitempty"` // regexes: matching log records are dropped
+	Mask        []string `json:"mask,omitempty"`   // regexes: matched text masked (a value changed on purpose)
 	ExtraPrompt string   `json:"extraPrompt,omitempty"`
 	RepoURL     string   `json:"repoUrl,omitempty"`
 	BaseBranch  string   `json:"baseBranch,omitempty"`

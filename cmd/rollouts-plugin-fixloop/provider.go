@@ -230,7 +230,7 @@ func analysisRequest(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric, cfg *Con
 	}
 	return argorun.Request{ID: measurementID(run, metric), Namespace: run.Namespace, Rollout: rollout,
 		CanaryHash: run.Labels[podTemplateHashLabel], AnalysisRun: run.Name, ExtraPrompt: cfg.ExtraPrompt,
-		Ignore: cfg.Ignore, RepoURL: cfg.RepoURL, BaseBranch: cfg.BaseBranch}, nil
+		Ignore: cfg.Ignore, Mask: cfg.Mask, RepoURL: cfg.RepoURL, BaseBranch: cfg.BaseBranch}, nil
 }
 
 var unsafeIDChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -34,7 +34,8 @@ type Request struct {
 	CanaryHash  string   `json:"canaryHash,omitempty"` // the AnalysisRun's rollouts-pod-template-hash
 	AnalysisRun string   `json:"analysisRun,omitempty"`
 	ExtraPrompt string   `json:"extraPrompt,omitempty"`
-	Ignore      []string `json:"ignore,omitempty"`
+	Ignore      []string `json:"ignore,omitempty"` // regexes: matching log records are dropped
+	Mask        []string `json:"mask,omitempty"`   // regexes: matched text masked (a value changed on purpose)
 	RepoURL     string   `json:"repoUrl,omitempty"`
 	BaseBranch  string   `json:"baseBranch,omitempty"`
 }
@@ -50,8 +51,8 @@ func (r *Request) Validate() error {
 		return errors.New("namespace and rollout are required")
 	case len(r.ExtraPrompt) > 8192:
 		return errors.New("extraPrompt is longer than 8192 bytes")
-	case len(r.Ignore) > 32:
-		return errors.New("at most 32 ignore patterns")
+	case len(r.Ignore) > 32 || len(r.Mask) > 32:
+		return errors.New("at most 32 ignore and 32 mask patterns")
 	}
 	return nil
 }

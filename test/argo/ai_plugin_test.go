@@ -32,7 +32,7 @@ func TestAIPluginInRealController(t *testing.T) {
 	// The shipped template, told that the colour changes on purpose.
 	name := createShippedTemplate(t, e, ns, "analysis-template-plugin.yaml", srv.URL, func(p map[string]any) {
 		cfg := p["plugin"].(map[string]any)[testenv.MetricAIPluginName].(map[string]any)
-		cfg["extraPrompt"] = "The new version changes the colour on purpose.\nignore: color=\\w+"
+		cfg["extraPrompt"] = "The new version changes the colour on purpose.\nmask: color=\\w+"
 	})
 	roles := map[string]any{
 		"stableMetadata": map[string]any{"labels": map[string]any{"role": "stable"}},

@@ -18,7 +18,7 @@ import (
 func fixloopMetric(url, tokenFile string) map[string]any {
 	cfg := map[string]any{"url": url, "pollSeconds": int64(2),
 		// The colour changes on purpose in the good revision.
-		"ignore": []any{`color=\w+`}}
+		"mask": []any{`color=\w+`}}
 	if tokenFile != "" {
 		cfg["tokenFile"] = tokenFile
 	}
@@ -54,7 +54,7 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 		if tokenFile != "" {
 			cfg["tokenFile"] = tokenFile
 		}
-		cfg["pollSeconds"], cfg["ignore"] = int64(2), []any{`color=\w+`}
+		cfg["pollSeconds"], cfg["mask"] = int64(2), []any{`color=\w+`}
 	})
 	steps := analysisSteps(name, "40s")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Steps: steps})
