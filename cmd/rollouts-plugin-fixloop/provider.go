@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -90,7 +91,7 @@ func (p *provider) Resume(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric, m v
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.RequestTimeoutSeconds)*time.Second)
 	defer cancel()
 	st, err := c.get(ctx, id)
-	if err == errNotFound {
+	if errors.Is(err, errNotFound) {
 		p.log.WithField("id", id).Info("fixloop does not know the analysis any more; starting it again")
 		var req argorun.Request
 		if req, err = analysisRequest(run, metric, cfg); err == nil {

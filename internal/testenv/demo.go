@@ -196,7 +196,7 @@ func (e *Env) waitDemoProcesses(ctx context.Context, ns, selector string, want i
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("only %d of %d demo pods (%s in %s) got a local process within %s (err %v); see %s",
+			return fmt.Errorf("only %d of %d demo pods (%s in %s) got a local process within %s (err %w); see %s",
 				backed, want, selector, ns, timeout, err, filepath.Join(e.Dir, "logs", "supervisor.log"))
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -308,7 +308,7 @@ func (e *Env) waitRollout(ctx context.Context, ns, name string, cond func(u *uns
 				step, _, _ := unstructured.NestedInt64(last.Object, "status", "currentStepIndex")
 				summary = fmt.Sprintf("phase=%q message=%q currentStepIndex=%d", phase, msg, step)
 			}
-			return nil, fmt.Errorf("rollout %s/%s: condition not met within %s: %s (last error %v; controller log %s)",
+			return nil, fmt.Errorf("rollout %s/%s: condition not met within %s: %s (last error %w; controller log %s)",
 				ns, name, timeout, summary, lastErr, filepath.Join(e.Dir, "logs", "argo-rollouts.log"))
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -82,7 +82,7 @@ func getShared() (*Env, error) {
 	// A separate process starts it, as `make testenv-up` does; the components outlive it by design.
 	out, err := exec.CommandContext(ctx, bin, "testenv", "up", "--dir", dir).CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("`%s testenv up --dir %s` failed: %v\n%s", bin, dir, err, out)
+		return nil, fmt.Errorf("`%s testenv up --dir %s` failed: %w\n%s", bin, dir, err, out)
 	}
 	return Load(dir)
 }
