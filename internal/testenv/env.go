@@ -107,7 +107,7 @@ func fixloopBinary() (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "github.com/fixloop/fixloop/cmd/fixloop",
 		"github.com/fixloop/fixloop/cmd/rollouts-plugin-fixloop").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("building fixloop and its metric plugin for the test environment (set FIXLOOP_BIN to skip): %v\n%s", err, out)
+		return "", fmt.Errorf("building fixloop and its metric plugin for the test environment (set FIXLOOP_BIN to skip): %w\n%s", err, out)
 	}
 	return bin, nil
 }

@@ -387,7 +387,7 @@ func Load(dir string) (*Env, error) {
 	}
 	st, err := readState(abs)
 	if err != nil {
-		return nil, fmt.Errorf("no test environment in %s (%v): start one with `fixloop testenv up --dir %s` or `make testenv-up`", abs, err, abs)
+		return nil, fmt.Errorf("no test environment in %s (%w): start one with `fixloop testenv up --dir %s` or `make testenv-up`", abs, err, abs)
 	}
 	e, err := newEnv(st)
 	if err != nil {
@@ -399,7 +399,7 @@ func Load(dir string) (*Env, error) {
 	}
 	resp, err := c.Get(st.APIServerURL + "/readyz")
 	if err != nil {
-		return nil, fmt.Errorf("test environment in %s is not running (kube-apiserver at %s: %v): restart it with `fixloop testenv up --dir %s`", abs, st.APIServerURL, err, abs)
+		return nil, fmt.Errorf("test environment in %s is not running (kube-apiserver at %s: %w): restart it with `fixloop testenv up --dir %s`", abs, st.APIServerURL, err, abs)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

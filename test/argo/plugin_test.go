@@ -40,8 +40,12 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 	if tokenFile != "" {
 		// The route refuses a caller without the token; the plugin below sends it from tokenFile.
 		resp, err := http.Post(srv.URL+"/argo/v1/analyses", "application/json", strings.NewReader(`{"id":"x","namespace":"a","rollout":"b"}`))
-		if err != nil || resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("POST /argo/v1/analyses without a token = %v %v, want 401", resp, err)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("POST /argo/v1/analyses without a token = %d, want 401", resp.StatusCode)
 		}
 	} else {
 		t.Log("fixloop serve has no --auth-file: the plugin runs without credentials")
