@@ -243,6 +243,9 @@ var canaryMetrics = []struct {
 	{"restarts", "increase", true, 0},
 }
 
+// podLevelMetrics exist for every pod, serving or not (the judge does not let them alone pass a canary).
+var podLevelMetrics = map[string]bool{"cpu_cores": true, "memory_bytes": true, "restarts": true}
+
 var promNameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9._-]`)
 
 // canaryPodMatcher selects the pods' series by namespace and exact pod names.
@@ -291,7 +294,11 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 				vals = append(vals, p[1])
 			}
 		}
-		out = append(out, judge.Metric{Name: def.name, Values: vals, Direction: def.direction, Critical: def.critical, MinEffect: &def.minEffect})
+		m := judge.Metric{Name: def.name, Values: vals, Direction: def.direction, Critical: def.critical, MinEffect: &def.minEffect}
+		if podLevelMetrics[def.name] {
+			m.Kind = "pod"
+		}
+		out = append(out, m)
 	}
 	// Requests in the window, the exposure log counts are normalised by (config prometheus.promql.requests
 	// overrides it; {{sel}} and {{window}} as elsewhere).

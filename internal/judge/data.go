@@ -18,6 +18,10 @@ func (dataCheck) run(a *analysis) []Evidence {
 		insufficient("no logs and no metrics on either side", nil, nil)
 		return ev
 	}
+	if !a.hasLogs() && a.in.StableRequests == 0 && a.in.CanaryRequests == 0 && onlyPodLevel(a.metrics) {
+		// A revision that logs nothing and serves nothing would otherwise pass on restart counts.
+		insufficient("no log records, no requests and only pod-level metrics (restarts, CPU, memory): nothing shows the canary serves", nil, nil)
+	}
 	if a.hasLogs() {
 		sideOf := func(records int, requests float64) *Side {
 			s := &Side{Count: intPtr(records)}
@@ -56,4 +60,13 @@ func (dataCheck) run(a *analysis) []Evidence {
 		}
 	}
 	return ev
+}
+
+func onlyPodLevel(metrics []metricPair) bool {
+	for _, p := range metrics {
+		if (p.stable != nil && p.stable.Kind != "pod") || (p.canary != nil && p.canary.Kind != "pod") {
+			return false
+		}
+	}
+	return true
 }

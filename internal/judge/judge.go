@@ -83,7 +83,9 @@ type Metric struct {
 	// MinEffect is an absolute floor on a shift that counts, in the metric's unit (e.g. 0.02 s of
 	// latency): a 1 ms p95 change can be statistically certain and still mean nothing to users.
 	MinEffect *float64 `json:"minEffect,omitempty"`
-	// Kind "requests" marks a traffic series: used as exposure, not judged.
+	// Kind "requests" marks a traffic series: used as exposure, not judged. Kind "pod" marks a series
+	// every pod has whether it serves or not (restarts, CPU, memory): judged, but alone it cannot show
+	// that the canary works.
 	Kind string `json:"kind,omitempty"`
 }
 
