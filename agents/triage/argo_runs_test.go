@@ -31,9 +31,9 @@ func TestArgoRunsLifecycleWithoutCluster(t *testing.T) {
 		return resp, st
 	}
 	for name, body := range map[string]string{
-		"slash in id":   `{"id":"../x","namespace":"ns","rollout":"r"}`,
-		"no rollout":    `{"id":"a","namespace":"ns"}`,
-		"not json":      `{`,
+		"slash in id": `{"id":"../x","namespace":"ns","rollout":"r"}`,
+		"no rollout":  `{"id":"a","namespace":"ns"}`,
+		"not json":    `{`,
 	} {
 		if resp, _ := post(body); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", name, resp.StatusCode)
