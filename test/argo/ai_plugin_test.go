@@ -38,9 +38,9 @@ func TestAIPluginInRealController(t *testing.T) {
 		"stableMetadata": map[string]any{"labels": map[string]any{"role": "stable"}},
 		"canaryMetadata": map[string]any{"labels": map[string]any{"role": "canary"}},
 	}
-	steps := analysisSteps(name, "40s")
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Steps: steps, Extra: roles})
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Steps: steps, Extra: roles})
+	steps := analysisSteps(name, "45s")
+	deploy(t, e, ns, testenv.DemoRollout{Name: "good", Steps: steps, Extra: roles})
+	deploy(t, e, ns, testenv.DemoRollout{Name: "bad", Steps: steps, Extra: roles})
 	good := canaryOf(t, e, ns, "good", map[string]string{"COLOR": "green"})
 	bad := canaryOf(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
 

@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fixloop/fixloop/internal/testenv"
 )
@@ -331,4 +332,20 @@ func withToken(t *testing.T) (flags []string, tokenFile string) {
 		t.Fatal(err)
 	}
 	return []string{"--auth-file", authFile}, tokenFile
+}
+
+// deploy creates a demo rollout and raises its Service's generated traffic, so a canary at 20% serves
+// enough requests for a verdict within the pause even on a loaded machine.
+func deploy(t *testing.T, e *testenv.Env, ns string, r testenv.DemoRollout) {
+	t.Helper()
+	e.DeployDemoRollout(t, ns, r)
+	boostTraffic(t, e, ns, r.Name)
+}
+
+func boostTraffic(t *testing.T, e *testenv.Env, ns, name string) {
+	t.Helper()
+	patch := []byte(`{"metadata":{"annotations":{"` + testenv.TrafficAnnotation + `":"30"}}}`)
+	if _, err := e.Clientset(t).CoreV1().Services(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatalf("raising the traffic of %s/%s: %v", ns, name, err)
+	}
 }

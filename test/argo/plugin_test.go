@@ -60,9 +60,9 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 		}
 		cfg["pollSeconds"], cfg["mask"] = int64(2), []any{`color=\w+`}
 	})
-	steps := analysisSteps(name, "40s")
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Steps: steps})
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Steps: steps})
+	steps := analysisSteps(name, "45s")
+	deploy(t, e, ns, testenv.DemoRollout{Name: "good", Steps: steps})
+	deploy(t, e, ns, testenv.DemoRollout{Name: "bad", Steps: steps})
 	// Pods of an image nobody backs: Running, but no log line and no metric on either side.
 	deployUnbacked(t, e, ns, "silent", steps)
 
@@ -117,8 +117,8 @@ func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testi
 	ns := e.NewNamespace(t, "plugin-slow")
 	createTemplate(t, e, ns, "slow", fixloopMetric(slow.URL, ""))
 	createTemplate(t, e, ns, "fast", fixloopMetric(fast.URL, ""))
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "slow", Steps: analysisSteps("slow", "5s")})
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "fast", Steps: analysisSteps("fast", "30s")})
+	deploy(t, e, ns, testenv.DemoRollout{Name: "slow", Steps: analysisSteps("slow", "5s")})
+	deploy(t, e, ns, testenv.DemoRollout{Name: "fast", Steps: analysisSteps("fast", "45s")})
 
 	slowHash := canaryOf(t, e, ns, "slow", map[string]string{"COLOR": "green"})
 	waitFor(t, 3*time.Minute, "the slow analysis running", func() (bool, string) {
@@ -178,4 +178,5 @@ func deployUnbacked(t *testing.T, e *testenv.Env, ns, name string, steps []map[s
 		p, _, _ := unstructured.NestedString(u.Object, "status", "phase")
 		return p == "Healthy"
 	}, 3*time.Minute)
+	boostTraffic(t, e, ns, name)
 }

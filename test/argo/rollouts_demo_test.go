@@ -58,7 +58,7 @@ func TestRolloutsDemoCompareCanary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range rolloutsDemoCases {
-		e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage})
+		deploy(t, e, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage})
 		canaryOf(t, e, ns, c.name, c.env)
 	}
 	waitCanaryTraffic(t, e, ns)
@@ -106,7 +106,7 @@ func TestRolloutsDemoWebProvider(t *testing.T) {
 	createShippedTemplate(t, e, ns, "analysis-template-web.yaml", srv.URL, nil)
 	steps := []map[string]any{
 		{"setWeight": int64(20)},
-		{"pause": map[string]any{"duration": "40s"}},
+		{"pause": map[string]any{"duration": "45s"}},
 		{"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "fixloop-canary"}}, "args": []any{
 			map[string]any{"name": "rollout", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
 			map[string]any{"name": "namespace", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
@@ -114,7 +114,7 @@ func TestRolloutsDemoWebProvider(t *testing.T) {
 	}
 	hashes := map[string]string{}
 	for _, c := range rolloutsDemoCases {
-		e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage, Steps: steps})
+		deploy(t, e, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage, Steps: steps})
 		hashes[c.name] = canaryOf(t, e, ns, c.name, c.env)
 	}
 	for _, c := range rolloutsDemoCases {
