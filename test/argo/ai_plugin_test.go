@@ -38,7 +38,7 @@ func TestAIPluginInRealController(t *testing.T) {
 		"stableMetadata": map[string]any{"labels": map[string]any{"role": "stable"}},
 		"canaryMetadata": map[string]any{"labels": map[string]any{"role": "canary"}},
 	}
-	steps := analysisSteps(name, "45s")
+	steps := analysisSteps(name, "60s")
 	deploy(t, e, ns, testenv.DemoRollout{Name: "good", Steps: steps, Extra: roles})
 	deploy(t, e, ns, testenv.DemoRollout{Name: "bad", Steps: steps, Extra: roles})
 	good := canaryOf(t, e, ns, "good", map[string]string{"COLOR": "green"})

@@ -335,7 +335,8 @@ func withToken(t *testing.T) (flags []string, tokenFile string) {
 }
 
 // deploy creates a demo rollout and raises its Service's generated traffic, so a canary at 20% serves
-// enough requests for a verdict within the pause even on a loaded machine.
+// enough requests within the pause for a confident verdict (the judge's confidence grows with the
+// canary's requests) even on a loaded machine.
 func deploy(t *testing.T, e *testenv.Env, ns string, r testenv.DemoRollout) {
 	t.Helper()
 	e.DeployDemoRollout(t, ns, r)
@@ -344,7 +345,7 @@ func deploy(t *testing.T, e *testenv.Env, ns string, r testenv.DemoRollout) {
 
 func boostTraffic(t *testing.T, e *testenv.Env, ns, name string) {
 	t.Helper()
-	patch := []byte(`{"metadata":{"annotations":{"` + testenv.TrafficAnnotation + `":"30"}}}`)
+	patch := []byte(`{"metadata":{"annotations":{"` + testenv.TrafficAnnotation + `":"60"}}}`)
 	if _, err := e.Clientset(t).CoreV1().Services(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatalf("raising the traffic of %s/%s: %v", ns, name, err)
 	}

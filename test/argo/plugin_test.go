@@ -60,7 +60,7 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 		}
 		cfg["pollSeconds"], cfg["mask"] = int64(2), []any{`color=\w+`}
 	})
-	steps := analysisSteps(name, "45s")
+	steps := analysisSteps(name, "60s")
 	deploy(t, e, ns, testenv.DemoRollout{Name: "good", Steps: steps})
 	deploy(t, e, ns, testenv.DemoRollout{Name: "bad", Steps: steps})
 	// Pods of an image nobody backs: Running, but no log line and no metric on either side.
@@ -118,7 +118,7 @@ func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testi
 	createTemplate(t, e, ns, "slow", fixloopMetric(slow.URL, ""))
 	createTemplate(t, e, ns, "fast", fixloopMetric(fast.URL, ""))
 	deploy(t, e, ns, testenv.DemoRollout{Name: "slow", Steps: analysisSteps("slow", "5s")})
-	deploy(t, e, ns, testenv.DemoRollout{Name: "fast", Steps: analysisSteps("fast", "45s")})
+	deploy(t, e, ns, testenv.DemoRollout{Name: "fast", Steps: analysisSteps("fast", "60s")})
 
 	slowHash := canaryOf(t, e, ns, "slow", map[string]string{"COLOR": "green"})
 	waitFor(t, 3*time.Minute, "the slow analysis running", func() (bool, string) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -101,12 +102,19 @@ func TestRolloutsDemoWebProvider(t *testing.T) {
 	t.Parallel() // separate namespaces; each waits minutes on the controller
 	e := testenv.Get(t)
 	requireRolloutsDemo(t, e)
-	srv := startServe(t, e, e.PrometheusURL)
+	authFlags, tokenFile := withToken(t)
+	srv := startServe(t, e, e.PrometheusURL, authFlags...)
 	ns := e.NewNamespace(t, "rdemo-web")
 	createShippedTemplate(t, e, ns, "analysis-template-web.yaml", srv.URL, nil)
+	// The template reads fixloop's token from this Secret, as its header says.
+	token, _ := os.ReadFile(tokenFile)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "fixloop-argo-token"}, StringData: map[string]string{"token": strings.TrimSpace(string(token))}}
+	if _, err := e.Clientset(t).CoreV1().Secrets(ns).Create(context.Background(), secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	steps := []map[string]any{
 		{"setWeight": int64(20)},
-		{"pause": map[string]any{"duration": "45s"}},
+		{"pause": map[string]any{"duration": "60s"}},
 		{"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "fixloop-canary"}}, "args": []any{
 			map[string]any{"name": "rollout", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
 			map[string]any{"name": "namespace", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
