@@ -48,6 +48,8 @@ type Config struct {
 	LLM llm.Provider
 	// ReadOnly (--read-only): never file issues nor delegate fixes, whoever asks.
 	ReadOnly bool
+	// Handoff hands fixes to a coding agent on GitHub instead of FixerURL's (see HandoffConfig).
+	Handoff HandoffConfig
 	// Audit records issue filing and fixer delegation (nil: not recorded).
 	Audit  *auth.Audit
 	Logger *slog.Logger
@@ -129,6 +131,7 @@ type AnalyzeResult struct {
 	FixerState         string              `json:"fixerState,omitempty"`
 	PRLink             string              `json:"prLink,omitempty"`
 	FixerError         string              `json:"fixerError,omitempty"`
+	Handoff            *HandoffStatus      `json:"handoff,omitempty"` // a coding agent on GitHub was handed the fix
 	Notes              []string            `json:"notes,omitempty"`
 	// Untrusted lists what the request asked for beyond the configured settings; a verdict that used
 	// request-supplied patterns files no issue and is never cached for Argo's polls.
@@ -146,6 +149,8 @@ func (r *AnalyzeResult) Summary() string {
 	}
 	if r.PRLink != "" {
 		fmt.Fprintf(&b, " PR: %s.", r.PRLink)
+	} else if h := r.Handoff; h != nil {
+		fmt.Fprintf(&b, " Handed to %s: %s%s.", h.Fixer, h.State, map[bool]string{true: " (flagged: no pull request in time)"}[h.Flagged])
 	} else if r.FixerTaskID != "" {
 		fmt.Fprintf(&b, " Fixer task: %s (%s).", r.FixerTaskID, r.FixerState)
 	}
@@ -303,6 +308,9 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, trusted analysisInput
 	}
 	res.Issue = issue
 	t.recordIssue(ctx, repo, fp, issue)
+	if t.handOff(ctx, repo, firstNonEmpty(in.BaseBranch, t.cfg.DefaultBaseBranch), fp, in, res, progress) {
+		return
+	}
 	if t.cfg.FixerURL == "" {
 		return
 	}

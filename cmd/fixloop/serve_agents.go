@@ -102,7 +102,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		fixerURL = ""
 	}
 	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: fixerToken,
-		DefaultRepo: cfg.GitHub.Repo, Logger: logger, ReadOnly: cfg.ReadOnly, Audit: sec.audit, LLM: deps.LLM})
+		DefaultRepo: cfg.GitHub.Repo, Logger: logger, ReadOnly: cfg.ReadOnly, Audit: sec.audit, LLM: deps.LLM, Handoff: handoffConfig(cfg)})
 	if err != nil {
 		return err
 	}
@@ -131,4 +131,16 @@ func loopbackURL(listen string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// handoffConfig passes the fixer choice (global, per namespace, per rollout annotation) down to triage.
+func handoffConfig(cfg *config.Config) triage.HandoffConfig {
+	h := cfg.Handoff
+	return triage.HandoffConfig{
+		FixerFor: func(ns, annotation string) (string, string, error) {
+			c, err := h.FixerFor(ns, annotation)
+			return c.Kind, c.Value, err
+		},
+		PRTimeout: h.PRTimeout.Duration, PollInterval: h.PollInterval.Duration, Wait: h.Wait.Duration,
+	}
 }

@@ -43,6 +43,7 @@ type Config struct {
 	PublicURL string  `json:"publicURL,omitempty"`
 	A2A       A2A     `json:"a2a"`
 	Monitor   Monitor `json:"monitor"`
+	Handoff   Handoff `json:"handoff"`
 	Auth      Auth    `json:"auth"`
 	Limits    Limits  `json:"limits"`
 
@@ -139,6 +140,7 @@ func Default() *Config {
 		Prometheus: Prometheus{Timeout: Duration{30 * time.Second}},
 		Fixer:      Fixer{Timeout: Duration{20 * time.Minute}, Concurrency: 2, RetryLimit: 8},
 		Monitor:    defaultMonitor(),
+		Handoff:    defaultHandoff(),
 		Auth:       defaultAuth(),
 		Limits:     defaultLimits(),
 	}
@@ -436,6 +438,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Monitor.validate()...)
+	errs = append(errs, c.Handoff.validate()...)
 	c.validateAuth(bad)
 	return errors.Join(errs...)
 }

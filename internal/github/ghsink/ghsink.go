@@ -87,11 +87,12 @@ type Pull struct {
 
 // Repo is one repository's state.
 type Repo struct {
-	Issues   map[int]*Issue     `json:"issues"`
-	Comments map[int][]*Comment `json:"comments"`
-	Pulls    map[int]*Pull      `json:"pulls"`
-	Labels   map[string]*Label  `json:"labels"`
-	Next     int                `json:"next"` // issues and pulls share the number space, as on GitHub
+	Issues   map[int]*Issue               `json:"issues"`
+	Comments map[int][]*Comment           `json:"comments"`
+	Pulls    map[int]*Pull                `json:"pulls"`
+	Labels   map[string]*Label            `json:"labels"`
+	Statuses map[string]map[string]string `json:"statuses,omitempty"` // sha → context → state
+	Next     int                          `json:"next"`               // issues and pulls share the number space, as on GitHub
 }
 
 // Request is a recorded API request (tests assert on what left the client).
@@ -118,15 +119,17 @@ type Fault struct {
 
 // Server is the sink. Create with New; it is an http.Handler.
 type Server struct {
-	mu       sync.Mutex
-	state    state
-	path     string            // JSON state file ("" = memory only)
-	gitRepos map[string]string // owner/name → bare repository path
-	faults   []Fault
-	requests []Request
-	token    string // required bearer token ("" = any or none)
-	baseURL  string
-	now      func() time.Time
+	mu          sync.Mutex
+	state       state
+	path        string            // JSON state file ("" = memory only)
+	gitRepos    map[string]string // owner/name → bare repository path
+	faults      []Fault
+	requests    []Request
+	token       string            // required bearer token ("" = any or none)
+	users       map[string]string // extra accepted tokens → the login acting with them
+	baseURL     string
+	now         func() time.Time
+	notModified int
 }
 
 type state struct {
@@ -140,11 +143,14 @@ type Options struct {
 	GitRepos  map[string]string // owner/name → bare git repository for the branches API
 	Token     string            // when set, requests must carry it (401 otherwise)
 	BaseURL   string            // used for url/html_url fields; set by the caller once listening
+	// Users are further accepted tokens and the login each acts as (a coding agent's account); a
+	// request with no listed token acts as fixloop-bot.
+	Users map[string]string
 }
 
 // New creates a sink, loading StateFile if it exists.
 func New(o Options) (*Server, error) {
-	s := &Server{path: o.StateFile, gitRepos: o.GitRepos, token: o.Token, baseURL: strings.TrimRight(o.BaseURL, "/"), now: time.Now}
+	s := &Server{path: o.StateFile, gitRepos: o.GitRepos, token: o.Token, users: o.Users, baseURL: strings.TrimRight(o.BaseURL, "/"), now: time.Now}
 	s.state.Repos = map[string]*Repo{}
 	if o.StateFile != "" {
 		data, err := os.ReadFile(o.StateFile)
@@ -310,7 +316,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-RateLimit-Limit", "5000")
 	w.Header().Set("X-RateLimit-Remaining", "4999")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.now().Add(time.Hour).Unix(), 10))
-	if s.token != "" && r.Header.Get("Authorization") != "Bearer "+s.token && r.Header.Get("Authorization") != "token "+s.token {
+	user, ok := s.caller(r.Header.Get("Authorization"))
+	if !ok {
 		apiError(w, http.StatusUnauthorized, "Bad credentials")
 		return
 	}
@@ -325,7 +332,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeFault(w, f)
 		return
 	}
-	s.route(w, r, path, body)
+	if r.Method == http.MethodGet {
+		s.serveConditional(w, r, path, body, user)
+		return
+	}
+	s.route(w, r.WithContext(withUser(r.Context(), user)), path, body)
 }
 
 type discard struct{}
@@ -377,6 +388,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body
 	}
 	repoName := parts[1] + "/" + parts[2]
 	rest := parts[3:]
+	if s.routeAgentAPI(w, r, repoName, rest, body) {
+		return
+	}
 	switch {
 	case rest[0] == "issues" && len(rest) == 1:
 		switch r.Method {
@@ -403,7 +417,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body
 		writeJSON(w, 200, ls)
 	case rest[0] == "pulls" && len(rest) == 1:
 		if r.Method == http.MethodPost {
-			s.createPull(w, repoName, body)
+			s.createPull(w, repoName, body, userOf(r))
 		} else {
 			s.listPulls(w, r, repoName)
 		}
@@ -623,7 +637,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, repoName string, 
 			return
 		}
 		now := s.now().UTC()
-		c := &Comment{ID: s.id(), Body: in.Body, User: bot, CreatedAt: now, UpdatedAt: now, IssueURL: is.URL}
+		c := &Comment{ID: s.id(), Body: in.Body, User: userOf(r), CreatedAt: now, UpdatedAt: now, IssueURL: is.URL}
 		c.HTMLURL = fmt.Sprintf("%s#issuecomment-%d", is.HTMLURL, c.ID)
 		repo.Comments[n] = append(repo.Comments[n], c)
 		is.Comments = len(repo.Comments[n])
@@ -688,7 +702,7 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, repoName stri
 	writeJSON(w, 200, out)
 }
 
-func (s *Server) createPull(w http.ResponseWriter, repoName string, body []byte) {
+func (s *Server) createPull(w http.ResponseWriter, repoName string, body []byte, user User) {
 	var in struct {
 		Title string `json:"title"`
 		Head  string `json:"head"`
@@ -726,7 +740,7 @@ func (s *Server) createPull(w http.ResponseWriter, repoName string, body []byte)
 	repo.Next++
 	now := s.now().UTC()
 	owner := strings.Split(repoName, "/")[0]
-	p := &Pull{ID: s.id(), Number: repo.Next, Title: in.Title, Body: in.Body, State: "open", Draft: in.Draft, User: bot, CreatedAt: now, UpdatedAt: now,
+	p := &Pull{ID: s.id(), Number: repo.Next, Title: in.Title, Body: in.Body, State: "open", Draft: in.Draft, User: user, CreatedAt: now, UpdatedAt: now,
 		Head: Ref{Ref: head, SHA: headSHA, Label: owner + ":" + head}, Base: Ref{Ref: in.Base, SHA: baseSHA, Label: owner + ":" + in.Base}}
 	p.URL = fmt.Sprintf("%s/repos/%s/pulls/%d", s.baseURL, repoName, p.Number)
 	p.HTMLURL = fmt.Sprintf("%s/%s/pull/%d", s.baseURL, repoName, p.Number)

@@ -1,0 +1,152 @@
+package triage
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/judge"
+	"github.com/fixloop/fixloop/internal/redact"
+)
+
+const agentToken = "agent-token-1"
+
+// handoffSetup is a sink where a scripted coding agent (its own account) watches for trigger, and a
+// triage agent configured with fixer kind:value.
+func handoffSetup(t *testing.T, kind, value string, agent ghsink.ScriptedAgent, h HandoffConfig) (*Triage, *ghsink.Server) {
+	t.Helper()
+	sink, err := ghsink.New(ghsink.Options{Users: map[string]string{agentToken: "coding-agent"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sink)
+	t.Cleanup(ts.Close)
+	sink.SetBaseURL(ts.URL)
+	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.API, agent.Token, agent.Repo = ts.URL+"/", agentToken, "acme/shop"
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go agent.Run(ctx)
+	tr, _ := newTestTriage(t)
+	h.FixerFor = func(string, string) (string, string, error) { return kind, value, nil }
+	tr.cfg.GitHub, tr.cfg.DefaultRepo, tr.cfg.Handoff = gh, "acme/shop", h
+	return tr, sink
+}
+
+func abortVerdict(t *testing.T) *judge.Verdict {
+	t.Helper()
+	dir := "../../testdata/canary/5xx-increase"
+	in, err := judge.LoadFiles(judge.Files{Stable: dir + "/stable.log", Canary: dir + "/canary.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Namespace, in.Rollout = "shop", "web"
+	v, err := judge.Judge(context.Background(), in, judge.Options{})
+	if err != nil || v.Verdict != judge.Abort {
+		t.Fatalf("judge: %+v %v", v, err)
+	}
+	return v
+}
+
+func analyse(tr *Triage, v *judge.Verdict, op string) *AnalyzeResult {
+	res := &AnalyzeResult{JudgeVerdict: *v, Namespace: "shop", Rollout: "web"}
+	tr.act(context.Background(), AnalyzeInput{Namespace: "shop", Rollout: "web"}, op, res, nop)
+	return res
+}
+
+// A coding agent summoned by a label, an assignee or a mention comments and opens a PR that closes
+// the issue; fixloop reports that PR as prLink, and a repeat of the failure does not hand off again.
+func TestHandoffToCodingAgentFollowedToPR(t *testing.T) {
+	cases := []struct {
+		kind, value string
+		agent       ghsink.ScriptedAgent
+	}{
+		{"label", "jules", ghsink.ScriptedAgent{Label: "jules"}},
+		{"assignee", "copilot-swe", ghsink.ScriptedAgent{Assignee: "copilot-swe"}},
+		{"mention", "@claude please fix this", ghsink.ScriptedAgent{Mention: "@claude"}},
+	}
+	v := abortVerdict(t)
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			tr, sink := handoffSetup(t, c.kind, c.value, c.agent, HandoffConfig{Wait: 20 * time.Second, PollInterval: 50 * time.Millisecond})
+			res := analyse(tr, v, "op-1")
+			if res.Issue == nil || res.Handoff == nil {
+				t.Fatalf("no issue or hand-off: %+v (notes %v, issue error %q, fixer error %q)", res.Handoff, res.Notes, res.IssueError, res.FixerError)
+			}
+			pulls := sink.Pulls("acme/shop")
+			if len(pulls) != 1 || res.PRLink != pulls[0].HTMLURL {
+				t.Fatalf("prLink %q, agent's pulls %+v", res.PRLink, pulls)
+			}
+			if res.Handoff.State != github.HandoffPROpen || res.Handoff.AgentComments != 1 || res.Handoff.PRBase != "main" {
+				t.Fatalf("hand-off status %+v, want pr_open with the agent's comment and base main", res.Handoff)
+			}
+			again := analyse(tr, v, "op-2")
+			if again.Handoff == nil || !again.Handoff.Repeat || again.PRLink != res.PRLink {
+				t.Fatalf("repeat: %+v prLink %q", again.Handoff, again.PRLink)
+			}
+			assertHandedOffOnce(t, sink, res.Issue.Number, c.kind, c.value)
+			if sink.NotModified() == 0 {
+				t.Errorf("the repeat's look at an unchanged issue sent no conditional request answered 304")
+			}
+		})
+	}
+}
+
+// assertHandedOffOnce checks the issue carries the trigger once, and that fixloop sent it once.
+func assertHandedOffOnce(t *testing.T, sink *ghsink.Server, number int, kind, value string) {
+	t.Helper()
+	var sent int
+	for _, r := range sink.Requests() {
+		switch {
+		case kind == "label" && r.Method == "POST" && strings.HasSuffix(r.Path, fmt.Sprintf("/issues/%d/labels", number)),
+			kind == "assignee" && r.Method == "POST" && strings.HasSuffix(r.Path, fmt.Sprintf("/issues/%d/assignees", number)),
+			kind == "mention" && r.Method == "POST" && strings.HasSuffix(r.Path, fmt.Sprintf("/issues/%d/comments", number)) && strings.Contains(r.Body, value):
+			sent++
+		}
+	}
+	if sent != 1 {
+		t.Fatalf("hand-off %s:%s sent %d times over two occurrences, want once", kind, value, sent)
+	}
+	is := sink.Issues("acme/shop")[0]
+	switch kind {
+	case "label":
+		var n int
+		for _, l := range is.Labels {
+			if l.Name == value {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("issue labels %+v: %q %d times", is.Labels, value, n)
+		}
+	case "assignee":
+		if len(is.Assignees) != 1 || is.Assignees[0].Login != value {
+			t.Fatalf("issue assignees %+v, want %s", is.Assignees, value)
+		}
+	}
+}
+
+// A coding agent that comments but never opens a pull request is flagged once the timeout passes;
+// nothing claims a PR.
+func TestHandoffWithoutPRIsFlagged(t *testing.T) {
+	tr, _ := handoffSetup(t, "label", "jules", ghsink.ScriptedAgent{Label: "jules", NoPR: true},
+		HandoffConfig{Wait: 3 * time.Second, PollInterval: 50 * time.Millisecond, PRTimeout: time.Second})
+	res := analyse(tr, abortVerdict(t), "op-1")
+	if res.Handoff == nil || !res.Handoff.Flagged || res.PRLink != "" || res.Handoff.PRURL != "" {
+		t.Fatalf("hand-off without PR: %+v prLink %q, want flagged and no PR", res.Handoff, res.PRLink)
+	}
+	if res.Handoff.State != github.HandoffAgentWorking {
+		t.Fatalf("state %q, want agent_working (the agent commented)", res.Handoff.State)
+	}
+	if !strings.Contains(res.Summary(), "flagged") {
+		t.Errorf("summary does not say the hand-off is flagged: %s", res.Summary())
+	}
+}
