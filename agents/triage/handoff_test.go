@@ -18,7 +18,7 @@ const agentToken = "agent-token-1"
 
 // handoffSetup is a sink where a scripted coding agent (its own account) watches for trigger, and a
 // triage agent configured with fixer kind:value.
-func handoffSetup(t *testing.T, kind, value string, agent ghsink.ScriptedAgent, h HandoffConfig) (*Triage, *ghsink.Server) {
+func handoffSetup(t *testing.T, kind, value string, agent *ghsink.ScriptedAgent, h HandoffConfig) (*Triage, *ghsink.Server) {
 	t.Helper()
 	sink, err := ghsink.New(ghsink.Options{Users: map[string]string{agentToken: "coding-agent"}})
 	if err != nil {
@@ -58,7 +58,7 @@ func abortVerdict(t *testing.T) *judge.Verdict {
 
 func analyse(tr *Triage, v *judge.Verdict, op string) *AnalyzeResult {
 	res := &AnalyzeResult{JudgeVerdict: *v, Namespace: "shop", Rollout: "web"}
-	tr.act(context.Background(), AnalyzeInput{Namespace: "shop", Rollout: "web"}, op, res, nop)
+	tr.act(context.Background(), AnalyzeInput{Namespace: "shop", Rollout: "web"}, analysisInputs{RepoURL: "acme/shop"}, op, res, nop)
 	return res
 }
 
@@ -67,11 +67,11 @@ func analyse(tr *Triage, v *judge.Verdict, op string) *AnalyzeResult {
 func TestHandoffToCodingAgentFollowedToPR(t *testing.T) {
 	cases := []struct {
 		kind, value string
-		agent       ghsink.ScriptedAgent
+		agent       *ghsink.ScriptedAgent
 	}{
-		{"label", "jules", ghsink.ScriptedAgent{Label: "jules"}},
-		{"assignee", "copilot-swe", ghsink.ScriptedAgent{Assignee: "copilot-swe"}},
-		{"mention", "@claude please fix this", ghsink.ScriptedAgent{Mention: "@claude"}},
+		{"label", "jules", &ghsink.ScriptedAgent{Label: "jules"}},
+		{"assignee", "copilot-swe", &ghsink.ScriptedAgent{Assignee: "copilot-swe"}},
+		{"mention", "@claude please fix this", &ghsink.ScriptedAgent{Mention: "@claude"}},
 	}
 	v := abortVerdict(t)
 	for _, c := range cases {
@@ -137,7 +137,7 @@ func assertHandedOffOnce(t *testing.T, sink *ghsink.Server, number int, kind, va
 // A coding agent that comments but never opens a pull request is flagged once the timeout passes;
 // nothing claims a PR.
 func TestHandoffWithoutPRIsFlagged(t *testing.T) {
-	tr, _ := handoffSetup(t, "label", "jules", ghsink.ScriptedAgent{Label: "jules", NoPR: true},
+	tr, _ := handoffSetup(t, "label", "jules", &ghsink.ScriptedAgent{Label: "jules", NoPR: true},
 		HandoffConfig{Wait: 3 * time.Second, PollInterval: 50 * time.Millisecond, PRTimeout: time.Second})
 	res := analyse(tr, abortVerdict(t), "op-1")
 	if res.Handoff == nil || !res.Handoff.Flagged || res.PRLink != "" || res.Handoff.PRURL != "" {

@@ -308,7 +308,7 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, trusted analysisInput
 	}
 	res.Issue = issue
 	t.recordIssue(ctx, repo, fp, issue)
-	if t.handOff(ctx, repo, firstNonEmpty(in.BaseBranch, t.cfg.DefaultBaseBranch), fp, in, res, progress) {
+	if t.handOff(ctx, repo, firstNonEmpty(trusted.BaseBranch, t.cfg.DefaultBaseBranch), fp, in, res, progress) {
 		return
 	}
 	if t.cfg.FixerURL == "" {
