@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,10 +25,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/fixloop/fixloop/agents/fixer"
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
-	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/testenv"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -61,7 +57,7 @@ fixloop sees at each step. The components are built once by 'make testenv-build'
 			if err != nil {
 				return usageError("%v", err)
 			}
-			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 8, down: down, llm: cfg.LLM, term: detectTerm(cmd.OutOrStdout())}
+			d := &demo{dir: dir, out: cmd.OutOrStdout(), total: 9, down: down, llm: cfg.LLM, term: detectTerm(cmd.OutOrStdout())}
 			err = d.run(cmd.Context())
 			if err != nil || down || cmd.Context().Err() != nil {
 				// Ctrl-C or a failure: leave nothing behind.
@@ -136,7 +132,7 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 
-	d.header("Starting fixloop serve (deterministic judge, SQLite state) and a local GitHub-compatible issue sink")
+	d.header("Starting fixloop serve (deterministic judge, SQLite state, health monitor) and a local GitHub-compatible issue sink")
 	if err := d.startServe(ctx, self); err != nil {
 		return err
 	}
@@ -171,9 +167,16 @@ func (d *demo) run(ctx context.Context) error {
 	d.header("The fix: what fixloop's fixer agent hands to OpenCode")
 	d.showFix(ctx, issue)
 
+	d.header("Between deploys: the health monitor catches a service that degrades on its own")
+	caught, err := d.showMonitor(ctx)
+	if err != nil {
+		return err
+	}
+
 	d.header("Summary")
 	d.say("good canary (green):  %s", good)
 	d.say("bad canary (yellow):  %s", bad)
+	d.say("%s/%s: %s", monitorNamespace, monitorWorkload, caught)
 	if d.down {
 		return nil
 	}
@@ -259,6 +262,7 @@ func (d *demo) startServe(ctx context.Context, self string) error {
 		"FIXLOOP_GITHUB_TOKEN=demo-token",
 		"FIXLOOP_GITHUB_REPO="+demoRepo,
 	)
+	env = append(env, monitorEnv()...)
 	if err := testenv.StartTracked(d.dir, "fixloop-serve", self, []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, env); err != nil {
 		return err
 	}
@@ -357,6 +361,9 @@ func (d *demo) deploy(ctx context.Context) error {
 			"metrics": []any{map[string]any{
 				"name": "fixloop-verdict", "count": int64(1), "consecutiveErrorLimit": int64(30), "interval": "5s",
 				"successCondition": "result.promote == true && result.confidence >= 70",
+				// Only an abort fails the run: an inconclusive or low-confidence verdict makes the
+				// measurement Inconclusive, so Argo pauses the rollout for a human (never a promote).
+				"failureCondition": "result.verdict == \"abort\"",
 				"provider": map[string]any{"web": map[string]any{
 					"url": d.serve + "/argo/v1/verdict", "method": "POST", "timeoutSeconds": int64(10),
 					"headers": []any{map[string]any{"key": "Content-Type", "value": "application/json"},
@@ -388,13 +395,16 @@ func (d *demo) deploy(ctx context.Context) error {
 		{"pause": map[string]any{"duration": "5s"}},
 	}
 	svc, ro := testenv.DemoObjects(demoNamespace, testenv.DemoRollout{Name: demoRollout, Replicas: 5, Steps: steps, Color: "blue"})
+	// 60 requests/s: the canary at 20% serves the ~500 requests the judge needs for full confidence
+	// within the pause (at the generator's default 10/s a benign canary scores ~57, below the gate).
+	metav1.SetMetaDataAnnotation(&svc.ObjectMeta, testenv.TrafficAnnotation, "60")
 	if _, err := d.cs.CoreV1().Services(demoNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the Service: %w", err)
 	}
 	if _, err := d.dyn.Resource(testenv.RolloutGVR).Namespace(demoNamespace).Create(ctx, ro, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating the Rollout: %w", err)
 	}
-	d.say("Rollout %s/%s: 5 replicas of the demo app (blue); canary steps: 20%% → pause 45s → fixloop analysis → 60%% → done", demoNamespace, demoRollout)
+	d.say("Rollout %s/%s: 5 replicas of the demo app (blue), 60 requests/s; canary steps: 20%% → pause 45s → fixloop analysis → 60%% → done", demoNamespace, demoRollout)
 	return d.watchRollout(ctx, 3*time.Minute, func(s rolloutState) bool { return s.Phase == "Healthy" && s.Available == 5 })
 }
 
@@ -415,6 +425,7 @@ type rolloutState struct {
 	Phase, Message, CurrentHash, StableHash string
 	Step, Available                         int64
 	Aborted                                 bool
+	Inconclusive                            bool // paused by an Inconclusive analysis, waiting for a human
 }
 
 func readRolloutState(u *unstructured.Unstructured) rolloutState {
@@ -426,6 +437,12 @@ func readRolloutState(u *unstructured.Unstructured) rolloutState {
 	s.Step, _, _ = unstructured.NestedInt64(u.Object, "status", "currentStepIndex")
 	s.Available, _, _ = unstructured.NestedInt64(u.Object, "status", "availableReplicas")
 	s.Aborted, _, _ = unstructured.NestedBool(u.Object, "status", "abort")
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["reason"] == "InconclusiveAnalysisRun" {
+			s.Inconclusive = true
+		}
+	}
 	return s
 }
 
@@ -433,6 +450,9 @@ func (s rolloutState) String() string {
 	str := fmt.Sprintf("phase %s, step %d, %d available", s.Phase, s.Step, s.Available)
 	if s.Aborted {
 		str += ", aborted"
+	}
+	if s.Inconclusive {
+		str += ", paused: analysis inconclusive"
 	}
 	if s.Message != "" {
 		str += " — " + s.Message
@@ -498,12 +518,16 @@ func (d *demo) release(ctx context.Context, env map[string]string) (string, erro
 	var final rolloutState
 	err = d.watchRollout(ctx, 5*time.Minute, func(s rolloutState) bool {
 		final = s
-		return (s.Phase == "Healthy" && s.Step >= 5) || s.Aborted || s.Phase == "Degraded"
+		return (s.Phase == "Healthy" && s.Step >= 5) || s.Aborted || s.Phase == "Degraded" || s.Inconclusive
 	})
 	if err != nil {
 		return "", err
 	}
 	d.showAnalysisRun(ctx)
+	if final.Inconclusive {
+		return "", fmt.Errorf("fixloop's verdict was inconclusive, so Argo paused the canary for a human "+
+			"(kubectl argo rollouts promote or abort %s -n %s); the demo expects a clear verdict", demoRollout, demoNamespace)
+	}
 	if final.Aborted || final.Phase == "Degraded" {
 		return "aborted by Argo Rollouts on fixloop's verdict; canary scaled down, stable kept serving", nil
 	}
@@ -617,158 +641,6 @@ func (d *demo) showAnalysisRun(ctx context.Context) {
 		last, _ := ms[len(ms)-1].(map[string]any)
 		d.say("  measurement %v: %s", last["phase"], truncate(fmt.Sprint(last["value"]), 200))
 	}
-}
-
-func (d *demo) showIssues() *ghsink.Issue {
-	sink, err := ghsink.New(ghsink.Options{StateFile: filepath.Join(d.dir, "github", "state.json")})
-	if err != nil {
-		d.say("reading the issue sink: %v", err)
-		return nil
-	}
-	issues := sink.Issues(demoRepo)
-	if len(issues) == 0 {
-		d.say("no issue was opened (unexpected for an aborted canary: see %s)", filepath.Join(d.dir, "logs", "fixloop-serve.log"))
-		return nil
-	}
-	for _, is := range issues {
-		d.say("%s#%d [%s] %s", demoRepo, is.Number, is.State, is.Title)
-		var labels []string
-		for _, l := range is.Labels {
-			labels = append(labels, l.Name)
-		}
-		d.say("labels: %s; comments: %d", strings.Join(labels, ", "), len(sink.Comments(demoRepo, is.Number)))
-		for i, line := range strings.Split(is.Body, "\n") {
-			if i == 25 {
-				d.say("│ ... (full body: bin/fixloop github-sink --print --state %s)", filepath.Join(d.dir, "github", "state.json"))
-				break
-			}
-			d.say("│ %s", line)
-		}
-	}
-	is := issues[len(issues)-1]
-	return &is
-}
-
-func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
-	if issue == nil {
-		d.say("no issue, so nothing to hand to the fixer")
-		return
-	}
-	req := fixer.Request{Repo: demoRepo, BaseBranch: "main", IssueNumber: issue.Number, Fingerprint: fingerprintFromLabels(issue), Plan: issue.Body}
-	plan, err := fixer.PlanFor(req)
-	if err != nil {
-		d.say("building the plan: %v", err)
-		return
-	}
-	if _, ok := openCodeProvider(d.llm); !ok {
-		d.say("No LLM is configured, so this is the plan the fixer would hand to OpenCode:")
-		for i, line := range strings.Split(plan, "\n") {
-			if i == 30 {
-				d.say("┊ ...")
-				break
-			}
-			d.say("┊ %s", line)
-		}
-		fmt.Fprintln(d.out)
-		for _, line := range strings.Split(fixer.EnableHelp(), "\n") {
-			d.say("%s", line)
-		}
-		return
-	}
-	planFile := filepath.Join(d.dir, "github", "plan.md")
-	if err := os.WriteFile(planFile, []byte(issue.Body), 0o644); err != nil {
-		d.say("writing the plan: %v", err)
-		return
-	}
-	d.say("An LLM is configured: the fixer drives OpenCode on %s (a local stand-in for github.com/%s) ...", d.repo, demoRepo)
-	// The sink serves the bare repository over git's smart HTTP, as github.com would: the fixer clones
-	// from and pushes to the configured GitHub host only.
-	cmd := exec.CommandContext(ctx, d.self, "fix", "--repo", demoRepo, "--issue", fmt.Sprint(issue.Number),
-		"--fingerprint", req.Fingerprint, "--plan-file", planFile, "--github-url", d.sinkURL,
-		"--state-dir", filepath.Join(d.dir, "fixer-state"))
-	cmd.Env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=demo-token")
-	out := indent{d.out}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
-		d.say("the fixer did not open a pull request: %v (its progress is above)", err)
-	}
-	sink, err := ghsink.New(ghsink.Options{StateFile: filepath.Join(d.dir, "github", "state.json")})
-	if err == nil {
-		for _, p := range sink.Pulls(demoRepo) {
-			d.say("pull request #%d [%s] %s (%s → %s)", p.Number, p.State, p.Title, p.Head.Ref, p.Base.Ref)
-		}
-	}
-}
-
-// demoRepoFiles is the demo shop's source; ".tmpl" keeps the Go tools from treating it as part of
-// fixloop (and its go.mod from making it a separate module embed cannot reach).
-//
-//go:embed demorepo/*.tmpl
-var demoRepoFiles embed.FS
-
-func writeDemoRepoFiles(dir string) error {
-	entries, err := demoRepoFiles.ReadDir("demorepo")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		body, err := demoRepoFiles.ReadFile("demorepo/" + e.Name())
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, strings.TrimSuffix(e.Name(), ".tmpl")), body, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// seedDemoRepo creates a bare repository holding a tiny version of the demo app's palette code with
-// the bug the bad release ships (an index out of range), so the fixer has a real repository to fix.
-func seedDemoRepo(bare string) error {
-	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err == nil {
-		return nil
-	}
-	work, err := os.MkdirTemp("", "fixloop-demo-repo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	if err := writeDemoRepoFiles(work); err != nil {
-		return err
-	}
-	git := func(dir string, args ...string) error {
-		c := exec.Command("git", args...)
-		c.Dir = dir
-		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=fixloop demo", "GIT_AUTHOR_EMAIL=demo@fixloop.invalid",
-			"GIT_COMMITTER_NAME=fixloop demo", "GIT_COMMITTER_EMAIL=demo@fixloop.invalid")
-		if out, err := c.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	if err := os.MkdirAll(bare, 0o755); err != nil {
-		return err
-	}
-	steps := [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"commit", "-q", "-m", "shop: colour palette"}}
-	for _, st := range steps {
-		if err := git(work, st...); err != nil {
-			return err
-		}
-	}
-	if err := git(bare, "init", "-q", "--bare", "-b", "main"); err != nil {
-		return err
-	}
-	return git(work, "push", "-q", bare, "main")
-}
-
-func fingerprintFromLabels(is *ghsink.Issue) string {
-	for _, l := range is.Labels {
-		if fp, ok := strings.CutPrefix(l.Name, "fixloop:fp-"); ok {
-			return fp
-		}
-	}
-	return fmt.Sprintf("issue-%d", is.Number)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
