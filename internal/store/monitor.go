@@ -124,7 +124,7 @@ const monitorMigration = `CREATE TABLE monitor_runs (
 	CREATE INDEX monitor_actions_run ON monitor_actions(run_id);`
 
 // PutMonitorRun implements MonitorStore (insert or replace).
-func (s *SQLite) PutMonitorRun(ctx context.Context, r MonitorRun) error {
+func (s *SQLStore) PutMonitorRun(ctx context.Context, r MonitorRun) error {
 	if r.ID == "" {
 		return errors.New("store: monitor run without id")
 	}
@@ -135,12 +135,12 @@ func (s *SQLite) PutMonitorRun(ctx context.Context, r MonitorRun) error {
 }
 
 // GetMonitorRun implements MonitorStore.
-func (s *SQLite) GetMonitorRun(ctx context.Context, id string) (*MonitorRun, error) {
+func (s *SQLStore) GetMonitorRun(ctx context.Context, id string) (*MonitorRun, error) {
 	return getDoc[MonitorRun](ctx, s.db, `SELECT data FROM monitor_runs WHERE id = ?`, id)
 }
 
 // ListMonitorRuns implements MonitorStore.
-func (s *SQLite) ListMonitorRuns(ctx context.Context, limit int) ([]MonitorRun, error) {
+func (s *SQLStore) ListMonitorRuns(ctx context.Context, limit int) ([]MonitorRun, error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -148,12 +148,12 @@ func (s *SQLite) ListMonitorRuns(ctx context.Context, limit int) ([]MonitorRun, 
 }
 
 // UnfinishedMonitorRuns implements MonitorStore.
-func (s *SQLite) UnfinishedMonitorRuns(ctx context.Context) ([]MonitorRun, error) {
+func (s *SQLStore) UnfinishedMonitorRuns(ctx context.Context) ([]MonitorRun, error) {
 	return queryDocs[MonitorRun](ctx, s.db, `SELECT data FROM monitor_runs WHERE status = ? ORDER BY started_at`, MonitorRunning)
 }
 
 // PutMonitorStep implements MonitorStore (insert or replace; the first insert fixes the step's order).
-func (s *SQLite) PutMonitorStep(ctx context.Context, st MonitorStep) error {
+func (s *SQLStore) PutMonitorStep(ctx context.Context, st MonitorStep) error {
 	if st.RunID == "" || st.Name == "" {
 		return errors.New("store: monitor step without run id or name")
 	}
@@ -165,13 +165,13 @@ func (s *SQLite) PutMonitorStep(ctx context.Context, st MonitorStep) error {
 }
 
 // ListMonitorSteps implements MonitorStore, in the order the steps started.
-func (s *SQLite) ListMonitorSteps(ctx context.Context, runID string) ([]MonitorStep, error) {
+func (s *SQLStore) ListMonitorSteps(ctx context.Context, runID string) ([]MonitorStep, error) {
 	return queryDocs[MonitorStep](ctx, s.db, `SELECT data FROM monitor_steps WHERE run_id = ? ORDER BY seq`, runID)
 }
 
 // PutMonitorFindings implements MonitorStore.
-func (s *SQLite) PutMonitorFindings(ctx context.Context, runID string, fs []MonitorFinding) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+func (s *SQLStore) PutMonitorFindings(ctx context.Context, runID string, fs []MonitorFinding) error {
+	return s.lockedTx(ctx, "monitor_findings|"+runID, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_findings WHERE run_id = ?`, runID); err != nil {
 			return err
 		}
@@ -186,20 +186,20 @@ func (s *SQLite) PutMonitorFindings(ctx context.Context, runID string, fs []Moni
 }
 
 // ListMonitorFindings implements MonitorStore.
-func (s *SQLite) ListMonitorFindings(ctx context.Context, runID string) ([]MonitorFinding, error) {
+func (s *SQLStore) ListMonitorFindings(ctx context.Context, runID string) ([]MonitorFinding, error) {
 	return queryDocs[MonitorFinding](ctx, s.db, `SELECT data FROM monitor_findings WHERE run_id = ? ORDER BY seq`, runID)
 }
 
 // ClaimMonitorAction implements MonitorStore: an insert that only the first caller wins. A claim left
 // running or failed by a dead process may be taken over: the side effects themselves are idempotent per
 // key (the issue occurrence id, the fixer delegation per fingerprint), so retrying them is safe.
-func (s *SQLite) ClaimMonitorAction(ctx context.Context, a MonitorAction) (*MonitorAction, bool, error) {
+func (s *SQLStore) ClaimMonitorAction(ctx context.Context, a MonitorAction) (*MonitorAction, bool, error) {
 	if a.Key == "" {
 		return nil, false, errors.New("store: monitor action without key")
 	}
 	var cur *MonitorAction
 	claimed := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.lockedTx(ctx, "monitor_actions|"+a.Key, func(tx *sql.Tx) error {
 		old, err := getDoc[MonitorAction](ctx, tx, `SELECT data FROM monitor_actions WHERE key = ?`, a.Key)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -226,7 +226,7 @@ func (s *SQLite) ClaimMonitorAction(ctx context.Context, a MonitorAction) (*Moni
 }
 
 // PutMonitorAction implements MonitorStore.
-func (s *SQLite) PutMonitorAction(ctx context.Context, a MonitorAction) error {
+func (s *SQLStore) PutMonitorAction(ctx context.Context, a MonitorAction) error {
 	if a.Key == "" {
 		return errors.New("store: monitor action without key")
 	}
@@ -241,7 +241,7 @@ func (s *SQLite) PutMonitorAction(ctx context.Context, a MonitorAction) error {
 }
 
 // ListMonitorActions implements MonitorStore.
-func (s *SQLite) ListMonitorActions(ctx context.Context, runID string) ([]MonitorAction, error) {
+func (s *SQLStore) ListMonitorActions(ctx context.Context, runID string) ([]MonitorAction, error) {
 	if runID == "" {
 		return queryDocs[MonitorAction](ctx, s.db, `SELECT data FROM monitor_actions ORDER BY created_at DESC LIMIT 500`)
 	}

@@ -18,17 +18,35 @@ import (
 // DBFileName is the database file created inside the state directory.
 const DBFileName = "fixloop.db"
 
-// SQLite is the Store backed by one SQLite file (WAL mode).
-type SQLite struct {
-	db    *sql.DB
-	tasks *taskStore
-	now   func() time.Time
+// SQLStore is the Store over database/sql: one SQLite file (WAL mode, the zero-setup default) or a
+// PostgreSQL database shared by several replicas (OpenPostgres). The SQL is common; the dialect holds
+// the few differences (schema types, JSON functions, per-key locking).
+type SQLStore struct {
+	db      *sql.DB
+	dialect *dialect
+	tasks   *taskStore
+	now     func() time.Time
 }
 
-var _ Store = (*SQLite)(nil)
+// SQLite is the name callers and tests have always used for the store type.
+type SQLite = SQLStore
+
+var _ Store = (*SQLStore)(nil)
+
+// OpenConfigured opens the store a user configured: storeURL postgres://… (or postgresql://…) selects
+// PostgreSQL; empty selects SQLite in stateDir.
+func OpenConfigured(ctx context.Context, storeURL, stateDir string) (*SQLStore, error) {
+	if storeURL == "" {
+		return Open(ctx, stateDir)
+	}
+	if IsPostgresURL(storeURL) {
+		return OpenPostgres(ctx, storeURL)
+	}
+	return nil, errors.New("store: --store must be a postgres:// or postgresql:// URL (empty: SQLite in the state directory)")
+}
 
 // Open opens (creating if needed) the database in stateDir and applies migrations.
-func Open(ctx context.Context, stateDir string) (*SQLite, error) {
+func Open(ctx context.Context, stateDir string) (*SQLStore, error) {
 	if stateDir == "" {
 		return nil, errors.New("store: empty state directory (set --state-dir or FIXLOOP_STATE_DIR)")
 	}
@@ -39,7 +57,7 @@ func Open(ctx context.Context, stateDir string) (*SQLite, error) {
 }
 
 // OpenFile opens the database at path.
-func OpenFile(ctx context.Context, path string) (*SQLite, error) {
+func OpenFile(ctx context.Context, path string) (*SQLStore, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -53,27 +71,50 @@ func OpenFile(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
-	s := &SQLite{db: db, now: time.Now}
+	return openSQL(ctx, db, sqliteDialect, path)
+}
+
+// openSQL migrates db and wraps it; where names the database in errors (never a password).
+func openSQL(ctx context.Context, db *sql.DB, d *dialect, where string) (*SQLStore, error) {
+	s := &SQLStore{db: db, dialect: d, now: time.Now}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+		return nil, fmt.Errorf("store: migrate %s: %w", where, err)
 	}
-	s.tasks = &taskStore{db: db, now: func() time.Time { return s.now() }}
+	s.tasks = &taskStore{db: db, dialect: d, now: func() time.Time { return s.now() }}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLStore) Close() error { return s.db.Close() }
 
 // DB exposes the handle for tests and diagnostics.
-func (s *SQLite) DB() *sql.DB { return s.db }
+func (s *SQLStore) DB() *sql.DB { return s.db }
 
 // Tasks implements Store.
-func (s *SQLite) Tasks() taskstore.Store { return s.tasks }
+func (s *SQLStore) Tasks() taskstore.Store { return s.tasks }
 
-// migrations are applied in order; never edit a released entry, append a new one.
+// dialect is what differs between the SQL backends.
+type dialect struct {
+	name string
+	// migrations are applied in order; never edit a released entry, append a new one.
+	migrations []string
+	// lockKey serialises read-modify-write transactions on one key (SQLite's writer lock already does).
+	lockKey func(ctx context.Context, tx *sql.Tx, key string) error
+	// statusAfter is the SQL condition "the task's status timestamp is after ? (Unix seconds)".
+	statusAfter string
+}
+
+var sqliteDialect = &dialect{
+	name:        "sqlite",
+	migrations:  migrations,
+	lockKey:     func(context.Context, *sql.Tx, string) error { return nil },
+	statusAfter: "unixepoch(json_extract(data, '$.status.timestamp'), 'subsec') > ?",
+}
+
+// migrations are SQLite's schema steps; never edit a released entry, append a new one.
 var migrations = []string{
 	`CREATE TABLE a2a_tasks (
 		id TEXT PRIMARY KEY,
@@ -111,41 +152,52 @@ var migrations = []string{
 	monitorMigration,
 }
 
-func (s *SQLite) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+func (s *SQLStore) migrate(ctx context.Context) error {
+	// Replicas starting together on one Postgres take turns (the lock) at creating the version table.
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.dialect.lockKey(ctx, tx, "schema_migrations"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return err
 	}
-	for i, m := range migrations {
-		v := i + 1
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, m); err != nil {
-				return fmt.Errorf("migration %d: %w", v, err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, s.now().Unix())
-			return err
-		})
-		if err != nil {
+	for i, m := range s.dialect.migrations {
+		if err := s.tx(ctx, func(tx *sql.Tx) error { return s.applyMigration(ctx, tx, i+1, m) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+func (s *SQLStore) applyMigration(ctx context.Context, tx *sql.Tx, v int, m string) error {
+	if err := s.dialect.lockKey(ctx, tx, "schema_migrations"); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m); err != nil {
+		return fmt.Errorf("migration %d: %w", v, err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, s.now().Unix())
+	return err
+}
+
 // SchemaVersion reports the highest applied migration.
-func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
+func (s *SQLStore) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
 	return int(v.Int64), err
 }
 
-func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *SQLStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -155,6 +207,17 @@ func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// lockedTx runs fn in a transaction holding the lock for key, so concurrent read-modify-writes of one
+// record (from this process or another replica) apply one after the other.
+func (s *SQLStore) lockedTx(ctx context.Context, key string, fn func(*sql.Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.dialect.lockKey(ctx, tx, key); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // --- JSON-document tables ---
@@ -199,12 +262,12 @@ func listDocs[T any](ctx context.Context, db *sql.DB, query string) ([]T, error)
 }
 
 // GetIssue implements Store.
-func (s *SQLite) GetIssue(ctx context.Context, fp string) (*IssueRecord, error) {
+func (s *SQLStore) GetIssue(ctx context.Context, fp string) (*IssueRecord, error) {
 	return getDoc[IssueRecord](ctx, s.db, `SELECT data FROM issues WHERE fingerprint = ?`, fp)
 }
 
 // PutIssue implements Store (insert or replace).
-func (s *SQLite) PutIssue(ctx context.Context, rec IssueRecord) error {
+func (s *SQLStore) PutIssue(ctx context.Context, rec IssueRecord) error {
 	if rec.Fingerprint == "" {
 		return errors.New("store: issue record without fingerprint")
 	}
@@ -215,21 +278,21 @@ func (s *SQLite) PutIssue(ctx context.Context, rec IssueRecord) error {
 }
 
 // ListIssues implements Store.
-func (s *SQLite) ListIssues(ctx context.Context) ([]IssueRecord, error) {
+func (s *SQLStore) ListIssues(ctx context.Context) ([]IssueRecord, error) {
 	return listDocs[IssueRecord](ctx, s.db, `SELECT data FROM issues ORDER BY fingerprint`)
 }
 
 // GetFixerSession implements Store.
-func (s *SQLite) GetFixerSession(ctx context.Context, fp string) (*FixerSession, error) {
+func (s *SQLStore) GetFixerSession(ctx context.Context, fp string) (*FixerSession, error) {
 	return getDoc[FixerSession](ctx, s.db, `SELECT data FROM fixer_sessions WHERE fingerprint = ?`, fp)
 }
 
 // PutFixerSession implements Store (insert or replace; CreatedAt kept from the first write).
-func (s *SQLite) PutFixerSession(ctx context.Context, fs FixerSession) error {
+func (s *SQLStore) PutFixerSession(ctx context.Context, fs FixerSession) error {
 	if fs.Fingerprint == "" {
 		return errors.New("store: fixer session without fingerprint")
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.lockedTx(ctx, "fixer_sessions|"+fs.Fingerprint, func(tx *sql.Tx) error {
 		old, err := getDoc[FixerSession](ctx, tx, `SELECT data FROM fixer_sessions WHERE fingerprint = ?`, fs.Fingerprint)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
@@ -250,8 +313,8 @@ func (s *SQLite) PutFixerSession(ctx context.Context, fs FixerSession) error {
 }
 
 // AppendFixerStep implements Store; it creates the session record if missing.
-func (s *SQLite) AppendFixerStep(ctx context.Context, fp string, step FixerStep) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+func (s *SQLStore) AppendFixerStep(ctx context.Context, fp string, step FixerStep) error {
+	return s.lockedTx(ctx, "fixer_sessions|"+fp, func(tx *sql.Tx) error {
 		fs, err := getDoc[FixerSession](ctx, tx, `SELECT data FROM fixer_sessions WHERE fingerprint = ?`, fp)
 		now := s.now().UTC()
 		if errors.Is(err, ErrNotFound) {
@@ -272,21 +335,21 @@ func (s *SQLite) AppendFixerStep(ctx context.Context, fp string, step FixerStep)
 }
 
 // ListFixerSessions implements Store.
-func (s *SQLite) ListFixerSessions(ctx context.Context) ([]FixerSession, error) {
+func (s *SQLStore) ListFixerSessions(ctx context.Context) ([]FixerSession, error) {
 	return listDocs[FixerSession](ctx, s.db, `SELECT data FROM fixer_sessions ORDER BY fingerprint`)
 }
 
 // GetAnalysis implements Store.
-func (s *SQLite) GetAnalysis(ctx context.Context, k AnalysisKey) (*Analysis, error) {
+func (s *SQLStore) GetAnalysis(ctx context.Context, k AnalysisKey) (*Analysis, error) {
 	return getDoc[Analysis](ctx, s.db, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.rowKey())
 }
 
 // PutAnalysis implements Store.
-func (s *SQLite) PutAnalysis(ctx context.Context, a Analysis) error {
+func (s *SQLStore) PutAnalysis(ctx context.Context, a Analysis) error {
 	return s.putAnalysis(ctx, s.db, a)
 }
 
-func (s *SQLite) putAnalysis(ctx context.Context, ex interface {
+func (s *SQLStore) putAnalysis(ctx context.Context, ex interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, a Analysis) error {
 	a.UpdatedAt = s.now().UTC()
@@ -302,10 +365,10 @@ func (s *SQLite) putAnalysis(ctx context.Context, ex interface {
 
 // ClaimAnalysis implements Store. A finished result (done) is never re-claimed; a failed run or a running
 // claim older than staleAfter (its process died) is.
-func (s *SQLite) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner string, staleAfter time.Duration) (*Analysis, bool, error) {
+func (s *SQLStore) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner string, staleAfter time.Duration) (*Analysis, bool, error) {
 	var cur *Analysis
 	claimed := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.lockedTx(ctx, "analyses|"+k.Namespace+"|"+k.Rollout+"|"+k.rowKey(), func(tx *sql.Tx) error {
 		a, err := getDoc[Analysis](ctx, tx, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.rowKey())
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
@@ -336,14 +399,14 @@ func (s *SQLite) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner string,
 }
 
 // PutKV implements Store.
-func (s *SQLite) PutKV(ctx context.Context, ns, key string, value []byte) error {
+func (s *SQLStore) PutKV(ctx context.Context, ns, key string, value []byte) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO kv(ns, key, value, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, ns, key, value, s.now().UnixNano())
 	return err
 }
 
 // GetKV implements Store.
-func (s *SQLite) GetKV(ctx context.Context, ns, key string) ([]byte, error) {
+func (s *SQLStore) GetKV(ctx context.Context, ns, key string) ([]byte, error) {
 	var v []byte
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE ns = ? AND key = ?`, ns, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {

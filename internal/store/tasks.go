@@ -19,8 +19,9 @@ import (
 // taskStore implements a2a-go's taskstore.Store over the a2a_tasks table. Tasks are stored as their A2A
 // JSON, with an optimistic version for the handler's concurrent-modification check.
 type taskStore struct {
-	db  *sql.DB
-	now func() time.Time
+	db      *sql.DB
+	dialect *dialect
+	now     func() time.Time
 	// Authenticator, when set, scopes List to the calling user (like a2a-go's in-memory store).
 	Authenticator taskstore.Authenticator
 	// seesAll, when set and true for a caller, lifts that scoping (an admin).
@@ -75,6 +76,9 @@ func (s *taskStore) Update(ctx context.Context, req *taskstore.UpdateRequest) (t
 			return err
 		}
 		defer tx.Rollback()
+		if err := s.dialect.lockKey(ctx, tx, "a2a_tasks|"+string(req.Task.ID)); err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM a2a_tasks WHERE id = ?`, string(req.Task.ID)).Scan(&version); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return a2a.ErrTaskNotFound
@@ -191,8 +195,8 @@ func (s *taskStore) listFilter(ctx context.Context, req *a2a.ListTasksRequest) (
 		where, args = append(where, "state = ?"), append(args, string(req.Status))
 	}
 	if req.StatusTimestampAfter != nil {
-		// Status timestamps are RFC 3339 in the task JSON; SQLite compares them as instants.
-		where = append(where, "unixepoch(json_extract(data, '$.status.timestamp'), 'subsec') > ?")
+		// Status timestamps are RFC 3339 in the task JSON; the database compares them as instants.
+		where = append(where, s.dialect.statusAfter)
 		args = append(args, float64(req.StatusTimestampAfter.UnixNano())/1e9)
 	}
 	return where, args, nil
@@ -248,7 +252,7 @@ func decodePageToken(tok string) (int64, string, error) {
 
 // UnfinishedTasks lists tasks that are neither terminal nor waiting for input: after a restart these were
 // interrupted mid-execution and the host can resume or fail them.
-func (s *SQLite) UnfinishedTasks(ctx context.Context) ([]*a2a.Task, error) {
+func (s *SQLStore) UnfinishedTasks(ctx context.Context) ([]*a2a.Task, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT data FROM a2a_tasks WHERE state IN (?, ?) ORDER BY updated_at`,
 		string(a2a.TaskStateSubmitted), string(a2a.TaskStateWorking))
 	if err != nil {
@@ -283,16 +287,16 @@ type TaskScoper interface {
 	PruneTasks(ctx context.Context, maxAge time.Duration, maxCount int) (int, error)
 }
 
-var _ TaskScoper = (*SQLite)(nil)
+var _ TaskScoper = (*SQLStore)(nil)
 
 // ScopeTasks implements TaskScoper.
-func (s *SQLite) ScopeTasks(owner func(context.Context) string, seesAll func(context.Context) bool) {
+func (s *SQLStore) ScopeTasks(owner func(context.Context) string, seesAll func(context.Context) bool) {
 	s.tasks.Authenticator = func(ctx context.Context) (string, error) { return owner(ctx), nil }
 	s.tasks.seesAll = seesAll
 }
 
 // TaskOwner implements TaskScoper.
-func (s *SQLite) TaskOwner(ctx context.Context, id a2a.TaskID) (string, error) {
+func (s *SQLStore) TaskOwner(ctx context.Context, id a2a.TaskID) (string, error) {
 	var owner string
 	err := s.db.QueryRowContext(ctx, `SELECT owner FROM a2a_tasks WHERE id = ?`, string(id)).Scan(&owner)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -306,7 +310,7 @@ var finishedStates = []any{string(a2a.TaskStateCompleted), string(a2a.TaskStateF
 
 // PruneTasks implements TaskScoper. Records keyed by task id in the kv table's "a2a-task-*"
 // namespaces go with their task.
-func (s *SQLite) PruneTasks(ctx context.Context, maxAge time.Duration, maxCount int) (int, error) {
+func (s *SQLStore) PruneTasks(ctx context.Context, maxAge time.Duration, maxCount int) (int, error) {
 	deleted := 0
 	in := `state IN (?, ?, ?, ?)`
 	if maxAge > 0 {
