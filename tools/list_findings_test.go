@@ -36,7 +36,7 @@ func TestListFindingsShowsRunsStepsFindingsActions(t *testing.T) {
 	}))
 	must(st.PutMonitorAction(ctx, store.MonitorAction{Key: "issue/run-1/fp", RunID: "run-1", Kind: "issue", Status: store.MonitorDone, Ref: "https://example/1"}))
 
-	status := monitor.NewStatus("")
+	status := monitor.NewStatus("", "")
 	status.SetStore(st)
 	out, err := ListFindings(ctx, Deps{Monitor: status}, ListFindingsInput{OnlyBad: true})
 	if err != nil {
@@ -61,7 +61,7 @@ func TestListFindingsShowsRunsStepsFindingsActions(t *testing.T) {
 }
 
 func TestServerInfoShowsTheLeaseHolder(t *testing.T) {
-	st := monitor.NewStatus("")
+	st := monitor.NewStatus("", "")
 	out, _ := ServerInfo(context.Background(), Deps{Monitor: st}, ServerInfoInput{})
 	if out.Monitor != nil {
 		t.Fatalf("monitor not enabled but reported: %+v", out.Monitor)

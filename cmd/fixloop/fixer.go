@@ -13,7 +13,6 @@ import (
 	"github.com/fixloop/fixloop/agents/fixer"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/opencode"
-	"github.com/fixloop/fixloop/internal/store"
 )
 
 func init() {
@@ -134,7 +133,7 @@ func runFix(ctx context.Context, cmd *cobra.Command, cfg *config.Config, req fix
 	if gh == nil {
 		return usageError("no GitHub configured: set FIXLOOP_GITHUB_TOKEN (github.com) or --github-base-url (e.g. the local sink from `fixloop github-sink`)")
 	}
-	st, err := store.Open(ctx, cfg.StateDir)
+	st, err := openStateStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -151,12 +151,12 @@ func newMonitorCmd() *cobra.Command {
 			if err != nil {
 				return usageError("%v", err)
 			}
-			st, err := store.Open(cmd.Context(), cfg.StateDir)
+			st, err := openStateStore(cmd.Context(), cfg)
 			if err != nil {
-				return fmt.Errorf("state store in %s (--state-dir): %w", cfg.StateDir, err)
+				return err
 			}
 			defer st.Close()
-			status := monitor.NewStatus(cfg.StateDir)
+			status := monitor.NewStatus(cfg.Store, cfg.StateDir)
 			status.SetStore(st)
 			in := tools.ListFindingsInput{Limit: limit, OnlyBad: onlyBad}
 			if len(args) == 1 {

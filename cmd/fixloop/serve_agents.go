@@ -50,12 +50,25 @@ func registerAgent(f AgentFactory) {
 // serveStore is kept open for the life of the process (closed by the OS at exit; SQLite WAL is safe).
 var serveStore store.Store
 
+// openStateStore opens the configured store (--store, else SQLite in --state-dir); errors say which.
+func openStateStore(ctx context.Context, cfg *config.Config) (*store.SQLStore, error) {
+	st, err := store.OpenConfigured(ctx, cfg.Store, cfg.StateDir)
+	switch {
+	case err == nil:
+		return st, nil
+	case cfg.Store != "":
+		return nil, fmt.Errorf("state store (--store / FIXLOOP_STORE): %w", err)
+	default:
+		return nil, fmt.Errorf("state store in %s (--state-dir / FIXLOOP_STATE_DIR): %w", cfg.StateDir, err)
+	}
+}
+
 // mountAgents adds the A2A host (triage + registered agents), the Argo Rollouts entry points
 // (GET /, POST /a2a/analyze, POST /argo/v1/verdict) and resumes tasks interrupted by a restart.
 func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger *slog.Logger, sec *security) error {
-	st, err := store.Open(context.Background(), cfg.StateDir)
+	st, err := openStateStore(context.Background(), cfg)
 	if err != nil {
-		return fmt.Errorf("state store in %s (--state-dir / FIXLOOP_STATE_DIR): %w", cfg.StateDir, err)
+		return err
 	}
 	serveStore = st
 	sec.audit.Store = st

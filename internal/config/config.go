@@ -28,10 +28,13 @@ import (
 
 // Config is the whole configuration. YAML keys are the json tags.
 type Config struct {
-	Listen     string     `json:"listen"`
-	ReadOnly   bool       `json:"readOnly"`
-	Toolsets   []string   `json:"toolsets,omitempty"`
-	StateDir   string     `json:"stateDir"`
+	Listen   string   `json:"listen"`
+	ReadOnly bool     `json:"readOnly"`
+	Toolsets []string `json:"toolsets,omitempty"`
+	StateDir string   `json:"stateDir"`
+	// Store selects shared state: postgres://… (several replicas on one database); empty: SQLite in
+	// StateDir.
+	Store      string     `json:"store,omitempty"`
 	Log        Log        `json:"log"`
 	Kube       Kube       `json:"kube"`
 	Prometheus Prometheus `json:"prometheus"`
@@ -181,6 +184,7 @@ var settings = []setting{
 	{"read-only", []string{"FIXLOOP_READ_ONLY"}, kBool, "do not register tools that change anything (promote, abort, open issue)", func(c *Config) any { return &c.ReadOnly }},
 	{"toolsets", []string{"FIXLOOP_TOOLSETS"}, kList, "comma-separated toolsets to enable (default all)", func(c *Config) any { return &c.Toolsets }},
 	{"state-dir", []string{"FIXLOOP_STATE_DIR"}, kString, "directory for fixloop's state (SQLite, sessions)", func(c *Config) any { return &c.StateDir }},
+	{"store", []string{"FIXLOOP_STORE"}, kString, "postgres://user@host:5432/db?sslmode=require to share state between replicas (default: SQLite in the state dir; keep the password in FIXLOOP_STORE, the config file or ~/.pgpass, not on the command line)", func(c *Config) any { return &c.Store }},
 	{"log-level", []string{"FIXLOOP_LOG_LEVEL"}, kString, "debug, info, warn or error", func(c *Config) any { return &c.Log.Level }},
 	{"log-format", []string{"FIXLOOP_LOG_FORMAT"}, kString, "text or json (logs always go to stderr)", func(c *Config) any { return &c.Log.Format }},
 	{"kubeconfig", []string{"FIXLOOP_KUBECONFIG"}, kString, "kubeconfig file (default: in-cluster, $KUBECONFIG, ~/.kube/config)", func(c *Config) any { return &c.Kube.Kubeconfig }},
@@ -428,6 +432,9 @@ func (c *Config) Validate() error {
 		if _, err := path.Match(p, "x/y"); err != nil || strings.Count(p, "/") != 1 {
 			bad("fixer repos (--fixer-repos / FIXLOOP_FIXER_REPOS)", "%q is not an owner/name glob like acme/*", p)
 		}
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		bad("store (--store / FIXLOOP_STORE)", "must be a postgres:// or postgresql:// URL, or empty for SQLite in the state dir")
 	}
 	if c.StateDir == "" {
 		bad("state dir (--state-dir / FIXLOOP_STATE_DIR)", "must not be empty")

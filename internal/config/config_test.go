@@ -205,3 +205,33 @@ func TestEverySettingHasAFileKeyAndEnv(t *testing.T) {
 		t.Error("AddFlags with a prefix: want only --config and the llm- flags")
 	}
 }
+
+// --store selects shared PostgreSQL state; anything else is refused, and its password never prints.
+func TestStoreURLValidatedAndPasswordMasked(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddFlags(fs)
+	if err := fs.Parse([]string{"--store", "postgres://fixloop:pg-secret@db:5432/fixloop?sslmode=require"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(fs, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store != "postgres://fixloop:pg-secret@db:5432/fixloop?sslmode=require" {
+		t.Fatalf("Store = %q", c.Store)
+	}
+	b, _ := c.YAML()
+	if strings.Contains(string(b), "pg-secret") || !strings.Contains(string(b), "db:5432/fixloop") {
+		t.Errorf("printed store:\n%s", b)
+	}
+	q, _ := Load(nil, env(map[string]string{"FIXLOOP_STORE": "postgres://db/fixloop?password=pg-secret"}))
+	if qb, _ := q.YAML(); strings.Contains(string(qb), "pg-secret") {
+		t.Errorf("printed store with password parameter:\n%s", qb)
+	}
+	if _, err := Load(nil, env(map[string]string{"FIXLOOP_STORE": "mysql://db/x"})); err == nil || !strings.Contains(err.Error(), "FIXLOOP_STORE") {
+		t.Errorf("mysql store: err = %v", err)
+	}
+	if d, _ := Load(nil, env(nil)); d.Store != "" {
+		t.Errorf("default store %q, want empty (SQLite in the state dir)", d.Store)
+	}
+}

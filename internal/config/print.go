@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"reflect"
 	"strings"
 	"text/tabwriter"
@@ -24,7 +25,28 @@ func (c *Config) Masked() *Config {
 			*p = masked
 		}
 	}
+	m.Store = maskURLPassword(m.Store)
 	return &m
+}
+
+// maskURLPassword hides the password of a connection URL (the rest says which database is used).
+func maskURLPassword(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if s == "" {
+			return s
+		}
+		return masked // unparsable: it may hold a password anywhere
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), masked)
+		return strings.Replace(u.String(), url.QueryEscape(masked), masked, 1)
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", masked)
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // YAML is the configuration as a file fixloop reads back (secrets masked).

@@ -18,10 +18,14 @@ type Status struct {
 	leading  bool
 	st       store.MonitorStore
 	stateDir string
+	storeURL string // postgres://… when state is shared; empty: SQLite in stateDir
 }
 
-// NewStatus returns the status of a process whose state (SQLite) lives in stateDir.
-func NewStatus(stateDir string) *Status { return &Status{stateDir: stateDir} }
+// NewStatus returns the status of a process whose state lives in the store at storeURL (empty: SQLite
+// in stateDir).
+func NewStatus(storeURL, stateDir string) *Status {
+	return &Status{storeURL: storeURL, stateDir: stateDir}
+}
 
 // Info is a snapshot of Status.
 type Info struct {
@@ -62,7 +66,7 @@ func (s *Status) SetStore(st store.MonitorStore) {
 	s.st = st
 }
 
-// Store returns the monitor's store, opening the state directory's database on first use (a stdio MCP
+// Store returns the monitor's store, opening the configured database on first use (a stdio MCP
 // server reads the runs a `serve --monitor` process wrote).
 func (s *Status) Store(ctx context.Context) (store.MonitorStore, error) {
 	s.mu.Lock()
@@ -70,7 +74,7 @@ func (s *Status) Store(ctx context.Context) (store.MonitorStore, error) {
 	if s.st != nil {
 		return s.st, nil
 	}
-	st, err := store.Open(ctx, s.stateDir)
+	st, err := store.OpenConfigured(ctx, s.storeURL, s.stateDir)
 	if err != nil {
 		return nil, err
 	}
