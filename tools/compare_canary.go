@@ -18,6 +18,7 @@ import (
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/logmine"
+	"github.com/fixloop/fixloop/internal/report"
 )
 
 // CompareCanaryInput names the two sides: a rollout (its stable and canary pod-template hashes) or
@@ -48,6 +49,7 @@ type CompareCanaryOutput struct {
 	CanaryHash string    `json:"canaryHash,omitempty" jsonschema:"pod-template hash of the canary revision (with rollout)"`
 	Selectors  [2]string `json:"selectors" jsonschema:"stable and canary label selectors used"`
 	Notes      []string  `json:"notes,omitempty" jsonschema:"what was skipped or failed while gathering data"`
+	Report     string    `json:"report,omitempty" jsonschema:"URL of this verdict's page (fixloop serve /reports/{id}): verdict, stable vs canary charts, template diff, links"`
 }
 
 const (
@@ -120,7 +122,23 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	for i, n := range out.Notes {
 		out.Notes[i] = d.redact(n)
 	}
+	out.Report = saveReport(ctx, d, *v, jin, out.Notes)
 	return out, nil
+}
+
+// saveReport keeps the verdict's page and returns its URL ("" when reports are not kept here, e.g.
+// `fixloop mcp` without a state store). A failure to save loses the page, never the verdict.
+func saveReport(ctx context.Context, d Deps, v judge.Verdict, in judge.Input, notes []string) string {
+	if d.Reports == nil || d.Reports.KV == nil {
+		return ""
+	}
+	r := report.New(v, in)
+	r.Notes = notes
+	url, err := d.Reports.Save(ctx, &r)
+	if err != nil && d.Logger != nil {
+		d.Logger.Warn("verdict report not saved", "err", err)
+	}
+	return url
 }
 
 // resolveSides fills the selectors (and, with a rollout, the revisions) of both sides. Given selectors

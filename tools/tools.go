@@ -31,6 +31,7 @@ import (
 	"github.com/fixloop/fixloop/internal/monitor"
 	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/redact"
+	"github.com/fixloop/fixloop/internal/report"
 )
 
 // Deps are the backends a tool may use. A nil backend makes the tools that need it answer with an
@@ -55,6 +56,8 @@ type Deps struct {
 	ReadOnly bool
 	// Monitor is the health monitor's status and store (list_findings, server_info); nil: not available.
 	Monitor *monitor.Status
+	// Reports keeps a page per verdict (compare_canary returns its URL); nil or without a store: none.
+	Reports *report.Recorder
 }
 
 // Toolsets group tools so a user can enable a subset (--toolsets).

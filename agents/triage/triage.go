@@ -136,6 +136,7 @@ type AnalyzeResult struct {
 	// Untrusted lists what the request asked for beyond the configured settings; a verdict that used
 	// request-supplied patterns files no issue and is never cached for Argo's polls.
 	Untrusted  []string  `json:"untrusted,omitempty"`
+	Report     string    `json:"report,omitempty"` // URL of the verdict's page
 	AnalyzedAt time.Time `json:"analyzedAt"`
 	DurationMS int64     `json:"durationMs"`
 }
@@ -146,6 +147,9 @@ func (r *AnalyzeResult) Summary() string {
 	fmt.Fprintf(&b, "%s/%s canary %s: %s (promote=%v, confidence %d). %s", r.Namespace, r.Rollout, orDash(r.CanaryHash), r.Verdict, r.Promote, r.Confidence, r.Analysis)
 	if r.Issue != nil {
 		fmt.Fprintf(&b, " Issue: %s.", r.Issue.URL)
+	}
+	if r.Report != "" {
+		fmt.Fprintf(&b, " Report: %s.", r.Report)
 	}
 	if r.PRLink != "" {
 		fmt.Fprintf(&b, " PR: %s.", r.PRLink)
@@ -210,6 +214,7 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	}
 	res.JudgeVerdict, res.Notes = out.JudgeVerdict, append(res.Notes, out.Notes...)
 	res.StableHash, res.CanaryHash, res.StablePods, res.CanaryPods = out.StableHash, out.CanaryHash, len(out.StablePods), len(out.CanaryPods)
+	res.Report = out.Report
 	progress(fmt.Sprintf("judged %d stable and %d canary pods (%d/%d log records)", res.StablePods, res.CanaryPods, res.JudgeVerdict.Summary.StableRecords, res.JudgeVerdict.Summary.CanaryRecords))
 	normalise(&res.JudgeVerdict)
 	progress(fmt.Sprintf("verdict: %s (confidence %d)", res.Verdict, res.Confidence))

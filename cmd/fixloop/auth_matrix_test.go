@@ -160,6 +160,7 @@ var surfaces = []surface{
 	{"web metric provider", "POST", "/argo/v1/verdict", `{"namespace":"shop","rollout":"web"}`, "json"},
 	{"metrics", "GET", "/metrics", "", "json"},
 	{"agent index", "GET", "/agents", "", "json"},
+	{"verdict report", "GET", "/reports/00000000000000000000000000000000", "", "json"},
 }
 
 func (s *authServer) call(t *testing.T, sf surface, token string) reply {

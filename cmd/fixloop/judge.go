@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/judge"
+	"github.com/fixloop/fixloop/internal/report"
 )
 
 func init() { rootCmd.AddCommand(newJudgeCmd()) }
@@ -21,6 +23,7 @@ func newJudgeCmd() *cobra.Command {
 		extraPrompt        string
 		rollout, namespace string
 		opts               judge.Options
+		htmlPath           string
 	)
 	cmd := &cobra.Command{
 		Use:   "judge --stable FILE --canary FILE [--stable-metrics FILE --canary-metrics FILE] [--ignore REGEX]... [--mask REGEX]... [--extra-prompt TEXT] [--llm none|gemini|openai]",
@@ -77,6 +80,11 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 			if err := enc.Encode(v); err != nil {
 				return fmt.Errorf("writing verdict: %w", err)
 			}
+			if htmlPath != "" {
+				if err := writeReportFile(htmlPath, *v, in); err != nil {
+					return err
+				}
+			}
 			if v.LLM != nil && v.LLM.Outcome == "error" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "fixloop judge: warning:", v.LLM.Reason)
 			}
@@ -91,6 +99,7 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 	fl.StringArrayVar(&ignore, "ignore", nil, "regular expression: log records whose message matches are dropped, like grep -v (repeatable)")
 	fl.StringArrayVar(&mask, "mask", nil, "regular expression: the matched text is replaced by <masked> so a changing value does not split events (repeatable)")
 	fl.StringVar(&extraPrompt, "extra-prompt", "", "operator intent, passed to the LLM (e.g. \"the colour differs on purpose\")")
+	fl.StringVar(&htmlPath, "html", "", "also write the verdict's page (charts, template diff) to this HTML file")
 	fl.StringVar(&rollout, "rollout", "", "rollout name (part of the failure fingerprint)")
 	fl.StringVar(&namespace, "namespace", "", "namespace (part of the failure fingerprint)")
 	fl.IntVar(&opts.MinRecords, "min-records", 20, "log records needed per side when no request counts are known")
@@ -104,4 +113,16 @@ evidence. Configure with FIXLOOP_LLM_MODEL, FIXLOOP_LLM_BASE_URL, GEMINI_API_KEY
 		return pflag.NormalizedName(name)
 	})
 	return cmd
+}
+
+// writeReportFile writes the verdict page `fixloop serve` shows at /reports/{id}, as one file.
+func writeReportFile(path string, v judge.Verdict, in judge.Input) error {
+	page, err := report.RenderFile(report.New(v, in), nil)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, page, 0o600); err != nil {
+		return fmt.Errorf("writing --html %s: %w", path, err)
+	}
+	return nil
 }

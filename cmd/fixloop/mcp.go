@@ -22,6 +22,7 @@ import (
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/monitor"
 	"github.com/fixloop/fixloop/internal/prom"
+	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/skills"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -63,7 +64,7 @@ func newMCPCmd() *cobra.Command {
 // tools say what to configure); a configured but broken one (bad kubeconfig, unknown context) is.
 func buildDeps(cfg *config.Config, logger *slog.Logger) (tools.Deps, error) {
 	d := tools.Deps{Logger: logger, Version: version, ReadOnly: cfg.ReadOnly, PromQL: cfg.Prometheus.PromQL,
-		Monitor: monitor.NewStatus(cfg.Store, cfg.StateDir)}
+		Monitor: monitor.NewStatus(cfg.Store, cfg.StateDir), Reports: &report.Recorder{BaseURL: cfg.PublicURL}}
 	kc, err := kube.New(kube.Options{Kubeconfig: cfg.Kube.Kubeconfig, Context: cfg.Kube.Context, Timeout: cfg.Kube.Timeout.Duration})
 	switch {
 	case errors.Is(err, kube.ErrNoCluster):

@@ -73,6 +73,9 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	if err != nil {
 		return usageError("listen on %s (--listen / FIXLOOP_LISTEN): %v", cfg.Listen, err)
 	}
+	if deps.Reports != nil && deps.Reports.BaseURL == "" { // no public URL: report links name the port really bound
+		deps.Reports.BaseURL = loopbackURL(ln.Addr().String())
+	}
 	hs := &http.Server{Handler: accessLog(logger, sec.wrap, mux)}
 	serverTimeouts(hs)
 	go sec.pruneTasks(ctx)

@@ -13,6 +13,7 @@ import (
 	"github.com/fixloop/fixloop/agents/triage"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -71,6 +72,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		return err
 	}
 	serveStore = st
+	mountReports(mux, deps, st, logger)
 	sec.audit.Store = st
 	sec.store = st
 	gh := deps.GitHub // built by buildDeps from the GitHub settings; nil when none are set
@@ -133,6 +135,15 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	logger.Info("agents mounted", "triage", base+"/agents/triage", "fixer", fixerURL, "stateDir", cfg.StateDir, "github", gh != nil)
 	return nil
+}
+
+// mountReports serves the verdict pages (a read-scoped route, as every route not listed public in
+// serve_auth.go) and lets compare_canary keep them in the state store.
+func mountReports(mux *http.ServeMux, deps tools.Deps, st store.Store, logger *slog.Logger) {
+	if deps.Reports != nil {
+		deps.Reports.KV = st
+	}
+	mux.Handle("/reports/{id}", report.Handler(st, deps.Redactor, logger))
 }
 
 func loopbackURL(listen string) string {
