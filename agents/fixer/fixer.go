@@ -480,7 +480,9 @@ func (f *Fixer) failed(ctx context.Context, rec *store.FixerSession, res *Result
 
 // abort stops a session on a fresh context: the caller's may be the one that expired.
 func (f *Fixer) abort(dir, id string, progress Progress) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// On a loaded machine OpenCode took over 30 s to answer an abort, and a failed abort leaves the
+	// session retrying forever: allow as long as any other OpenCode call (the client's 60 s bound).
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := f.cfg.OpenCode.Abort(ctx, dir, id); err != nil {
 		progress("could not abort session " + id + ": " + err.Error())
