@@ -96,6 +96,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	if len(stablePods) == 0 {
 		out.Notes = append(out.Notes, "no started pods match the stable selector "+out.Selectors[0])
 	}
+	var sources *canarySources
 	switch {
 	case in.SkipMetrics:
 	case d.Prom == nil:
@@ -103,9 +104,11 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	case len(stablePods) > 0 && len(canaryPods) > 0:
 		Progress(ctx, 2, 4, "querying Prometheus for both sides")
 		var notes []string
-		jin.StableMetrics, jin.StableRequests, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, "stable")
+		sources, notes = discoverCanarySources(ctx, d, in.Namespace, in.Rollout, stablePods, canaryPods)
 		out.Notes = append(out.Notes, notes...)
-		jin.CanaryMetrics, jin.CanaryRequests, notes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, "canary")
+		jin.StableMetrics, jin.StableRequests, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, "stable", sources)
+		out.Notes = append(out.Notes, notes...)
+		jin.CanaryMetrics, jin.CanaryRequests, notes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, "canary", sources)
 		out.Notes = append(out.Notes, notes...)
 	}
 
@@ -117,6 +120,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 		return nil, err
 	}
 	out.JudgeVerdict = *v
+	sources.judgeWith(out)
 	Progress(ctx, 4, 4, "verdict: "+string(v.Verdict))
 	out.Summary.StableLinesDropped, out.Summary.CanaryLinesDropped = stableDropped, canaryDropped
 	for i, n := range out.Notes {
@@ -277,7 +281,7 @@ func canaryPodMatcher(ns string, pods []corev1.Pod) string {
 
 // sideMetrics queries one side's judged series over the window (one sample per pod and step, 5 s apart
 // at most so a young canary has enough), plus its request count in the window (the exposure).
-func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, since int64, side string) ([]judge.Metric, float64, []string) {
+func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, since int64, side string, sources *canarySources) ([]judge.Metric, float64, []string) {
 	pc, err := d.promClient()
 	if err != nil {
 		return nil, 0, []string{err.Error()}
@@ -290,6 +294,7 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 	if err != nil {
 		return nil, 0, []string{err.Error()}
 	}
+	defs, tmpl := sources.withSource(defs, map[string]int{"stable": 0, "canary": 1}[side])
 	window := time.Duration(since) * time.Second
 	const points = 120
 	step := max(window/points, 5*time.Second)
@@ -320,7 +325,6 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 	}
 	// Requests in the window, the exposure log counts are normalised by (config prometheus.promql.requests
 	// overrides it; {{sel}} and {{window}} as elsewhere).
-	tmpl := `sum(increase(http_requests_total{{{sel}}}[{{window}}]))`
 	if o := d.PromQL["requests"]; o != "" {
 		tmpl = o
 	}
