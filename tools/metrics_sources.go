@@ -133,3 +133,52 @@ func (cs *canarySources) judgeWith(out *CompareCanaryOutput) {
 	out.Analysis = strings.TrimSpace(out.Analysis + " Note: " + msg + ".")
 	out.Confidence = out.Confidence * 3 / 4
 }
+
+// MetricsSourcesOutput is what `fixloop metrics sources` shows for a rollout.
+type MetricsSourcesOutput struct {
+	Namespace string          `json:"namespace"`
+	Rollout   string          `json:"rollout"`
+	Sides     [2]prom.Side    `json:"-"`
+	Services  [2]string       `json:"services" jsonschema:"stable and canary Services of the rollout's traffic routing"`
+	Pods      [2]int          `json:"pods" jsonschema:"stable and canary pods looked at"`
+	Override  string          `json:"override,omitempty"`
+	Discovery *prom.Discovery `json:"discovery"`
+	Summary   string          `json:"summary"`
+}
+
+// MetricsSources discovers the metrics sources of a rollout's stable and canary pods (the stable side
+// alone when no canary is in flight).
+func MetricsSources(ctx context.Context, d Deps, ns, rollout string) (*MetricsSourcesOutput, error) {
+	kc, err := d.kubeClient()
+	if err != nil {
+		return nil, err
+	}
+	pc, err := d.promClient()
+	if err != nil {
+		return nil, err
+	}
+	ro, err := kc.GetRollout(ctx, ns, rollout)
+	if err != nil {
+		return nil, err
+	}
+	out := &MetricsSourcesOutput{Namespace: ns, Rollout: rollout}
+	out.Services[0], out.Services[1], out.Override = rolloutTraffic(ro)
+	hashes := []string{ro.StableHash}
+	if ro.CanaryInFlight() {
+		hashes = append(hashes, ro.CanaryHash)
+	}
+	var sides []prom.Side
+	for i, h := range hashes {
+		pods, err := listStartedPods(ctx, kc, ns, ro.PodSelector(h))
+		if err != nil {
+			return nil, err
+		}
+		out.Pods[i] = len(pods)
+		sides = append(sides, prom.Side{Namespace: ns, Pods: podNames(pods), Service: out.Services[i]})
+	}
+	if out.Discovery, err = prom.Discover(ctx, pc, sides, out.Override); err != nil {
+		return nil, err
+	}
+	out.Summary, _ = (&canarySources{disc: out.Discovery}).describe()
+	return out, nil
+}

@@ -36,6 +36,7 @@ type Config struct {
 	BurstAfter      time.Duration // ERROR_BURST=after/for: every request fails with 500 for BurstFor,
 	BurstFor        time.Duration // starting BurstAfter after start (a single short spike)
 	LogFormat       string        // LOG_FORMAT: text or json
+	NoHTTPMetrics   bool          // HTTP_METRICS=off: no request metrics of its own (like argoproj/rollouts-demo, measured by a mesh or ingress)
 }
 
 // ConfigFromEnv reads the knobs through getenv (os.Getenv in production) and rejects malformed values.
@@ -64,6 +65,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s=%q: want a fraction between 0 and 1", r.name, v)
 		}
 		*r.dst = f
+	}
+	switch v := getenv("HTTP_METRICS"); v {
+	case "", "on":
+	case "off":
+		c.NoHTTPMetrics = true
+	default:
+		return c, fmt.Errorf("HTTP_METRICS=%q: want on or off", v)
 	}
 	if v := getenv("LATENCY_MS"); v != "" {
 		ms, err := strconv.ParseFloat(v, 64)
@@ -132,7 +140,9 @@ func New(cfg Config, out io.Writer) *App {
 		Name: "http_request_duration_seconds", Help: "HTTP request latency.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"code", "method"})
-	a.reg.MustRegister(a.requests, a.duration)
+	if !cfg.NoHTTPMetrics {
+		a.reg.MustRegister(a.requests, a.duration)
+	}
 	// cAdvisor names, so PromQL written for a cluster works; the scrape target adds pod/namespace labels.
 	a.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "container_cpu_usage_seconds_total", Help: "CPU time consumed by this container (process).",
