@@ -1,8 +1,13 @@
 package triage
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -162,4 +167,61 @@ func sinkRepo(sink *ghsink.Server) string {
 		return names[0]
 	}
 	return "acme/shop"
+}
+
+// A webhook delivery is accepted only with the right X-Hub-Signature-256; a signed one makes fixloop
+// look again through the API (the payload itself is never believed), and the PR shows in the record.
+func TestWebhookSignatureAndNudge(t *testing.T) {
+	agent := &ghsink.ScriptedAgent{Label: "jules", Interval: time.Hour} // acts once at start, then only when told
+	tr, sink := handoffSetup(t, "label", "jules", agent, HandoffConfig{PollInterval: 50 * time.Millisecond})
+	res := analyse(tr, abortVerdict(t), "op-1")
+	if res.Handoff == nil {
+		t.Fatalf("no hand-off: %v", res.Notes)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	late := &ghsink.ScriptedAgent{API: agent.API, Token: agent.Token, Repo: agent.Repo, Label: "jules"} // the agent gets to it now
+	go late.Run(ctx)
+	for len(sink.Pulls("acme/shop")) == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	mux := http.NewServeMux()
+	tr.RegisterWebhook(mux, "s3cret")
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	body := []byte(`{"action":"opened","repository":{"full_name":"acme/shop"}}`)
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write(body)
+	good := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	for _, c := range []struct {
+		sig  string
+		want int
+	}{{"", 401}, {"sha256=00", 401}, {"sha256=" + strings.Repeat("0", 64), 401}, {good, 202}} {
+		sig, want := c.sig, c.want
+		if want == 202 {
+			if rec, _, _ := tr.loadHandoff(ctx, res.Fingerprint); rec.Obs.PR != nil {
+				t.Fatal("the PR was recorded before any signed delivery")
+			}
+		}
+		req, _ := http.NewRequest("POST", srv.URL+WebhookPath, bytes.NewReader(body))
+		if sig != "" {
+			req.Header.Set("X-Hub-Signature-256", sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != want {
+			t.Fatalf("signature %q: %v %v, want %d", sig, resp, err, want)
+		}
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec, found, _ := tr.loadHandoff(context.Background(), res.Fingerprint)
+		if found && rec.Obs.PR != nil && rec.Obs.PR.URL == sink.Pulls("acme/shop")[0].HTMLURL {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the signed delivery did not lead to the PR being seen: %+v", rec)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

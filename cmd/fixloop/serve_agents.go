@@ -126,6 +126,10 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	host.Register(mux)
 	tr.RegisterArgo(mux)
+	tr.RegisterWebhook(mux, cfg.Handoff.WebhookSecret)
+	if cfg.Handoff.Fixer != "opencode" || len(cfg.Handoff.Namespaces) > 0 {
+		go tr.RunHandoffFollower(context.Background())
+	}
 	tr.RegisterArgoRuns(context.Background(), mux)
 	if err := prepareMonitor(cfg, deps, st, tr, host, logger); err != nil {
 		return err

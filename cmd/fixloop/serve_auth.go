@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fixloop/fixloop/agents"
+	"github.com/fixloop/fixloop/agents/triage"
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/store"
@@ -169,6 +170,8 @@ func (s *security) policy(r *http.Request) (kind routeKind, route auth.Route, st
 		return s.pluginPolicy(route)
 	case p == "/metrics" && s.set.MetricsPublic:
 		return routePublic, route, false
+	case p == triage.WebhookPath && r.Method == http.MethodPost:
+		return routePublic, route, false // authenticated by its X-Hub-Signature-256 (mounted only with a secret)
 	}
 	route.Scope = auth.ScopeRead
 	return routeProtected, route, false
