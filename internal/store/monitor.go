@@ -190,9 +190,15 @@ func (s *SQLStore) ListMonitorFindings(ctx context.Context, runID string) ([]Mon
 	return queryDocs[MonitorFinding](ctx, s.db, `SELECT data FROM monitor_findings WHERE run_id = ? ORDER BY seq`, runID)
 }
 
-// ClaimMonitorAction implements MonitorStore: an insert that only the first caller wins. A claim left
-// running or failed by a dead process may be taken over: the side effects themselves are idempotent per
-// key (the issue occurrence id, the fixer delegation per fingerprint), so retrying them is safe.
+// MonitorActionLease is how long a running action claim excludes other runs: past it, the claimer is
+// taken to have died.
+const MonitorActionLease = 2 * time.Minute
+
+// ClaimMonitorAction implements MonitorStore: an insert that only the first caller wins. A failed claim,
+// a running one of the same run (resumed after a restart) or one older than MonitorActionLease may be
+// taken over: the side effects themselves are idempotent per key (the issue occurrence id, the fixer
+// delegation per fingerprint), so retrying them is safe. A fresh claim of another run is not, so two
+// replicas never take the same action at once.
 func (s *SQLStore) ClaimMonitorAction(ctx context.Context, a MonitorAction) (*MonitorAction, bool, error) {
 	if a.Key == "" {
 		return nil, false, errors.New("store: monitor action without key")
@@ -207,6 +213,9 @@ func (s *SQLStore) ClaimMonitorAction(ctx context.Context, a MonitorAction) (*Mo
 			return err
 		case old.Status == MonitorDone:
 			cur = old
+			return nil
+		case old.Status == MonitorRunning && old.RunID != a.RunID && s.now().Sub(old.UpdatedAt) < MonitorActionLease:
+			cur = old // another run (maybe on another replica) is taking it right now
 			return nil
 		default:
 			a.CreatedAt = old.CreatedAt
