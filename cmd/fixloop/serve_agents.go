@@ -127,7 +127,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	host.Register(mux)
 	tr.RegisterArgo(mux)
 	tr.RegisterWebhook(mux, cfg.Handoff.WebhookSecret)
-	if cfg.Handoff.Fixer != "opencode" || len(cfg.Handoff.Namespaces) > 0 {
+	if gh != nil && !cfg.ReadOnly { // a rollout's annotation can hand off even when the global choice is opencode
 		go tr.RunHandoffFollower(context.Background())
 	}
 	tr.RegisterArgoRuns(context.Background(), mux)
