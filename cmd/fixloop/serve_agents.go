@@ -73,6 +73,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	serveStore = st
 	mountReports(mux, deps, st, logger)
+	mountSlack(mux, cfg, deps, logger)
 	sec.audit.Store = st
 	sec.store = st
 	gh := deps.GitHub // built by buildDeps from the GitHub settings; nil when none are set

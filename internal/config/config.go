@@ -40,6 +40,7 @@ type Config struct {
 	Prometheus Prometheus `json:"prometheus"`
 	LLM        LLM        `json:"llm"`
 	GitHub     GitHub     `json:"github"`
+	Slack      Slack      `json:"slack"`
 	Fixer      Fixer      `json:"fixer"`
 	// PublicURL is the externally reachable base URL of fixloop serve (agent cards, links); empty:
 	// derived from each request's Host header.
@@ -85,6 +86,13 @@ type LLM struct {
 	GeminiAPIKey    string `json:"geminiAPIKey,omitempty"` // GEMINI_API_KEY or GOOGLE_API_KEY
 	OpenAIAPIKey    string `json:"openAIAPIKey,omitempty"` // OPENAI_API_KEY
 	MaxPromptTokens int    `json:"maxPromptTokens,omitempty"`
+}
+
+// Slack configures the Slack bridge (off unless a bot token and signing secret are set).
+type Slack struct {
+	BotToken      string `json:"botToken,omitempty"`      // env FIXLOOP_SLACK_BOT_TOKEN or SLACK_BOT_TOKEN (no flag)
+	SigningSecret string `json:"signingSecret,omitempty"` // env FIXLOOP_SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET (no flag)
+	APIURL        string `json:"apiURL,omitempty"`        // Slack Web API base URL (default https://slack.com/api/)
 }
 
 type GitHub struct {
@@ -212,6 +220,9 @@ var settings = []setting{
 	{"fixer-concurrency", []string{"FIXLOOP_FIXER_CONCURRENCY"}, kInt, "fixes run at once; more wait their turn", func(c *Config) any { return &c.Fixer.Concurrency }},
 	{"fixer-retry-limit", []string{"FIXLOOP_FIXER_RETRY_LIMIT"}, kInt, "abort a session after this many failed LLM calls in a row", func(c *Config) any { return &c.Fixer.RetryLimit }},
 	{"public-url", []string{"FIXLOOP_PUBLIC_URL"}, kString, "externally reachable base URL of fixloop serve (default: from each request's Host)", func(c *Config) any { return &c.PublicURL }},
+	{"", []string{"FIXLOOP_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"}, kString, "Slack bot token (xoxb-...): with the signing secret, turns on /slack/commands", func(c *Config) any { return &c.Slack.BotToken }},
+	{"", []string{"FIXLOOP_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"}, kString, "Slack app signing secret: every Slack request is verified with it", func(c *Config) any { return &c.Slack.SigningSecret }},
+	{"slack-api-url", []string{"FIXLOOP_SLACK_API_URL"}, kString, "Slack Web API base URL (default https://slack.com/api/)", func(c *Config) any { return &c.Slack.APIURL }},
 	{"", []string{"FIXLOOP_A2A_TOKEN"}, kString, "bearer token required on A2A calls (and sent to the fixer)", func(c *Config) any { return &c.A2A.Token }},
 	{"fixer-repos", []string{"FIXLOOP_FIXER_REPOS"}, kList, "repositories the fixer may change: comma-separated owner/name globs (acme/*); empty refuses every fix", func(c *Config) any { return &c.Fixer.Repos }},
 }
@@ -423,6 +434,10 @@ func (c *Config) Validate() error {
 	checkURL("fixer agent URL (--fixer-agent-url / FIXLOOP_FIXER_AGENT_URL)", c.Fixer.AgentURL)
 	checkURL("OpenCode URL (--opencode-url / FIXLOOP_OPENCODE_URL)", c.Fixer.OpenCodeURL)
 	checkURL("public URL (--public-url / FIXLOOP_PUBLIC_URL)", c.PublicURL)
+	checkURL("Slack API URL (--slack-api-url / FIXLOOP_SLACK_API_URL)", c.Slack.APIURL)
+	if (c.Slack.BotToken == "") != (c.Slack.SigningSecret == "") {
+		bad("Slack (FIXLOOP_SLACK_BOT_TOKEN and FIXLOOP_SLACK_SIGNING_SECRET)", "set both or neither: requests cannot be verified or answered with one alone")
+	}
 	c.validateLLM(bad)
 	c.validateFixer(bad)
 	if c.GitHub.Repo != "" && !repoRE.MatchString(c.GitHub.Repo) {
