@@ -303,7 +303,7 @@ func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Resul
 	}
 
 	// 2. Working directory: a clone of the repository on the fix branch.
-	dir := filepath.Join(f.cfg.WorkDir, repoSlug(req.Repo)+"-"+short(req.Fingerprint))
+	dir := CloneDirFor(f.cfg.WorkDir, req.Repo, req.Fingerprint)
 	if err := f.ensureClone(ctx, req, dir, branch, progress); err != nil {
 		f.step(ctx, rec, "clone", false, err.Error())
 		return f.failed(ctx, rec, res, err.Error())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -153,6 +154,11 @@ func firstNonEmpty(ss ...string) string {
 }
 
 // repoSlug names a working directory: owner-name from a repository URL or path.
+// CloneDirFor is where the fixer clones repo for a fingerprint under workDir (one clone per failure).
+func CloneDirFor(workDir, repo, fingerprint string) string {
+	return filepath.Join(workDir, repoSlug(repo)+"-"+short(fingerprint))
+}
+
 func repoSlug(repo string) string {
 	u := repo
 	if p, err := url.Parse(repo); err == nil && p.Path != "" {

@@ -54,33 +54,32 @@ func (d *demo) showFix(ctx context.Context, issue *ghsink.Issue) {
 		d.say("building the plan: %v", err)
 		return
 	}
+	workDir := filepath.Join(d.dir, "fixer-state", "work")
+	var modelEnv []string
 	if _, ok := openCodeProvider(d.llm); !ok {
-		d.say("No LLM is configured, so this is the plan the fixer would hand to OpenCode:")
-		for i, line := range strings.Split(plan, "\n") {
-			if i == 30 {
-				d.say("┊ ...")
-				break
-			}
-			d.say("┊ %s", line)
+		standIn := d.startStandIn(req.Fingerprint, workDir)
+		if standIn == nil { // OpenCode is not installed: show the plan and how to turn the step on
+			d.printPlan(plan)
+			return
 		}
-		fmt.Fprintln(d.out)
-		for _, line := range strings.Split(fixer.EnableHelp(), "\n") {
-			d.say("%s", line)
-		}
-		return
+		defer standIn.Close()
+		modelEnv = standInEnv(standIn)
+		d.say("%s", d.term.bold("No LLM is configured: OpenCode runs on a SCRIPTED STAND-IN model (not a real LLM)"))
+		d.say("that replays a prepared fix, so you see the branch, the pull request and fixloop's check that it exists.")
+		d.say("With a model configured (FIXLOOP_LLM_BASE_URL or GEMINI_API_KEY) this step is real.")
 	}
 	planFile := filepath.Join(d.dir, "github", "plan.md")
 	if err := os.WriteFile(planFile, []byte(issue.Body), 0o644); err != nil {
 		d.say("writing the plan: %v", err)
 		return
 	}
-	d.say("An LLM is configured: the fixer drives OpenCode on %s (a local stand-in for github.com/%s) ...", d.repo, demoRepo)
+	d.say("The fixer drives OpenCode on %s (a local stand-in for github.com/%s) ...", d.repo, demoRepo)
 	// The sink serves the bare repository over git's smart HTTP, as github.com would: the fixer clones
 	// from and pushes to the configured GitHub host only.
 	cmd := exec.CommandContext(ctx, d.self, "fix", "--repo", demoRepo, "--issue", fmt.Sprint(issue.Number),
 		"--fingerprint", req.Fingerprint, "--plan-file", planFile, "--github-url", d.sinkURL,
-		"--state-dir", filepath.Join(d.dir, "fixer-state"))
-	cmd.Env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=demo-token")
+		"--state-dir", filepath.Join(d.dir, "fixer-state"), "--fixer-workdir", workDir)
+	cmd.Env = append(append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=demo-token"), modelEnv...)
 	out := indent{d.out}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
@@ -163,4 +162,20 @@ func fingerprintFromLabels(is *ghsink.Issue) string {
 		}
 	}
 	return fmt.Sprintf("issue-%d", is.Number)
+}
+
+// printPlan shows the plan the fixer would hand to OpenCode and how to turn the fix step on.
+func (d *demo) printPlan(plan string) {
+	d.say("OpenCode is not installed, so this is the plan the fixer would hand to it:")
+	for i, line := range strings.Split(plan, "\n") {
+		if i == 30 {
+			d.say("┊ ...")
+			break
+		}
+		d.say("┊ %s", line)
+	}
+	fmt.Fprintln(d.out)
+	for _, line := range strings.Split(fixer.EnableHelp(), "\n") {
+		d.say("%s", line)
+	}
 }
