@@ -575,6 +575,7 @@ func (d *demo) showCanaryView(ctx context.Context) {
 		Confidence int    `json:"confidence"`
 		Analysis   string `json:"analysis"`
 		RootCause  string `json:"rootCause"`
+		Report     string `json:"report"`
 		Evidence   []struct {
 			Kind, Template, Metric, Severity, Detail string
 		} `json:"evidence"`
@@ -587,6 +588,13 @@ func (d *demo) showCanaryView(ctx context.Context) {
 	d.say("  analysis:   %s", v.Analysis)
 	if v.RootCause != "" {
 		d.say("  root cause: %s", v.RootCause)
+	}
+	if v.Report != "" {
+		if strings.HasPrefix(v.Report, "/") { // root-relative when serve has no public URL configured
+			v.Report = d.serve + v.Report
+		}
+		d.say("  report:     %s  (charts, template diff; send the token: curl -H \"Authorization: Bearer $(cat %s)\")",
+			v.Report, filepath.Join(d.dir, "token"))
 	}
 	shown := 0
 	for _, e := range v.Evidence {
