@@ -147,7 +147,9 @@ func (s *Server) NewDatabase(ctx context.Context, name string) (string, error) {
 func (s *Server) Stop() {
 	if s.port != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
+		if _, err := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest: stopping PostgreSQL:", err) // teardown goes on: the directory still goes
+		}
 		cancel()
 	}
 	os.RemoveAll(s.dir)
