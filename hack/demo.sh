@@ -11,4 +11,9 @@ if ! ./hack/build-testenv.sh >/dev/null 2> >(tee "$log" | grep --line-buffered '
   echo "building the local cluster failed; the build's output:" >&2; cat "$log" >&2; exit 1
 fi
 rm -f "$log"
+# The pull-request step runs OpenCode (npm opencode-ai, cached once per machine); without it the demo prints the plan.
+if command -v npm >/dev/null; then
+  echo "installing OpenCode for the fix step (npm, once per machine) ..."
+  ./hack/install-opencode.sh >/dev/null || echo "OpenCode could not be installed: the demo will print the fixer's plan instead of opening a PR" >&2
+fi
 exec ./bin/fixloop demo "$@"
