@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/prom"
 )
@@ -118,8 +119,9 @@ func (cs *canarySources) describe() (string, bool) {
 	return fmt.Sprintf("HTTP metrics source: %s (%s); latency: %s", cs.disc.Traffic, how, lat), true
 }
 
-// judgeWith names the metrics source in the verdict; without any, the verdict says so and its confidence
-// drops by a quarter (the HTTP signals users feel were not measured), never turning it into a promote.
+// judgeWith names the metrics source in the verdict; without any, the verdict says so and a promote or
+// inconclusive verdict loses a quarter of its confidence (the HTTP signals users feel were not measured).
+// An abort keeps its confidence: it rests on evidence that was found, which missing metrics do not weaken.
 func (cs *canarySources) judgeWith(out *CompareCanaryOutput) {
 	msg, found := cs.describe()
 	if msg == "" {
@@ -131,7 +133,9 @@ func (cs *canarySources) judgeWith(out *CompareCanaryOutput) {
 		return
 	}
 	out.Analysis = strings.TrimSpace(out.Analysis + " Note: " + msg + ".")
-	out.Confidence = out.Confidence * 3 / 4
+	if out.Verdict != judge.Abort {
+		out.Confidence = out.Confidence * 3 / 4
+	}
 }
 
 // MetricsSourcesOutput is what `fixloop metrics sources` shows for a rollout.
