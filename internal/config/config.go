@@ -93,6 +93,8 @@ type Slack struct {
 	BotToken      string `json:"botToken,omitempty"`      // env FIXLOOP_SLACK_BOT_TOKEN or SLACK_BOT_TOKEN (no flag)
 	SigningSecret string `json:"signingSecret,omitempty"` // env FIXLOOP_SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET (no flag)
 	APIURL        string `json:"apiURL,omitempty"`        // Slack Web API base URL (default https://slack.com/api/)
+	// NotifyChannel receives aborts, inconclusive verdicts, issues, monitor actions and fixes (off when empty).
+	NotifyChannel string `json:"notifyChannel,omitempty"`
 }
 
 type GitHub struct {
@@ -223,6 +225,7 @@ var settings = []setting{
 	{"", []string{"FIXLOOP_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"}, kString, "Slack bot token (xoxb-...): with the signing secret, turns on /slack/commands", func(c *Config) any { return &c.Slack.BotToken }},
 	{"", []string{"FIXLOOP_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"}, kString, "Slack app signing secret: every Slack request is verified with it", func(c *Config) any { return &c.Slack.SigningSecret }},
 	{"slack-api-url", []string{"FIXLOOP_SLACK_API_URL"}, kString, "Slack Web API base URL (default https://slack.com/api/)", func(c *Config) any { return &c.Slack.APIURL }},
+	{"slack-notify-channel", []string{"FIXLOOP_SLACK_NOTIFY_CHANNEL"}, kString, "Slack channel ID (C…) that gets aborts, inconclusive verdicts, opened issues, monitor actions and fix pull requests with the report link and buttons (needs the bot token)", func(c *Config) any { return &c.Slack.NotifyChannel }},
 	{"", []string{"FIXLOOP_A2A_TOKEN"}, kString, "bearer token required on A2A calls (and sent to the fixer)", func(c *Config) any { return &c.A2A.Token }},
 	{"fixer-repos", []string{"FIXLOOP_FIXER_REPOS"}, kList, "repositories the fixer may change: comma-separated owner/name globs (acme/*); empty refuses every fix", func(c *Config) any { return &c.Fixer.Repos }},
 }
@@ -437,6 +440,9 @@ func (c *Config) Validate() error {
 	checkURL("Slack API URL (--slack-api-url / FIXLOOP_SLACK_API_URL)", c.Slack.APIURL)
 	if (c.Slack.BotToken == "") != (c.Slack.SigningSecret == "") {
 		bad("Slack (FIXLOOP_SLACK_BOT_TOKEN and FIXLOOP_SLACK_SIGNING_SECRET)", "set both or neither: requests cannot be verified or answered with one alone")
+	}
+	if c.Slack.NotifyChannel != "" && c.Slack.BotToken == "" {
+		bad("Slack notify channel (--slack-notify-channel)", "needs the bot token (FIXLOOP_SLACK_BOT_TOKEN) to post")
 	}
 	c.validateLLM(bad)
 	c.validateFixer(bad)
