@@ -159,7 +159,7 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 		server.WithPromptCapabilities(false),
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
-		server.WithResourceCapabilities(false, false),
+		server.WithResourceCapabilities(true, false), // subscribe: tools/subscriptions.go
 		server.WithLogging(),
 		server.WithCompletions(),
 		server.WithPromptCompletionProvider(tools.Completer{Deps: deps}),
@@ -175,7 +175,12 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 	}
 	scopes := toolScopes(deps)
 	sopts = append(sopts, server.WithToolHandlerMiddleware(scopeMiddleware(scopes, audit)), server.WithToolFilter(toolFilter(scopes)))
+	hooks := &server.Hooks{}
+	subs := tools.NewSubscriptions()
+	subs.AddHooks(hooks)
+	sopts = append(sopts, server.WithHooks(hooks))
 	srv := server.NewMCPServer("fixloop", version, sopts...)
+	subs.Attach(srv)
 	tools.Register(srv, deps, opts)
 	tools.RegisterResources(srv, deps)
 	registerPrompts(srv)
