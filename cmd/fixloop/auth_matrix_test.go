@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/auth/authtest"
 	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/freeport"
 )
 
 // authServer is `fixloop serve` run in-process with an auth file and a local OIDC issuer.
@@ -30,12 +30,11 @@ type authServer struct {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // startServe runs runServe until the test ends; edit adjusts the configuration first.

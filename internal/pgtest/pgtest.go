@@ -7,7 +7,6 @@ package pgtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fixloop/fixloop/internal/freeport"
 )
 
 // Missing is the advice given when the server binaries are not installed.
@@ -94,7 +95,7 @@ func (s *Server) initAndStart(ctx context.Context) error {
 	if out, err := s.run(ctx, "initdb", "-D", data, "-U", "fixloop", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
 		return fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 	}
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return err
 	}
@@ -114,15 +115,6 @@ func (s *Server) run(ctx context.Context, name string, args ...string) ([]byte, 
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	}
 	return cmd.CombinedOutput()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // URL is the connection URL of database db on this server.

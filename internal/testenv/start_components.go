@@ -14,12 +14,14 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/fixloop/fixloop/internal/freeport"
 )
 
 func (s *starter) allocatePorts() error {
 	for _, name := range []string{"etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok",
 		"rollouts-metrics", "rollouts-healthz", "prometheus", "supervisor"} {
-		p, err := freePort()
+		p, err := freeport.Get()
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/fixloop/fixloop/internal/freeport"
 )
 
 // defaultRPS is the generator's steady request rate per Service.
@@ -266,7 +268,7 @@ func (s *supervisor) ensureLogs(ctx context.Context, p *corev1.Pod) {
 }
 
 func (s *supervisor) startProc(ctx context.Context, p *corev1.Pod, container string) {
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		s.log.Error("no port for demo pod", "err", err)
 		return
