@@ -8,11 +8,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -201,26 +201,23 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 // the pods matched by sel, four at a time.
 func rangeMetrics(ctx context.Context, d Deps, pc prom.Client, defs []metricDef, sel, rateWin string, rng v1.Range, maxPoints int, byPod bool) []MetricResult {
 	out := make([]MetricResult, len(defs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	var g errgroup.Group
+	g.SetLimit(4)
 	for i, m := range defs {
 		tmpl := m.query
 		if o := d.PromQL[m.name]; o != "" {
 			tmpl = o
 		}
 		q := RenderPromQL(tmpl, sel, rateWin, byPod)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			mr := MetricResult{Name: m.name, Unit: m.unit, Query: q}
 			val, warn, err := pc.QueryRange(ctx, q, rng)
 			fillResult(&mr, val, warn, err, maxPoints, byPod)
 			out[i] = mr
-		}()
+			return nil // a failed query is reported in its own result, not as the group's error
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return out
 }
 

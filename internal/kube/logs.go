@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -36,32 +37,33 @@ type LogResult struct {
 	Err          error
 }
 
-// PodLogs streams each request's log with at most concurrency requests in flight (default 8).
+// PodLogs streams each request's log with at most concurrency requests in flight (default 8); each is
+// called for one result at a time.
 func (c *Cluster) PodLogs(ctx context.Context, reqs []LogRequest, concurrency int, each func(LogResult)) error {
 	if concurrency <= 0 {
 		concurrency = 8
 	}
-	sem := make(chan struct{}, concurrency)
+	var g errgroup.Group
+	g.SetLimit(concurrency)
 	var mu sync.Mutex
-	var wg sync.WaitGroup
+	started := 0
 	for _, r := range reqs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return Explain(ctx.Err(), c.Server(), "fetching pod logs")
+		if ctx.Err() != nil {
+			break // a cancelled fetch ends quickly, so g.Go's wait for a slot stays short
 		}
-		wg.Add(1)
-		go func(r LogRequest) {
-			defer wg.Done()
-			defer func() { <-sem }()
+		started++
+		g.Go(func() error {
 			res := c.podLog(ctx, r)
 			mu.Lock()
 			defer mu.Unlock()
 			each(res)
-		}(r)
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // the goroutines report through each, never through the group
+	if started < len(reqs) {
+		return Explain(ctx.Err(), c.Server(), "fetching pod logs")
+	}
 	return nil
 }
 
