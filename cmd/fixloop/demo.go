@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +27,8 @@ import (
 
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/freeport"
+	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/testenv"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -202,15 +204,6 @@ func (i indent) Write(p []byte) (int, error) {
 	return len(p), err
 }
 
-func freeLoopbackPort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (d *demo) startServe(ctx context.Context, self string) error {
 	ghDir := filepath.Join(d.dir, "github")
 	if err := os.MkdirAll(ghDir, 0o755); err != nil {
@@ -244,7 +237,7 @@ func (d *demo) startServe(ctx context.Context, self string) error {
 		return err
 	}
 
-	port, err := freeLoopbackPort()
+	port, err := freeport.Get()
 	if err != nil {
 		return err
 	}
@@ -429,19 +422,14 @@ type rolloutState struct {
 }
 
 func readRolloutState(u *unstructured.Unstructured) rolloutState {
-	var s rolloutState
-	s.Phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
-	s.Message, _, _ = unstructured.NestedString(u.Object, "status", "message")
-	s.CurrentHash, _, _ = unstructured.NestedString(u.Object, "status", "currentPodHash")
-	s.StableHash, _, _ = unstructured.NestedString(u.Object, "status", "stableRS")
-	s.Step, _, _ = unstructured.NestedInt64(u.Object, "status", "currentStepIndex")
-	s.Available, _, _ = unstructured.NestedInt64(u.Object, "status", "availableReplicas")
-	s.Aborted, _, _ = unstructured.NestedBool(u.Object, "status", "abort")
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
-	for _, c := range conds {
-		if m, ok := c.(map[string]any); ok && m["reason"] == "InconclusiveAnalysisRun" {
-			s.Inconclusive = true
-		}
+	r := kube.ParseRollout(u)
+	s := rolloutState{
+		Phase: r.Phase, Message: r.Message, CurrentHash: r.CurrentHash, StableHash: r.StableHash,
+		Available: r.AvailableReplica, Aborted: r.Aborted,
+		Inconclusive: slices.Contains(r.PauseReasons, "InconclusiveAnalysisRun"),
+	}
+	if r.CurrentStepIndex != nil {
+		s.Step = int64(*r.CurrentStepIndex)
 	}
 	return s
 }
