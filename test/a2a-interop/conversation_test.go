@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,22 +13,6 @@ import (
 
 	"github.com/fixloop/fixloop/test/fixloopserve"
 )
-
-func npmInstall(t *testing.T) {
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: install Node.js >= 18 (Debian: apt-get install nodejs npm)", tool)
-		}
-	}
-	if _, err := os.Stat("node_modules/@a2a-js/sdk/package.json"); err == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in test/a2a-interop: %v\n%s", err, out)
-	}
-}
 
 type streamed struct {
 	TaskID     string   `json:"taskId"`
@@ -49,7 +32,7 @@ func isState(v any, name string, number int) bool {
 // "investigate shop" lacks the namespace: the agent asks (INPUT_REQUIRED, "which namespace?") and the
 // answer "default", streamed into the same task, completes it with the result as a JSON data artifact.
 func TestJSSDKConversation(t *testing.T) {
-	npmInstall(t)
+	fixloopserve.NpmCI(t, "@a2a-js/sdk")
 	srv := fixloopserve.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -14,6 +14,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/fixloop/fixloop/internal/freeport"
 )
 
 // Bin is FIXLOOP_BIN (what `make test` builds) or a fresh build of cmd/fixloop.
@@ -38,7 +42,10 @@ func Bin(t testing.TB) string {
 type Server struct {
 	// Base is http://localhost:PORT (a host name, not 127.0.0.1: the A2A TCK flags loopback IPs in cards).
 	Base string
-	log  *lockedBuffer
+	// Bin is the fixloop binary it runs; Home its private HOME (clients that start `fixloop mcp` over
+	// stdio beside it can share it).
+	Bin, Home string
+	log       *lockedBuffer
 }
 
 // Log is what the server wrote to stderr so far.
@@ -49,12 +56,10 @@ func (s *Server) Log() string { return s.log.String() }
 func Start(t testing.TB, env ...string) *Server {
 	t.Helper()
 	bin := Bin(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	home := t.TempDir()
 	cmd := exec.Command(bin, "serve", "--listen", addr, "--state-dir", filepath.Join(home, "state"))
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}, env...)
@@ -63,31 +68,34 @@ func Start(t testing.TB, env ...string) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	t.Cleanup(func() { stop(cmd) })
 	_, port, _ := net.SplitHostPort(addr)
-	s := &Server{Base: "http://localhost:" + port, log: logs}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+	s := &Server{Base: "http://localhost:" + port, Bin: bin, Home: home, log: logs}
+	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true,
+		func(context.Context) (bool, error) {
+			resp, err := http.Get("http://" + addr + "/healthz")
+			if err != nil {
+				return false, nil // not listening yet
+			}
 			resp.Body.Close()
-			return s
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("fixloop serve did not answer /healthz within 30s:\n%s", logs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
+			return true, nil
+		})
+	if err != nil {
+		t.Fatalf("fixloop serve did not answer /healthz within 30s:\n%s", logs.String())
+	}
+	return s
+}
+
+// stop interrupts the server and kills it if it has not exited within 15 s.
+func stop(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
 	}
 }
 
@@ -131,4 +139,24 @@ func NotApplicable(t testing.TB, file, suite string) map[string]string {
 		}
 	}
 	return out
+}
+
+// NpmCI installs the suite's pinned npm packages (package-lock.json in the current directory) into
+// node_modules unless pkg (e.g. "@a2a-js/sdk") is already there. A missing node or npm fails the test.
+func NpmCI(t testing.TB, pkg string) {
+	t.Helper()
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: install Node.js >= 18 (Debian: apt-get install nodejs npm)", tool)
+		}
+	}
+	if _, err := os.Stat(filepath.Join("node_modules", pkg, "package.json")); err == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
+		wd, _ := os.Getwd()
+		t.Fatalf("npm ci in %s: %v\n%s", wd, err, out)
+	}
 }
