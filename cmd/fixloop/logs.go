@@ -34,7 +34,7 @@ on stdin and mines them into templates.
 Without --assign it prints the templates as JSON lines, most frequent first:
   {"id":1,"pattern":"GET <*> status <*>","count":120,"first":...,"last":...,"examples":[...],"level":"info","severe":false}
 With --assign it prints one line per input record: "<template-id>\t<template>", where the template is as it
-stands at the end of the input. Patterns and examples are redacted (internal/redact).`,
+stands at the end of the input. Secrets are redacted (internal/redact) before mining, so neither patterns nor examples carry one.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError("logs mine reads stdin and takes no arguments (got %q)", args)
@@ -53,6 +53,9 @@ stands at the end of the input. Patterns and examples are redacted (internal/red
 func runLogsMine(in io.Reader, out io.Writer, assign, onePerLine bool) error {
 	rd := logmine.NewReader(logmine.TextOnly(in), logmine.ReaderOptions{OneRecordPerLine: onePerLine, Source: "stdin"})
 	m := logmine.NewMiner(logmine.DefaultConfig())
+	// Secrets are redacted before the miner sees a record, as the judge does: a template keeps the
+	// constant part of a message, so a token redacted only afterwards can leave its tail in the pattern.
+	red := redact.Default()
 	// Two passes: column statistics from every record first, so early records group as well as late ones.
 	var recs []logmine.Record
 	for {
@@ -60,6 +63,7 @@ func runLogsMine(in io.Reader, out io.Writer, assign, onePerLine bool) error {
 		if !ok {
 			break
 		}
+		rec.Text = red.String(rec.Text)
 		m.Observe(rec)
 		recs = append(recs, rec)
 	}
@@ -71,18 +75,11 @@ func runLogsMine(in io.Reader, out io.Writer, assign, onePerLine bool) error {
 		ids[i] = m.Add(rec).ID
 	}
 	w := bufio.NewWriterSize(out, 64<<10)
-	red := redact.Default()
 	if assign {
-		patterns := map[int]string{}
 		for _, id := range ids {
-			p, ok := patterns[id]
-			if !ok {
-				p = red.String(m.Template(id).Pattern)
-				patterns[id] = p
-			}
 			w.WriteString(strconv.Itoa(id))
 			w.WriteByte('\t')
-			w.WriteString(p)
+			w.WriteString(m.Template(id).Pattern)
 			w.WriteByte('\n')
 		}
 		return w.Flush()
@@ -90,10 +87,7 @@ func runLogsMine(in io.Reader, out io.Writer, assign, onePerLine bool) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, t := range m.Templates() {
-		c := *t
-		c.Pattern = red.String(t.Pattern)
-		c.Examples = red.Strings(append([]string(nil), t.Examples...))
-		if err := enc.Encode(&c); err != nil {
+		if err := enc.Encode(t); err != nil {
 			return err
 		}
 	}

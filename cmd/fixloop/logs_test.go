@@ -62,3 +62,25 @@ func TestLogsMineBinaryInputIsUsageError(t *testing.T) {
 		t.Fatalf("want exit-2 usage error naming the NUL byte, got %v", err)
 	}
 }
+
+// Mining before redaction let a JWT's signature (the part after the last dot) stay in the template while
+// the example was redacted: the miner wildcards the varying head and keeps the rest of the token.
+func TestLogsMineRedactsBeforeMining(t *testing.T) {
+	sigs := []string{"abcdefghijklmnopqrstuv", "zyxwvutsrqponmlkjihgfe"}
+	in := "auth header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0." + sigs[0] + "\n" +
+		"auth header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI5OTk5In0." + sigs[1] + "\n"
+	for _, assign := range []bool{false, true} {
+		var out bytes.Buffer
+		if err := runLogsMine(strings.NewReader(in), &out, assign, false); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range append(sigs, "eyJ") {
+			if strings.Contains(out.String(), s) {
+				t.Errorf("assign=%v: part of the token %q is in the output:\n%s", assign, s, out.String())
+			}
+		}
+		if !strings.Contains(out.String(), "[REDACTED:") {
+			t.Errorf("assign=%v: no redaction marker in the template:\n%s", assign, out.String())
+		}
+	}
+}
