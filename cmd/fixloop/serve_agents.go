@@ -73,7 +73,6 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	serveStore = st
 	mountReports(mux, deps, st, logger)
-	mountSlack(mux, cfg, deps, logger)
 	sec.audit.Store = st
 	sec.store = st
 	gh := deps.GitHub // built by buildDeps from the GitHub settings; nil when none are set
@@ -126,6 +125,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		return err
 	}
 	host.Register(mux)
+	mountSlack(mux, cfg, newSlackBridge(cfg, slackEnv{deps: deps, triage: tr, host: host, audit: sec.audit}, logger), logger)
 	tr.RegisterArgo(mux)
 	tr.RegisterWebhook(mux, cfg.Handoff.WebhookSecret)
 	if gh != nil && !cfg.ReadOnly { // a rollout's annotation can hand off even when the global choice is opencode

@@ -88,11 +88,16 @@ type LLM struct {
 	MaxPromptTokens int    `json:"maxPromptTokens,omitempty"`
 }
 
-// Slack configures the Slack bridge (off unless a bot token and signing secret are set).
+// Slack configures the Slack bridge: off unless a bot token and a signing secret (HTTP mode) or an
+// app-level token (Socket Mode) are set.
 type Slack struct {
 	BotToken      string `json:"botToken,omitempty"`      // env FIXLOOP_SLACK_BOT_TOKEN or SLACK_BOT_TOKEN (no flag)
 	SigningSecret string `json:"signingSecret,omitempty"` // env FIXLOOP_SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET (no flag)
+	AppToken      string `json:"appToken,omitempty"`      // xapp-...: Socket Mode (env FIXLOOP_SLACK_APP_TOKEN or SLACK_APP_TOKEN, no flag)
 	APIURL        string `json:"apiURL,omitempty"`        // Slack Web API base URL (default https://slack.com/api/)
+	// AllowedUsers and AllowedGroups (Slack user and user-group IDs) may confirm writes; empty: nobody.
+	AllowedUsers  []string `json:"allowedUsers,omitempty"`
+	AllowedGroups []string `json:"allowedGroups,omitempty"`
 	// NotifyChannel receives aborts, inconclusive verdicts, issues, monitor actions and fixes (off when empty).
 	NotifyChannel string `json:"notifyChannel,omitempty"`
 }
@@ -224,6 +229,9 @@ var settings = []setting{
 	{"public-url", []string{"FIXLOOP_PUBLIC_URL"}, kString, "externally reachable base URL of fixloop serve (default: from each request's Host)", func(c *Config) any { return &c.PublicURL }},
 	{"", []string{"FIXLOOP_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"}, kString, "Slack bot token (xoxb-...): with the signing secret, turns on /slack/commands", func(c *Config) any { return &c.Slack.BotToken }},
 	{"", []string{"FIXLOOP_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"}, kString, "Slack app signing secret: every Slack request is verified with it", func(c *Config) any { return &c.Slack.SigningSecret }},
+	{"", []string{"FIXLOOP_SLACK_APP_TOKEN", "SLACK_APP_TOKEN"}, kString, "Slack app-level token (xapp-...): with the bot token, Socket Mode (no public URL needed)", func(c *Config) any { return &c.Slack.AppToken }},
+	{"slack-allowed-users", []string{"FIXLOOP_SLACK_ALLOWED_USERS"}, kList, "Slack user IDs (U...) who may confirm promote, abort and fix (default nobody)", func(c *Config) any { return &c.Slack.AllowedUsers }},
+	{"slack-allowed-groups", []string{"FIXLOOP_SLACK_ALLOWED_GROUPS"}, kList, "Slack user-group IDs (S...) whose members may confirm promote, abort and fix", func(c *Config) any { return &c.Slack.AllowedGroups }},
 	{"slack-api-url", []string{"FIXLOOP_SLACK_API_URL"}, kString, "Slack Web API base URL (default https://slack.com/api/)", func(c *Config) any { return &c.Slack.APIURL }},
 	{"slack-notify-channel", []string{"FIXLOOP_SLACK_NOTIFY_CHANNEL"}, kString, "Slack channel ID (C…) that gets aborts, inconclusive verdicts, opened issues, monitor actions and fix pull requests with the report link and buttons (needs the bot token)", func(c *Config) any { return &c.Slack.NotifyChannel }},
 	{"", []string{"FIXLOOP_A2A_TOKEN"}, kString, "bearer token required on A2A calls (and sent to the fixer)", func(c *Config) any { return &c.A2A.Token }},
@@ -438,9 +446,7 @@ func (c *Config) Validate() error {
 	checkURL("OpenCode URL (--opencode-url / FIXLOOP_OPENCODE_URL)", c.Fixer.OpenCodeURL)
 	checkURL("public URL (--public-url / FIXLOOP_PUBLIC_URL)", c.PublicURL)
 	checkURL("Slack API URL (--slack-api-url / FIXLOOP_SLACK_API_URL)", c.Slack.APIURL)
-	if (c.Slack.BotToken == "") != (c.Slack.SigningSecret == "") {
-		bad("Slack (FIXLOOP_SLACK_BOT_TOKEN and FIXLOOP_SLACK_SIGNING_SECRET)", "set both or neither: requests cannot be verified or answered with one alone")
-	}
+	c.validateSlack(bad)
 	if c.Slack.NotifyChannel != "" && c.Slack.BotToken == "" {
 		bad("Slack notify channel (--slack-notify-channel)", "needs the bot token (FIXLOOP_SLACK_BOT_TOKEN) to post")
 	}
@@ -521,3 +527,30 @@ func Env() []string {
 	}
 	return out
 }
+
+// validateSlack: HTTP mode needs the bot token and the signing secret (requests are verified with it),
+// Socket Mode the bot token and the app-level token; either credential alone cannot work.
+func (c *Config) validateSlack(bad func(setting, format string, args ...any)) {
+	s := c.Slack
+	if s.BotToken == "" && (s.SigningSecret != "" || s.AppToken != "") {
+		bad("Slack bot token (FIXLOOP_SLACK_BOT_TOKEN)", "required with the signing secret or app token: answers are posted with it")
+	}
+	if s.BotToken != "" && s.SigningSecret == "" && s.AppToken == "" {
+		bad("Slack (FIXLOOP_SLACK_SIGNING_SECRET or FIXLOOP_SLACK_APP_TOKEN)", "set the signing secret (HTTP mode) or an app-level token (Socket Mode): requests cannot be verified otherwise")
+	}
+	if s.AppToken != "" && !strings.HasPrefix(s.AppToken, "xapp-") {
+		bad("Slack app token (FIXLOOP_SLACK_APP_TOKEN)", "an app-level token starts with xapp-")
+	}
+	for _, u := range s.AllowedUsers {
+		if !slackIDRE.MatchString(u) || (u[0] != 'U' && u[0] != 'W') {
+			bad("Slack allowed users (--slack-allowed-users)", "%q is not a Slack user ID (U... or W...)", u)
+		}
+	}
+	for _, g := range s.AllowedGroups {
+		if !slackIDRE.MatchString(g) || g[0] != 'S' {
+			bad("Slack allowed groups (--slack-allowed-groups)", "%q is not a Slack user-group ID (S...)", g)
+		}
+	}
+}
+
+var slackIDRE = regexp.MustCompile(`^[A-Z][A-Z0-9]{2,20}$`)

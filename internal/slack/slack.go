@@ -1,132 +1,264 @@
-// Package slack is fixloop's Slack bridge in HTTP mode: the /fixloop slash command, signed by Slack
-// and verified here (v0 HMAC over the timestamp and body, a 5-minute window, replays refused), acked
-// at once and answered in a thread from a goroutine, every posted text redacted.
+// Package slack is fixloop's Slack bridge: the /fixloop slash command, Events API mentions and the
+// interactivity endpoint over HTTP (every request signed by Slack and verified here: v0 HMAC over the
+// timestamp and body, a 5-minute window, replays refused), or the same over Socket Mode. Requests are
+// acked at once and answered in a thread from a goroutine; progress is edited in place (chat.update);
+// writes wait for a Block Kit confirmation only allowed users may press; every posted text is redacted.
+//
+// The package knows nothing of Kubernetes or the agents: cmd/fixloop wires Commands, Writes and
+// Converse to the MCP tools' functions and the triage agent.
 package slack
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/redact"
 )
 
-// Command runs one read command ("analyze shop/web") and returns the text to post.
-type Command func(ctx context.Context, args []string) (string, error)
+// Reply is what a command answers: text, and command lines offered as buttons under it ("abort
+// shop/web"); a write offered this way still asks for confirmation when pressed.
+type Reply struct {
+	Text    string
+	Actions []Action
+}
+
+// Action is one button under a reply: Command is the /fixloop command line it runs.
+type Action struct {
+	Label   string
+	Command string
+}
+
+// Command runs one command ("analyze shop/web" → args ["shop/web"]); progress lines are shown in place
+// while it runs.
+type Command func(ctx context.Context, args []string, progress func(string)) (*Reply, error)
+
+// Write is a command that changes something (promote, abort, fix): it runs only after an allowed user
+// pressed its confirmation, and every press (refused ones too) is audited.
+type Write struct {
+	// Action names the write in the audit log (promote_rollout, abort_rollout, fix_issue).
+	Action string
+	// Check validates the arguments before a confirmation is shown and says what will be done
+	// ("abort rollout shop/web"); its error is the usage shown to the user.
+	Check func(args []string) (string, error)
+	Run   Command
+	// Timeout bounds the write (the bridge's Timeout when zero).
+	Timeout time.Duration
+}
 
 // Bridge answers Slack.
 type Bridge struct {
 	SigningSecret string
 	Client        *slack.Client
-	Commands      map[string]Command // by first word: status, analyze, ...
+	Commands      map[string]Command // reads, by first word: status, analyze, investigate
+	Writes        map[string]Write   // confirmed first: promote, abort, fix
+	// Converse sends a mention's free text to the triage agent (nil: such a mention gets the help).
+	Converse Converse
+	// AllowedUsers and AllowedGroups (user-group IDs, members read with usergroups.users.list) may
+	// confirm writes. Both empty: nobody may.
+	AllowedUsers  []string
+	AllowedGroups []string
+	Audit         *auth.Audit
 	Redactor      *redact.Redactor
 	Logger        *slog.Logger
 	// Timeout bounds one command's work (3 minutes when zero).
 	Timeout time.Duration
 
-	seen seenCache
-	wg   sync.WaitGroup
+	seen    seenCache // request signatures
+	events  seenCache // Events API event ids (Slack retries with a new signature)
+	pressed seenCache // confirmations already acted on
+	groups  groupCache
+	threads threadTasks
+	wg      sync.WaitGroup
 }
 
-const maxBody = 64 << 10 // Slack's slash command and event payloads are a few KiB
-
-// Verify checks Slack's signature over body and refuses a request seen before (same signature).
-func (b *Bridge) Verify(h http.Header, body []byte) error {
-	sv, err := slack.NewSecretsVerifier(h, b.SigningSecret) // refuses timestamps older than 5 minutes
-	if err != nil {
-		return err
-	}
-	if _, err := sv.Write(body); err != nil {
-		return err
-	}
-	if err := sv.Ensure(); err != nil {
-		return err
-	}
-	if !b.seen.add(h.Get("X-Slack-Signature"), time.Now()) {
-		return errors.New("replayed request")
-	}
-	return nil
-}
-
-// SlashHandler serves Slack's slash command requests.
-func (b *Bridge) SlashHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil || len(body) > maxBody {
-			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
-			return
-		}
-		if err := b.Verify(r.Header, body); err != nil {
-			b.logger().Warn("slack request refused", "err", err)
-			http.Error(w, "invalid Slack signature", http.StatusUnauthorized)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		cmd, err := slack.SlashCommandParse(r)
-		if err != nil {
-			http.Error(w, "not a slash command", http.StatusBadRequest)
-			return
-		}
-		// Slack gives up after 3 s: answer now, work in the background, post the result in a thread.
-		b.wg.Add(1)
-		go func() { defer b.wg.Done(); b.run(cmd) }()
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"response_type":"ephemeral","text":"working on it…"}`)
-	})
+// request is one thing a Slack user asked, from any surface (slash command, mention, button, Socket Mode).
+type request struct {
+	User, Channel string
+	// Thread is the ts of the thread to answer in; empty: the request is first posted as a new message.
+	Thread string
+	Text   string
+	// Mention: free text (not a command) goes to the triage agent.
+	Mention bool
 }
 
 // Wait returns once every background command has posted (tests, shutdown).
 func (b *Bridge) Wait() { b.wg.Wait() }
 
-func (b *Bridge) run(cmd slack.SlashCommand) {
-	timeout := b.Timeout
-	if timeout <= 0 {
-		timeout = 3 * time.Minute
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	words := strings.Fields(cmd.Text)
-	if len(words) == 0 || words[0] == "help" || b.Commands[words[0]] == nil {
-		b.post(ctx, cmd.ChannelID, "", b.help())
-		return
-	}
-	_, ts, err := b.Client.PostMessageContext(ctx, cmd.ChannelID, slack.MsgOptionText(b.redact(fmt.Sprintf("<@%s> asked: %s", cmd.UserID, cmd.Text)), false))
-	if err != nil {
-		b.logger().Error("slack post failed", "err", err)
-		return
-	}
-	text, err := b.Commands[words[0]](ctx, words[1:])
-	if err != nil {
-		text = words[0] + " failed: " + err.Error()
-	}
-	b.post(ctx, cmd.ChannelID, ts, text)
+// async runs fn in the background (Slack gives up on an answer after 3 s); a panic is logged, never
+// takes the server down.
+func (b *Bridge) async(fn func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				b.logger().Error("slack handler panicked", "panic", p)
+			}
+		}()
+		fn()
+	}()
 }
 
-func (b *Bridge) post(ctx context.Context, channel, thread, text string) {
+func (b *Bridge) timeout(d time.Duration) time.Duration {
+	switch {
+	case d > 0:
+		return d
+	case b.Timeout > 0:
+		return b.Timeout
+	}
+	return 3 * time.Minute
+}
+
+// dispatch answers one request: a read runs, a write asks for confirmation, free text in a mention goes
+// to the triage agent, anything else gets the help.
+func (b *Bridge) dispatch(req request) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout(0))
+	defer cancel()
+	name, args := splitCommand(req.Text)
+	switch {
+	case b.Commands[name] != nil:
+		b.runRead(ctx, req, name, args)
+	case b.Writes[name].Run != nil:
+		b.askConfirmation(ctx, req, name, args)
+	case req.Mention && b.Converse != nil && name != "" && name != "help":
+		b.converse(req)
+	default:
+		thread := req.Thread
+		if name != "" && name != "help" {
+			thread = b.ensureThread(ctx, req)
+		}
+		b.post(ctx, req.Channel, thread, b.help(name))
+	}
+}
+
+func splitCommand(text string) (string, []string) {
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return "", nil
+	}
+	return strings.ToLower(words[0]), words[1:]
+}
+
+// ensureThread returns the thread to answer req in, posting the request itself first when it has none
+// (a slash command is only visible to its sender).
+func (b *Bridge) ensureThread(ctx context.Context, req request) string {
+	if req.Thread != "" {
+		return req.Thread
+	}
+	ts := b.post(ctx, req.Channel, "", fmt.Sprintf("<@%s> asked: /fixloop %s", req.User, req.Text))
+	return ts
+}
+
+// runRead runs a read command in the request's thread: a working message edited with progress, then
+// with the answer.
+func (b *Bridge) runRead(ctx context.Context, req request, name string, args []string) {
+	thread := b.ensureThread(ctx, req)
+	if thread == "" {
+		return
+	}
+	ctx = auth.WithIdentity(ctx, slackIdentity(req.User, auth.ScopeRead))
+	head := name + " " + strings.Join(args, " ")
+	ts := b.post(ctx, req.Channel, thread, "⏳ "+head+": working…")
+	reply, err := b.Commands[name](ctx, args, b.progress(ctx, req.Channel, ts, "⏳ "+head+": "))
+	if err != nil {
+		reply = &Reply{Text: name + " failed: " + err.Error()}
+	}
+	b.show(ctx, req.Channel, thread, ts, reply)
+}
+
+// slackIdentity is who a Slack user is to the rest of fixloop (audit log, A2A task owner).
+func slackIdentity(user string, scopes ...string) *auth.Identity {
+	return &auth.Identity{Name: "slack:" + user, Method: "slack", Scopes: scopes}
+}
+
+// show puts reply into message ts (or a new message in thread when ts is empty).
+func (b *Bridge) show(ctx context.Context, channel, thread, ts string, reply *Reply) {
+	opts := []slack.MsgOption{slack.MsgOptionText(b.redact(reply.Text), false)}
+	if blocks := b.replyBlocks(reply); blocks != nil {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	if ts == "" {
+		b.postOpts(ctx, channel, thread, opts...)
+		return
+	}
+	if _, _, _, err := b.Client.UpdateMessageContext(ctx, channel, ts, opts...); err != nil {
+		b.logger().Error("slack update failed", "channel", channel, "err", err)
+	}
+}
+
+// progress edits message ts with each progress line, at most one edit a second (chat.update's rate
+// limit); lines in between are dropped, the answer replaces the last one anyway.
+func (b *Bridge) progress(ctx context.Context, channel, ts, prefix string) func(string) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(line string) {
+		mu.Lock()
+		if ts == "" || time.Since(last) < time.Second {
+			mu.Unlock()
+			return
+		}
+		last = time.Now()
+		mu.Unlock()
+		if _, _, _, err := b.Client.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(b.redact(prefix+line), false)); err != nil {
+			b.logger().Warn("slack progress update failed", "err", err)
+		}
+	}
+}
+
+// post sends text (redacted) to channel, in thread when set, and returns the message ts ("" on error).
+func (b *Bridge) post(ctx context.Context, channel, thread, text string) string {
+	return b.postOpts(ctx, channel, thread, slack.MsgOptionText(b.redact(text), false))
+}
+
+func (b *Bridge) postOpts(ctx context.Context, channel, thread string, opts ...slack.MsgOption) string {
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
+	}
+	_, ts, err := b.Client.PostMessageContext(ctx, channel, opts...)
+	if err != nil {
+		b.logger().Error("slack post failed", "channel", channel, "err", err)
+		return ""
+	}
+	return ts
+}
+
+// tell shows text to user alone (a refusal is nobody else's business).
+func (b *Bridge) tell(ctx context.Context, channel, thread, user, text string) {
 	opts := []slack.MsgOption{slack.MsgOptionText(b.redact(text), false)}
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}
-	if _, _, err := b.Client.PostMessageContext(ctx, channel, opts...); err != nil {
-		b.logger().Error("slack post failed", "channel", channel, "err", err)
+	if _, err := b.Client.PostEphemeralContext(ctx, channel, user, opts...); err != nil {
+		b.logger().Warn("slack ephemeral post failed", "err", err)
 	}
 }
 
-func (b *Bridge) help() string {
-	var names []string
+func (b *Bridge) help(unknown string) string {
+	var reads, writes []string
 	for n := range b.Commands {
-		names = append(names, n)
+		reads = append(reads, n)
 	}
-	return "Usage: /fixloop <command> <namespace>/<name>. Commands: " + strings.Join(sorted(names), ", ") + ", help."
+	for n := range b.Writes {
+		writes = append(writes, n)
+	}
+	text := "Usage: /fixloop <command> <namespace>/<name>. Read: " + strings.Join(sorted(reads), ", ") + ", help."
+	if len(writes) > 0 {
+		text += " Write (asks for confirmation by an allowed user): " + strings.Join(sorted(writes), ", ") + "."
+	}
+	if b.Converse != nil {
+		text += " Or mention me with a question, e.g. \"@fixloop is checkout in shop healthy?\"."
+	}
+	if unknown != "" && unknown != "help" {
+		text = fmt.Sprintf("Unknown command %q. %s", unknown, text)
+	}
+	return text
 }
 
 func (b *Bridge) redact(s string) string {

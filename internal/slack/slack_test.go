@@ -2,137 +2,259 @@ package slack
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slacktest"
+	"github.com/fixloop/fixloop/internal/auth"
 )
 
-const secret = "8f742231b10e8888abcd99yyyzzz85a5"
-
-// posts records chat.postMessage calls received by slacktest's server.
-type posts struct {
-	mu   sync.Mutex
-	msgs []url.Values
-}
-
-func (p *posts) handler(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	p.mu.Lock()
-	p.msgs = append(p.msgs, r.Form)
-	n := len(p.msgs)
-	p.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"ok":true,"channel":"` + r.Form.Get("channel") + `","ts":"1700000000.00000` + strconv.Itoa(n) + `"}`))
-}
-
-func (p *posts) all() []url.Values {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]url.Values(nil), p.msgs...)
-}
-
-func newBridge(t *testing.T, cmds map[string]Command) (*Bridge, *posts, *httptest.Server) {
-	t.Helper()
-	rec := &posts{}
-	ts := slacktest.NewTestServer(func(c slacktest.Customize) { c.Handle("/chat.postMessage", rec.handler) })
-	ts.Start()
-	t.Cleanup(ts.Stop)
-	b := &Bridge{SigningSecret: secret, Client: slack.New("xoxb-test", slack.OptionAPIURL(ts.GetAPIURL())), Commands: cmds}
-	srv := httptest.NewServer(b.SlashHandler())
-	t.Cleanup(srv.Close)
-	return b, rec, srv
-}
-
-func sign(body string, at time.Time, key string) http.Header {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(key))
-	mac.Write([]byte("v0:" + ts + ":" + body))
-	h := http.Header{}
-	h.Set("X-Slack-Request-Timestamp", ts)
-	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	return h
-}
-
-func send(t *testing.T, srv *httptest.Server, body string, h http.Header) int {
-	t.Helper()
-	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
-	req.Header = h
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func slash(text string) string {
-	return url.Values{"command": {"/fixloop"}, "text": {text}, "channel_id": {"C1"}, "user_id": {"U1"}, "team_id": {"T1"}}.Encode()
-}
-
 func TestRefusesForgedStaleAndReplayedRequests(t *testing.T) {
-	ran := 0
-	var mu sync.Mutex
-	b, _, srv := newBridge(t, map[string]Command{"analyze": func(context.Context, []string) (string, error) {
-		mu.Lock()
-		ran++
-		mu.Unlock()
-		return "ok", nil
-	}})
-	body := slash("analyze shop/web")
-	if code := send(t, srv, body, sign(body, time.Now(), "not-the-secret")); code != http.StatusUnauthorized {
-		t.Errorf("bad signature: %d", code)
-	}
-	if code := send(t, srv, body, sign(body, time.Now().Add(-6*time.Minute), secret)); code != http.StatusUnauthorized {
-		t.Errorf("stale timestamp: %d", code)
+	var ran atomic.Int32
+	api := newSlackAPI(t)
+	b := &Bridge{SigningSecret: secret, Client: api.client(), Commands: map[string]Command{
+		"analyze": func(context.Context, []string, func(string)) (*Reply, error) {
+			ran.Add(1)
+			return &Reply{Text: "ok"}, nil
+		}}}
+	srv := serve(t, b)
+	body := slash("analyze shop/web", "U1")
+	for _, path := range []string{"/slack/commands", "/slack/events", "/slack/interactions"} {
+		if code, _ := send(t, srv, path, body, sign(body, time.Now(), "not-the-secret")); code != http.StatusUnauthorized {
+			t.Errorf("%s bad signature: %d", path, code)
+		}
+		if code, _ := send(t, srv, path, body, sign(body, time.Now().Add(-6*time.Minute), secret)); code != http.StatusUnauthorized {
+			t.Errorf("%s stale timestamp: %d", path, code)
+		}
+		if code, _ := send(t, srv, path, body, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}); code != http.StatusUnauthorized {
+			t.Errorf("%s unsigned: %d", path, code)
+		}
 	}
 	h := sign(body, time.Now(), secret)
-	tampered := slash("abort shop/web")
-	if code := send(t, srv, tampered, h); code != http.StatusUnauthorized {
+	if code, _ := send(t, srv, "/slack/commands", slash("abort shop/web", "U1"), h); code != http.StatusUnauthorized {
 		t.Errorf("body changed under a valid signature: %d", code)
 	}
-	if code := send(t, srv, body, h); code != http.StatusOK {
+	if code, _ := send(t, srv, "/slack/commands", body, h); code != http.StatusOK {
 		t.Fatalf("valid request: %d", code)
 	}
-	if code := send(t, srv, body, h); code != http.StatusUnauthorized {
+	if code, _ := send(t, srv, "/slack/commands", body, h); code != http.StatusUnauthorized {
 		t.Errorf("replayed request: %d", code)
 	}
 	b.Wait()
-	if ran != 1 {
-		t.Errorf("command ran %d times, want once", ran)
+	if ran.Load() != 1 {
+		t.Errorf("command ran %d times, want once", ran.Load())
 	}
 }
 
-func TestAnalyzePostsRedactedVerdictInThread(t *testing.T) {
+func TestAnalyzeAnswersRedactedInThreadWithProgress(t *testing.T) {
 	leak := "ghp_0123456789abcdefghijABCDEFGHIJ012345"
-	b, rec, srv := newBridge(t, map[string]Command{"analyze": func(_ context.Context, args []string) (string, error) {
-		return "verdict abort for " + args[0] + ": panic with token=" + leak, nil
-	}})
-	body := slash("analyze shop/web")
-	if code := send(t, srv, body, sign(body, time.Now(), secret)); code != http.StatusOK {
+	api := newSlackAPI(t)
+	b := &Bridge{SigningSecret: secret, Client: api.client(), Commands: map[string]Command{
+		"analyze": func(_ context.Context, args []string, progress func(string)) (*Reply, error) {
+			progress("collecting logs with token=" + leak)
+			return &Reply{Text: "verdict abort for " + args[0] + ": panic with token=" + leak,
+				Actions: []Action{{Label: "Abort rollout", Command: "abort " + args[0]}}}, nil
+		}}}
+	srv := serve(t, b)
+	if code := signedSend(t, srv, "/slack/commands", slash("analyze shop/web", "U1")); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
 	b.Wait()
-	msgs := rec.all()
-	if len(msgs) != 2 {
-		t.Fatalf("%d messages posted, want the request and its answer: %v", len(msgs), msgs)
+	posts, updates := api.of("chat.postMessage"), api.of("chat.update")
+	if len(posts) != 2 || len(updates) < 1 {
+		t.Fatalf("want the request, a working message and its edits: %s", api.text())
 	}
-	answer := msgs[1]
-	if answer.Get("thread_ts") == "" || answer.Get("thread_ts") != "1700000000.000001" {
-		t.Errorf("answer not in the request's thread: %v", answer)
+	root, working := posts[0], posts[1]
+	if !strings.Contains(root.Get("text"), "<@U1> asked: /fixloop analyze shop/web") || working.Get("thread_ts") != "1700000000.100001" {
+		t.Errorf("request not posted with the answer in its thread: %s", api.text())
 	}
-	if !strings.Contains(answer.Get("text"), "verdict abort for shop/web") || strings.Contains(answer.Get("text"), leak) {
-		t.Errorf("answer %q: want the verdict with the token redacted", answer.Get("text"))
+	answer := updates[len(updates)-1]
+	if answer.Get("ts") != "1700000000.100002" || !strings.Contains(answer.Get("text"), "verdict abort for shop/web") {
+		t.Errorf("answer not edited into the working message: %v", answer)
 	}
+	if strings.Contains(api.text(), leak) {
+		t.Errorf("a token reached Slack: %s", api.text())
+	}
+	if v := button(t, answer, "fixloop_cmd_abort"); v != "abort shop/web" {
+		t.Errorf("abort button runs %q", v)
+	}
+}
+
+// A write asks for confirmation; a user neither listed nor in an allowed group is refused (audited,
+// told alone, nothing run); a group member's press runs it once; a second press does nothing.
+func TestWriteRunsOnlyAfterAllowedConfirmation(t *testing.T) {
+	api := newSlackAPI(t)
+	api.groups["S0OPS"] = []string{"U2"}
+	var runs atomic.Int32
+	store := &memAudit{}
+	b := &Bridge{SigningSecret: secret, Client: api.client(), AllowedUsers: []string{"U9"}, AllowedGroups: []string{"S0OPS"},
+		Audit: &auth.Audit{Store: store},
+		Writes: map[string]Write{"abort": {Action: "abort_rollout",
+			Check: func(args []string) (string, error) {
+				if len(args) != 1 {
+					return "", errors.New("usage: abort <namespace>/<rollout>")
+				}
+				return "abort rollout " + args[0], nil
+			},
+			Run: func(ctx context.Context, args []string, _ func(string)) (*Reply, error) {
+				if id := auth.FromContext(ctx); id == nil || id.Name != "slack:U2" {
+					t.Errorf("write ran as %+v, want the confirming Slack user", id)
+				}
+				runs.Add(1)
+				return &Reply{Text: "aborted " + args[0]}, nil
+			}}}}
+	srv := serve(t, b)
+	signedSend(t, srv, "/slack/commands", slash("abort shop/web", "U1"))
+	b.Wait()
+	posts := api.of("chat.postMessage")
+	if len(posts) != 2 || runs.Load() != 0 {
+		t.Fatalf("want the request and a confirmation, nothing run: %s", api.text())
+	}
+	confirmation := posts[1]
+	val := button(t, confirmation, ActionConfirm)
+	if !strings.Contains(confirmation.Get("text"), "abort rollout shop/web") {
+		t.Errorf("confirmation does not say what it does: %v", confirmation)
+	}
+	ts := "1700000000.100002"
+	signedSend(t, srv, "/slack/interactions", press("U1", ActionConfirm, val, ts)) // the asker, not allowed
+	b.Wait()
+	if runs.Load() != 0 {
+		t.Fatal("a non-allowed user's press ran the write")
+	}
+	if eph := api.of("chat.postEphemeral"); len(eph) != 1 || eph[0].Get("user") != "U1" || !strings.Contains(eph[0].Get("text"), "may not confirm") {
+		t.Errorf("refusal not told to the presser alone: %s", api.text())
+	}
+	signedSend(t, srv, "/slack/interactions", press("U2", ActionConfirm, val, ts))
+	b.Wait()
+	signedSend(t, srv, "/slack/interactions", press("U9", ActionConfirm, val, ts))
+	b.Wait()
+	if runs.Load() != 1 {
+		t.Fatalf("write ran %d times, want once", runs.Load())
+	}
+	updates := api.of("chat.update")
+	if last := updates[len(updates)-1]; last.Get("ts") != ts || !strings.Contains(last.Get("text"), "<@U2> confirmed *abort rollout shop/web*: aborted shop/web") || last.Get("blocks") != "" {
+		t.Errorf("confirmation not replaced by the result: %v", last)
+	}
+	ev := store.all()
+	if len(ev) != 2 || ev[0].Result != "refused" || ev[0].Who != "slack:U1" || ev[1].Result != "ok" || ev[1].Who != "slack:U2" ||
+		ev[1].Action != "abort_rollout" || ev[1].Target != "shop/web" || ev[1].Method != "slack" {
+		t.Errorf("audit log: %+v", ev)
+	}
+}
+
+func TestWriteUsageErrorAndCancel(t *testing.T) {
+	api := newSlackAPI(t)
+	var runs atomic.Int32
+	b := &Bridge{SigningSecret: secret, Client: api.client(), AllowedUsers: []string{"U9"},
+		Writes: map[string]Write{"promote": {Action: "promote_rollout",
+			Check: func(args []string) (string, error) {
+				if len(args) != 1 || !strings.Contains(args[0], "/") {
+					return "", errors.New("usage: promote <namespace>/<rollout>")
+				}
+				return "promote " + args[0], nil
+			},
+			Run: func(context.Context, []string, func(string)) (*Reply, error) {
+				runs.Add(1)
+				return &Reply{Text: "done"}, nil
+			}}}}
+	srv := serve(t, b)
+	signedSend(t, srv, "/slack/commands", slash("promote web", "U1"))
+	b.Wait()
+	if !strings.Contains(api.text(), "usage: promote <namespace>/<rollout>") || strings.Contains(api.text(), ActionConfirm) {
+		t.Fatalf("bad arguments must get the usage and no confirmation: %s", api.text())
+	}
+	signedSend(t, srv, "/slack/commands", slash("promote shop/web", "U1"))
+	b.Wait()
+	posts := api.of("chat.postMessage")
+	conf := posts[len(posts)-1]
+	val := button(t, conf, ActionCancel)
+	signedSend(t, srv, "/slack/interactions", press("U3", ActionCancel, val, "1700000000.100004")) // neither asker nor allowed
+	signedSend(t, srv, "/slack/interactions", press("U1", ActionCancel, val, "1700000000.100004"))
+	b.Wait()
+	signedSend(t, srv, "/slack/interactions", press("U9", ActionConfirm, button(t, conf, ActionConfirm), "1700000000.100004"))
+	b.Wait()
+	if runs.Load() != 0 {
+		t.Errorf("a cancelled write ran")
+	}
+	if !strings.Contains(api.text(), "<@U1> cancelled: promote shop/web") {
+		t.Errorf("cancel not shown: %s", api.text())
+	}
+}
+
+// A button under an answer or a notification (fixloop_cmd_*) runs its command line: a write then asks
+// for confirmation in the message's thread.
+func TestCommandButtonAsksForConfirmation(t *testing.T) {
+	api := newSlackAPI(t)
+	b := &Bridge{SigningSecret: secret, Client: api.client(), Writes: map[string]Write{"promote": {Action: "promote_rollout",
+		Check: func(args []string) (string, error) { return "promote " + args[0], nil },
+		Run: func(context.Context, []string, func(string)) (*Reply, error) {
+			t.Error("ran without confirmation")
+			return nil, nil
+		}}}}
+	srv := serve(t, b)
+	btn := CommandButton("Promote anyway", "promote shop/web")
+	signedSend(t, srv, "/slack/interactions", press("U1", btn.ActionID, btn.Value, "1700000000.100009"))
+	b.Wait()
+	posts := api.of("chat.postMessage")
+	if len(posts) != 1 || posts[0].Get("thread_ts") != "1700000000.100001" || button(t, posts[0], ActionConfirm) == "" {
+		t.Fatalf("want one confirmation in the pressed message's thread: %s", api.text())
+	}
+}
+
+// Free text in a mention goes to the agent; a question it asks is answered by a plain reply in the
+// thread, which continues the same task; Slack's retry of an event is answered once.
+func TestMentionConversesInThread(t *testing.T) {
+	api := newSlackAPI(t)
+	var mu sync.Mutex
+	var turns []Turn
+	b := &Bridge{SigningSecret: secret, Client: api.client(), Converse: func(ctx context.Context, in Turn, progress func(string)) (*Turn, error) {
+		mu.Lock()
+		turns = append(turns, in)
+		n := len(turns)
+		mu.Unlock()
+		if id := auth.FromContext(ctx); id == nil || id.Name != "slack:U1" || auth.Allowed(ctx, auth.ScopeIssue) {
+			t.Errorf("conversation runs as %+v, want the Slack user with read scope only", id)
+		}
+		progress("looking at the cluster")
+		if n == 1 {
+			return &Turn{Text: "Which namespace is checkout in? (shop, payments)", TaskID: "task-1", ContextID: "ctx-1", InputRequired: true}, nil
+		}
+		return &Turn{Text: "checkout in shop is healthy", TaskID: in.TaskID, ContextID: in.ContextID}, nil
+	}}
+	srv := serve(t, b)
+	code, body := send(t, srv, "/slack/events", `{"type":"url_verification","challenge":"abc123","token":"x"}`,
+		sign(`{"type":"url_verification","challenge":"abc123","token":"x"}`, time.Now(), secret))
+	if code != http.StatusOK || body != "abc123" {
+		t.Fatalf("url_verification: %d %q", code, body)
+	}
+	mention := eventJSON("Ev1", `{"type":"app_mention","user":"U1","text":"<@UBOT> is checkout healthy?","ts":"1700000001.000001","channel":"C1"}`)
+	signedSend(t, srv, "/slack/events", mention)
+	signedSend(t, srv, "/slack/events", strings.Replace(mention, `"event_time"`, `"retry":1,"event_time"`, 1)) // retry: same event id
+	b.Wait()
+	reply := eventJSON("Ev2", `{"type":"message","user":"U1","text":"shop","ts":"1700000002.000001","thread_ts":"1700000001.000001","channel":"C1"}`)
+	signedSend(t, srv, "/slack/events", reply)
+	unrelated := eventJSON("Ev3", `{"type":"message","user":"U1","text":"lunch?","ts":"1700000003.000001","thread_ts":"1699999999.000001","channel":"C1"}`)
+	signedSend(t, srv, "/slack/events", unrelated)
+	b.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(turns) != 2 || turns[0].Text != "is checkout healthy?" || turns[1].Text != "shop" || turns[1].TaskID != "task-1" || turns[1].ContextID != "ctx-1" {
+		t.Fatalf("turns sent to the agent: %+v", turns)
+	}
+	for _, p := range api.of("chat.postMessage") {
+		if p.Get("thread_ts") != "1700000001.000001" {
+			t.Errorf("answer outside the mention's thread: %v", p)
+		}
+	}
+	if txt := api.text(); !strings.Contains(txt, "Which namespace") || !strings.Contains(txt, "checkout in shop is healthy") || !strings.Contains(txt, "Answer in this thread") {
+		t.Errorf("conversation not shown: %s", txt)
+	}
+}
+
+func eventJSON(id, inner string) string {
+	return `{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"` + id + `","event":` + inner + `,"event_time":1700000001}`
 }

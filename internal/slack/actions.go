@@ -1,0 +1,198 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/fixloop/fixloop/internal/auth"
+)
+
+// Button action IDs handled by the interactivity endpoint.
+const (
+	// ActionCommandPrefix starts the action_id of a button whose value is a /fixloop command line
+	// ("promote shop/web", "fix https://github.com/o/r/issues/3"): a read runs, a write asks for
+	// confirmation first. Notifications use it for their buttons (e.g. "fixloop_cmd_promote").
+	ActionCommandPrefix = "fixloop_cmd"
+	// ActionConfirm and ActionCancel are the bridge's own confirmation buttons.
+	ActionConfirm = "fixloop_confirm"
+	ActionCancel  = "fixloop_cancel"
+)
+
+// CommandButton is a button running command (a /fixloop command line) when pressed.
+func CommandButton(label, command string) *slack.ButtonBlockElement {
+	id := ActionCommandPrefix + "_" + strings.ToLower(strings.Fields(command + " x")[0])
+	return slack.NewButtonBlockElement(id, command, slack.NewTextBlockObject(slack.PlainTextType, label, false, false))
+}
+
+// replyBlocks lays out a reply with action buttons; nil for plain text.
+func (b *Bridge) replyBlocks(reply *Reply) []slack.Block {
+	if len(reply.Actions) == 0 {
+		return nil
+	}
+	var buttons []slack.BlockElement
+	for _, a := range reply.Actions {
+		buttons = append(buttons, CommandButton(a.Label, a.Command))
+	}
+	text := slack.NewTextBlockObject(slack.MarkdownType, truncate(b.redact(reply.Text), 3000), false, false)
+	return []slack.Block{slack.NewSectionBlock(text, nil, nil), slack.NewActionBlock("fixloop_actions", buttons...)}
+}
+
+// pending is what a confirmation button carries: the command and who asked. Slack signs the payload
+// that brings it back, and the command is checked again when pressed.
+type pending struct {
+	Command string `json:"c"`
+	Asker   string `json:"u"`
+}
+
+// askConfirmation posts a Block Kit confirmation for a write in the request's thread.
+func (b *Bridge) askConfirmation(ctx context.Context, req request, name string, args []string) {
+	thread := b.ensureThread(ctx, req)
+	if thread == "" {
+		return
+	}
+	what, err := b.Writes[name].Check(args)
+	if err != nil {
+		b.post(ctx, req.Channel, thread, name+": "+err.Error())
+		return
+	}
+	val, _ := json.Marshal(pending{Command: strings.Join(append([]string{name}, args...), " "), Asker: req.User})
+	text := fmt.Sprintf("<@%s> asks to *%s*. Only allowed users may confirm.", req.User, what)
+	confirm := slack.NewButtonBlockElement(ActionConfirm, string(val), slack.NewTextBlockObject(slack.PlainTextType, "Confirm", false, false))
+	confirm.Style = slack.StyleDanger
+	cancel := slack.NewButtonBlockElement(ActionCancel, string(val), slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
+	blocks := []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, b.redact(text), false, false), nil, nil),
+		slack.NewActionBlock("fixloop_confirmation", confirm, cancel),
+	}
+	b.postOpts(ctx, req.Channel, thread, slack.MsgOptionText(b.redact(text), false), slack.MsgOptionBlocks(blocks...))
+}
+
+// interact handles one block_actions payload.
+func (b *Bridge) interact(cb slack.InteractionCallback) {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return
+	}
+	for _, a := range cb.ActionCallback.BlockActions {
+		switch {
+		case a.ActionID == ActionConfirm:
+			b.confirm(cb, a.Value)
+		case a.ActionID == ActionCancel:
+			b.cancel(cb, a.Value)
+		case strings.HasPrefix(a.ActionID, ActionCommandPrefix):
+			b.dispatch(request{User: cb.User.ID, Channel: cb.Channel.ID, Thread: threadOf(cb), Text: a.Value})
+		}
+	}
+}
+
+// threadOf is the thread a pressed message belongs to (the message itself when it starts none).
+func threadOf(cb slack.InteractionCallback) string {
+	if cb.Message.ThreadTimestamp != "" {
+		return cb.Message.ThreadTimestamp
+	}
+	if cb.Container.ThreadTs != "" {
+		return cb.Container.ThreadTs
+	}
+	return cb.Message.Timestamp
+}
+
+// confirm runs a confirmed write when the presser is allowed, once per confirmation message.
+func (b *Bridge) confirm(cb slack.InteractionCallback, value string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	user, channel, msg, thread := cb.User.ID, cb.Channel.ID, cb.Message.Timestamp, threadOf(cb)
+	var p pending
+	_ = json.Unmarshal([]byte(value), &p)
+	name, args := splitCommand(p.Command)
+	w, ok := b.Writes[name]
+	if !ok || w.Run == nil {
+		b.tell(ctx, channel, thread, user, "This confirmation names no known command.")
+		return
+	}
+	what, err := w.Check(args)
+	if err != nil {
+		b.tell(ctx, channel, thread, user, name+": "+err.Error())
+		return
+	}
+	ev := auth.AuditEvent{Who: "slack:" + user, Method: "slack", Action: w.Action, Target: strings.Join(args, " "), Detail: "asked by slack:" + p.Asker}
+	if ok, why := b.allowed(ctx, user); !ok {
+		ev.Result, ev.Detail = "refused", why
+		b.Audit.Record(ctx, ev)
+		b.tell(ctx, channel, thread, user, "You may not confirm this ("+why+"). Ask someone allowed to write.")
+		return
+	}
+	if !b.pressed.add(channel+"/"+msg, time.Now()) {
+		b.tell(ctx, channel, thread, user, "This confirmation was already acted on.")
+		return
+	}
+	b.runWrite(cb, w, what, args, ev)
+}
+
+// runWrite edits the confirmation into the write's progress and result, and audits the outcome.
+func (b *Bridge) runWrite(cb slack.InteractionCallback, w Write, what string, args []string, ev auth.AuditEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout(w.Timeout))
+	defer cancel()
+	user, channel, msg := cb.User.ID, cb.Channel.ID, cb.Message.Timestamp
+	ctx = auth.WithIdentity(ctx, slackIdentity(user, auth.ScopeRead, auth.ScopeWrite, auth.ScopeIssue, auth.ScopeFix))
+	head := fmt.Sprintf("<@%s> confirmed *%s*: ", user, what)
+	b.show(ctx, channel, "", msg, &Reply{Text: head + "running…"})
+	reply, err := w.Run(ctx, args, b.progress(ctx, channel, msg, head))
+	ev.Result = "ok"
+	if err != nil {
+		ev.Result, ev.Detail = "error", err.Error()
+		reply = &Reply{Text: "failed: " + err.Error()}
+	}
+	b.Audit.Record(ctx, ev)
+	reply.Text = head + reply.Text
+	b.show(ctx, channel, "", msg, reply)
+}
+
+// cancel withdraws a confirmation; only its asker or an allowed user may.
+func (b *Bridge) cancel(cb slack.InteractionCallback, value string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var p pending
+	_ = json.Unmarshal([]byte(value), &p)
+	user, channel, msg := cb.User.ID, cb.Channel.ID, cb.Message.Timestamp
+	if ok, _ := b.allowed(ctx, user); !ok && user != p.Asker {
+		b.tell(ctx, channel, threadOf(cb), user, "Only the asker or an allowed user may cancel this.")
+		return
+	}
+	if !b.pressed.add(channel+"/"+msg, time.Now()) {
+		return
+	}
+	b.show(ctx, channel, "", msg, &Reply{Text: fmt.Sprintf("<@%s> cancelled: %s", user, p.Command)})
+}
+
+// allowed reports whether user may confirm writes, and why not. A user-group lookup that fails refuses.
+func (b *Bridge) allowed(ctx context.Context, user string) (bool, string) {
+	for _, u := range b.AllowedUsers {
+		if u == user {
+			return true, ""
+		}
+	}
+	for _, g := range b.AllowedGroups {
+		members, err := b.groups.members(ctx, b.Client, g)
+		if err != nil {
+			b.logger().Warn("slack user group unreadable", "group", g, "err", err)
+			return false, "could not read user group " + g
+		}
+		for _, m := range members {
+			if m == user {
+				return true, ""
+			}
+		}
+	}
+	return false, "not an allowed user or member of an allowed user group"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
