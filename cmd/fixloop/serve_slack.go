@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/a2aproject/a2a-go/v2/a2asrv"
@@ -17,6 +19,7 @@ import (
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
 	fxslack "github.com/fixloop/fixloop/internal/slack"
+	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
 
@@ -26,6 +29,7 @@ type slackEnv struct {
 	triage *triage.Triage
 	host   *agents.Host
 	audit  *auth.Audit
+	store  store.Store
 }
 
 // newSlackBridge builds the bridge when Slack is configured (nil otherwise).
@@ -48,6 +52,8 @@ func newSlackBridge(cfg *config.Config, env slackEnv, logger *slog.Logger) *fxsl
 		b.Writes = map[string]fxslack.Write{
 			"promote": {Action: "promote_rollout", Check: checkPromote, Run: env.promote},
 			"abort":   {Action: "abort_rollout", Check: checkRollout("abort rollout"), Run: env.abort},
+			"issue":   {Action: "open_issue", Check: checkRollout("file the issue for rollout"), Run: env.fileIssue},
+			"fix":     {Action: "fix_issue", Check: checkFix, Run: env.fix, Timeout: 45 * time.Minute},
 		}
 	}
 	if env.host != nil {
@@ -204,6 +210,81 @@ func (e slackEnv) promote(ctx context.Context, args []string, _ func(string)) (*
 	return &fxslack.Reply{Text: actionText(out)}, nil
 }
 
+// fileIssue is the triage the rollout watcher starts for a failed revision (analysis, then the issue
+// for an abort verdict or Argo's own failure), run for the Slack user who confirmed it.
+func (e slackEnv) fileIssue(ctx context.Context, args []string, progress func(string)) (*fxslack.Reply, error) {
+	ns, name, err := rolloutArg(args, "issue")
+	if err != nil {
+		return nil, err
+	}
+	turn, err := e.triageRollout(ctx, ns, name, progress)
+	if err != nil {
+		return nil, err
+	}
+	return &fxslack.Reply{Text: turn.Text}, nil
+}
+
+func (e slackEnv) triageRollout(ctx context.Context, ns, name string, progress func(string)) (*fxslack.Turn, error) {
+	if e.host == nil {
+		return nil, errors.New("the triage agent is not running")
+	}
+	h, ok := e.host.Handler("triage")
+	if !ok {
+		return nil, errors.New("the triage agent is not running")
+	}
+	msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(map[string]any{"skill": triage.SkillAnalyzeCanary,
+		"namespace": ns, "rollout": name, "trigger": triage.WatchTrigger}))
+	return askAgent(ctx, h, msg, progress)
+}
+
+func checkFix(args []string) (string, error) {
+	if len(args) != 1 || !issueURLRE.MatchString(strings.Trim(args[0], "<>")) {
+		return "", errors.New("usage: fix <issue-url> (an issue fixloop filed, e.g. https://github.com/acme/shop/issues/12)")
+	}
+	return "start the fixer on " + strings.Trim(args[0], "<>"), nil
+}
+
+var issueURLRE = regexp.MustCompile(`^https?://[^/\s]+/[^/\s]+/[^/\s]+/issues/[0-9]+$`)
+
+// fix hands an issue fixloop filed to the fixer agent mounted in this process. Only fixloop's own issues:
+// the fingerprint and repository come from its record, never from the issue's (editable) text.
+func (e slackEnv) fix(ctx context.Context, args []string, progress func(string)) (*fxslack.Reply, error) {
+	url := strings.Trim(args[0], "<>") // Slack wraps links in <>
+	if e.store == nil {
+		return nil, errors.New("no state store: fixloop cannot know its issues")
+	}
+	recs, err := e.store.ListIssues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rec *store.IssueRecord
+	for i := range recs {
+		if recs[i].URL == url {
+			rec = &recs[i]
+		}
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("%s is not an issue fixloop filed: only those can be fixed from Slack", url)
+	}
+	var h a2asrv.RequestHandler
+	if e.host != nil {
+		h, _ = e.host.Handler("fixer")
+	}
+	if h == nil {
+		return nil, errors.New("no fixer agent runs in this fixloop (configure --opencode-url)")
+	}
+	req := map[string]any{"repo": rec.Repo, "issue": rec.Number, "issueUrl": rec.URL, "fingerprint": rec.Fingerprint,
+		"findings": map[string]any{"title": fmt.Sprintf("the failure of issue #%d", rec.Number),
+			"summary": fmt.Sprintf("fixloop filed %s for failure %s; read it for the evidence.", rec.URL, rec.Fingerprint)}}
+	msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(req))
+	msg.ContextID = "fixloop-" + rec.Fingerprint
+	turn, err := askAgent(ctx, h, msg, progress)
+	if err != nil {
+		return nil, err
+	}
+	return &fxslack.Reply{Text: turn.Text}, nil
+}
+
 // abort is abort_rollout, then the triage the rollout watcher would start for an aborted revision:
 // it files (or comments on) the issue for the failure and hands the fix on.
 func (e slackEnv) abort(ctx context.Context, args []string, progress func(string)) (*fxslack.Reply, error) {
@@ -219,14 +300,8 @@ func (e slackEnv) abort(ctx context.Context, args []string, progress func(string
 	if e.host == nil {
 		return &fxslack.Reply{Text: text}, nil
 	}
-	h, ok := e.host.Handler("triage")
-	if !ok {
-		return &fxslack.Reply{Text: text}, nil
-	}
 	progress(text + "; filing the issue")
-	msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(map[string]any{"skill": triage.SkillAnalyzeCanary,
-		"namespace": ns, "rollout": name, "trigger": triage.WatchTrigger}))
-	turn, err := askAgent(ctx, h, msg, progress)
+	turn, err := e.triageRollout(ctx, ns, name, progress)
 	if err != nil {
 		return &fxslack.Reply{Text: text + "\nTriage failed: " + err.Error()}, nil
 	}

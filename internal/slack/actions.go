@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -85,8 +86,36 @@ func (b *Bridge) interact(cb slack.InteractionCallback) {
 			b.cancel(cb, a.Value)
 		case strings.HasPrefix(a.ActionID, ActionCommandPrefix):
 			b.dispatch(request{User: cb.User.ID, Channel: cb.Channel.ID, Thread: threadOf(cb), Text: a.Value})
+		case a.ActionID == ActionPromoteAnyway || a.ActionID == ActionOpenIssue || a.ActionID == ActionStartFix:
+			cmd, err := noticeCommand(a.ActionID, a.Value)
+			if err != nil {
+				b.tell(context.Background(), cb.Channel.ID, threadOf(cb), cb.User.ID, err.Error())
+				continue
+			}
+			b.dispatch(request{User: cb.User.ID, Channel: cb.Channel.ID, Thread: threadOf(cb), Text: cmd})
 		}
 	}
+}
+
+// noticeCommand turns a notification's button (notify.go) into the command line it stands for; the
+// write it names then asks for confirmation like a typed one.
+func noticeCommand(actionID, value string) (string, error) {
+	ref, err := DecodeActionRef(value)
+	if err != nil {
+		return "", err
+	}
+	target := ref.Namespace + "/" + ref.Rollout
+	switch {
+	case actionID == ActionStartFix && ref.Issue != "":
+		return "fix " + ref.Issue, nil
+	case actionID == ActionStartFix:
+		return "", errors.New("this notification names no issue to fix yet: open the issue first")
+	case ref.Rollout == "":
+		return "", fmt.Errorf("%s needs a rollout; %s/%s is a workload (use the monitor's findings)", actionID, ref.Namespace, ref.Workload)
+	case actionID == ActionPromoteAnyway:
+		return "promote " + target, nil
+	}
+	return "issue " + target, nil
 }
 
 // threadOf is the thread a pressed message belongs to (the message itself when it starts none).

@@ -258,3 +258,37 @@ func TestMentionConversesInThread(t *testing.T) {
 func eventJSON(id, inner string) string {
 	return `{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"` + id + `","event":` + inner + `,"event_time":1700000001}`
 }
+
+// A notification's buttons (notify.go) ask for the same confirmation as typed commands.
+func TestNotificationButtonsAskForConfirmation(t *testing.T) {
+	api := newSlackAPI(t)
+	checked := map[string]string{}
+	var mu sync.Mutex
+	write := func(name string) Write {
+		return Write{Action: name, Check: func(args []string) (string, error) {
+			mu.Lock()
+			checked[name] = strings.Join(args, " ")
+			mu.Unlock()
+			return name + " " + strings.Join(args, " "), nil
+		}, Run: func(context.Context, []string, func(string)) (*Reply, error) { t.Error("ran without confirmation"); return nil, nil }}
+	}
+	b := &Bridge{SigningSecret: secret, Client: api.client(), Writes: map[string]Write{"promote": write("promote"), "issue": write("issue"), "fix": write("fix")}}
+	srv := serve(t, b)
+	ref := ActionRef{Namespace: "shop", Rollout: "web", Issue: "https://github.com/acme/shop/issues/7"}.Encode()
+	for _, id := range []string{ActionPromoteAnyway, ActionOpenIssue, ActionStartFix} {
+		signedSend(t, srv, "/slack/interactions", press("U1", id, ref, "1700000000.100009"))
+	}
+	signedSend(t, srv, "/slack/interactions", press("U1", ActionPromoteAnyway, ActionRef{Namespace: "shop", Workload: "deployment/api"}.Encode(), "1700000000.100009"))
+	b.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if checked["promote"] != "shop/web" || checked["issue"] != "shop/web" || checked["fix"] != "https://github.com/acme/shop/issues/7" {
+		t.Errorf("commands from notification buttons: %v", checked)
+	}
+	if n := len(api.of("chat.postMessage")); n != 3 {
+		t.Errorf("%d confirmations posted, want 3: %s", n, api.text())
+	}
+	if eph := api.of("chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].Get("text"), "needs a rollout") {
+		t.Errorf("a workload's promote must be refused to the presser: %s", api.text())
+	}
+}

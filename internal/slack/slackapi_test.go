@@ -209,3 +209,25 @@ func button(t *testing.T, form url.Values, actionID string) string {
 	t.Fatalf("no %s button in %v", actionID, form)
 	return ""
 }
+
+// posts records chat.postMessage calls (the notifier's tests use it).
+type posts struct {
+	mu   sync.Mutex
+	msgs []url.Values
+}
+
+func (p *posts) handler(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	p.mu.Lock()
+	p.msgs = append(p.msgs, r.Form)
+	n := len(p.msgs)
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"ok":true,"channel":"` + r.Form.Get("channel") + `","ts":"1700000000.00000` + strconv.Itoa(n) + `"}`))
+}
+
+func (p *posts) all() []url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]url.Values(nil), p.msgs...)
+}
