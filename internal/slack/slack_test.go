@@ -270,7 +270,10 @@ func TestNotificationButtonsAskForConfirmation(t *testing.T) {
 			checked[name] = strings.Join(args, " ")
 			mu.Unlock()
 			return name + " " + strings.Join(args, " "), nil
-		}, Run: func(context.Context, []string, func(string)) (*Reply, error) { t.Error("ran without confirmation"); return nil, nil }}
+		}, Run: func(context.Context, []string, func(string)) (*Reply, error) {
+			t.Error("ran without confirmation")
+			return nil, nil
+		}}
 	}
 	b := &Bridge{SigningSecret: secret, Client: api.client(), Writes: map[string]Write{"promote": write("promote"), "issue": write("issue"), "fix": write("fix")}}
 	srv := serve(t, b)
