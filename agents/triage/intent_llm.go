@@ -3,6 +3,8 @@ package triage
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -15,25 +17,43 @@ import (
 	"github.com/fixloop/fixloop/tools"
 )
 
-// intentSchema is the function the model fills: which skill and which object. Single-type properties
-// (no unions) so Gemini's schema dialect accepts it.
-var intentSchema = map[string]any{
-	"type": "object",
-	"properties": map[string]any{
-		"skill":     map[string]any{"type": "string", "enum": []any{SkillAnalyzeCanary, SkillInvestigateService, "unknown"}},
-		"namespace": map[string]any{"type": "string", "description": "Kubernetes namespace, empty when not said"},
+// intentFunctions are what the model may call: one function per skill, plus one for a request that is
+// not about a workload. Single-type properties (no unions) so Gemini's schema dialect accepts them.
+var intentFunctions = []llm.Function{
+	{Name: SkillAnalyzeCanary, Description: "Judge an Argo Rollouts canary against its stable pods.", Parameters: objectSchema(map[string]any{
+		"namespace": str("Kubernetes namespace, empty when not said"),
+		"rollout":   str("name of the Argo Rollout, empty when not said"),
+		"window":    str("time window as a Go duration like 30m or 2h, empty when not said"),
+	})},
+	{Name: SkillInvestigateService, Description: "Health of a Kubernetes workload over a time window.", Parameters: objectSchema(map[string]any{
+		"namespace": str("Kubernetes namespace, empty when not said"),
 		"kind":      map[string]any{"type": "string", "enum": []any{"rollout", "deployment", "statefulset", "daemonset", ""}},
-		"name":      map[string]any{"type": "string", "description": "name of the rollout or workload, empty when not said"},
-		"window":    map[string]any{"type": "string", "description": "time window as a Go duration like 30m or 2h, empty when not said"},
-	},
-	"required": []any{"skill", "namespace", "kind", "name", "window"},
+		"name":      str("name of the workload, empty when not said"),
+		"window":    str("time window as a Go duration like 30m or 2h, empty when not said"),
+	})},
+	{Name: notTriage, Description: "The request is not about a Kubernetes workload or canary.", Parameters: objectSchema(map[string]any{
+		"reason": str("why no skill fits"),
+	})},
 }
 
-const intentSystem = `You map a request to fixloop's triage agent onto one skill and its parameters.
-analyze_canary: judge an Argo Rollouts canary against its stable pods (needs namespace and rollout name).
-investigate_service: health of a workload over a time window (needs namespace and workload name).
-Only use names the user wrote; leave a field empty when the user did not say it. Answer "unknown" when the
-request is not about a Kubernetes workload.`
+const notTriage = "not_a_triage_request"
+
+func str(desc string) map[string]any { return map[string]any{"type": "string", "description": desc} }
+
+func objectSchema(props map[string]any) map[string]any {
+	req := make([]any, 0, len(props))
+	for k := range props {
+		req = append(req, k)
+	}
+	slices.SortFunc(req, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+	return map[string]any{"type": "object", "properties": props, "required": req}
+}
+
+const intentSystem = `You map a request to fixloop's triage agent onto one skill by calling its function.
+analyze_canary: judge an Argo Rollouts canary against its stable pods (namespace and rollout name).
+investigate_service: health of a workload over a time window (namespace and workload name).
+Only use names the user wrote; leave an argument empty when the user did not say it. Call
+not_a_triage_request when the request is not about a Kubernetes workload.`
 
 // completeWithLLM fills what the rules left blank from the configured model, when there is one. The
 // answer is validated like user input (names, kinds, windows) and never overrides what was said
@@ -59,18 +79,37 @@ func (t *Triage) completeWithLLM(ctx context.Context, it *Intent, conv []*a2a.Me
 	text = llm.Truncate(red.String(text), 1000) // the model sees no secret a user pasted
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := t.cfg.LLM.Complete(ctx, llm.Request{System: intentSystem, Prompt: "Request:\n" + text, Schema: intentSchema,
-		SchemaName: "triage_request", MaxOutputTokens: 200})
+	resp, err := t.cfg.LLM.Complete(ctx, llm.Request{System: intentSystem, Prompt: "Request:\n" + text, Functions: intentFunctions,
+		MaxOutputTokens: 200})
 	if err != nil {
 		t.log.Warn("LLM could not read the request; using the rules' reading", "err", err)
 		return
 	}
-	var got Intent
-	if err := json.Unmarshal([]byte(resp.Text), &got); err != nil {
-		t.log.Warn("LLM answer is not the requested JSON; ignored", "err", err)
+	got, err := intentOfCall(resp.Call)
+	if err != nil {
+		t.log.Warn("LLM function call ignored", "err", err)
 		return
 	}
 	fillBlanks(it, validIntent(got))
+}
+
+// intentOfCall reads the model's function call as an intent (still unvalidated); a call of no skill
+// function is an empty intent.
+func intentOfCall(call *llm.FunctionCall) (Intent, error) {
+	if call == nil {
+		return Intent{}, errors.New("no function call")
+	}
+	var args struct{ Namespace, Rollout, Kind, Name, Window string }
+	if err := json.Unmarshal(call.Args, &args); err != nil {
+		return Intent{}, fmt.Errorf("arguments of %s are not the declared JSON: %w", call.Name, err)
+	}
+	switch call.Name {
+	case SkillAnalyzeCanary:
+		return Intent{Skill: call.Name, Namespace: args.Namespace, Kind: "rollout", Name: args.Rollout, Window: args.Window}, nil
+	case SkillInvestigateService:
+		return Intent{Skill: call.Name, Namespace: args.Namespace, Kind: args.Kind, Name: args.Name, Window: args.Window}, nil
+	}
+	return Intent{}, nil // not_a_triage_request, or a function fixloop never offered
 }
 
 // validIntent drops every field that would not pass as user input.

@@ -9,8 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/a2aproject/a2a-go/v2/a2a"
+	"github.com/a2aproject/a2a-go/v2/a2aclient"
+	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
 
 	"github.com/fixloop/fixloop/internal/llm"
 	"github.com/fixloop/fixloop/internal/llm/providers"
@@ -19,11 +22,11 @@ import (
 )
 
 // openAIStandIn speaks the OpenAI chat-completions wire protocol (the model is unreachable SaaS) and
-// answers every request with content; it records what it was sent.
+// answers every request by calling function fn with args; it records what it was sent.
 type openAIStandIn struct {
-	content string
-	mu      sync.Mutex
-	bodies  []string
+	fn, args string
+	mu       sync.Mutex
+	bodies   []string
 }
 
 func (s *openAIStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -33,13 +36,14 @@ func (s *openAIStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "created": 1, "model": "stand-in",
-		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": s.content}}},
+		"choices": []any{map[string]any{"index": 0, "finish_reason": "tool_calls", "message": map[string]any{"role": "assistant", "content": nil,
+			"tool_calls": []any{map[string]any{"id": "call_1", "type": "function", "function": map[string]any{"name": s.fn, "arguments": s.args}}}}}},
 		"usage":   map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
 }
 
-func triageWithModel(t *testing.T, content string) (*Triage, *openAIStandIn) {
+func triageWithModel(t *testing.T, fn, args string) (*Triage, *openAIStandIn) {
 	t.Helper()
-	model := &openAIStandIn{content: content}
+	model := &openAIStandIn{fn: fn, args: args}
 	ts := httptest.NewServer(model)
 	t.Cleanup(ts.Close)
 	p, err := providers.New(llm.Config{Provider: "openai", BaseURL: ts.URL + "/v1", APIKey: "k", MaxAttempts: 1})
@@ -59,7 +63,7 @@ func triageWithModel(t *testing.T, content string) (*Triage, *openAIStandIn) {
 }
 
 func TestModelReadsFreeTextTheRulesCannot(t *testing.T) {
-	tr, model := triageWithModel(t, `{"skill":"investigate_service","namespace":"prod","kind":"deployment","name":"payments","window":"1h"}`)
+	tr, model := triageWithModel(t, "investigate_service", `{"namespace":"prod","kind":"deployment","name":"payments","window":"1h"}`)
 	conv := []*a2a.Message{userMsg(a2a.NewTextPart("whats up with payments thing in prod, token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"))}
 	it := intentOf(conv)
 	tr.completeWithLLM(context.Background(), &it, conv)
@@ -69,14 +73,14 @@ func TestModelReadsFreeTextTheRulesCannot(t *testing.T) {
 	model.mu.Lock()
 	defer model.mu.Unlock()
 	if len(model.bodies) != 1 || strings.Contains(model.bodies[0], "ghp_abcdefghijklmnopqrstuvwxyz0123456789") ||
-		!strings.Contains(model.bodies[0], "triage_request") {
-		t.Fatalf("model request (secret must be redacted, schema sent): %v", model.bodies)
+		!strings.Contains(model.bodies[0], `"tool_choice":"required"`) || !strings.Contains(model.bodies[0], `"name":"analyze_canary"`) {
+		t.Fatalf("model request (secret must be redacted, one function per skill offered): %v", model.bodies)
 	}
 }
 
 // What the model says is validated like user input and never overrides what the user said.
 func TestModelAnswerIsValidatedAndNeverOverrides(t *testing.T) {
-	tr, _ := triageWithModel(t, `{"skill":"delete_everything","namespace":"kube-system","kind":"pod","name":"../../etc","window":"forever"}`)
+	tr, _ := triageWithModel(t, "investigate_service", `{"namespace":"kube-system","kind":"pod","name":"../../etc","window":"forever"}`)
 	conv := []*a2a.Message{userMsg(a2a.NewTextPart("investigate payments in namespace shop"))}
 	it := intentOf(conv)
 	tr.completeWithLLM(context.Background(), &it, conv) // complete already: the model is not asked
@@ -86,10 +90,48 @@ func TestModelAnswerIsValidatedAndNeverOverrides(t *testing.T) {
 	conv = []*a2a.Message{userMsg(a2a.NewTextPart("hmm, something feels off"))}
 	it = intentOf(conv)
 	tr.completeWithLLM(context.Background(), &it, conv)
-	if it.Skill != "" || it.Name != "" || it.Kind != "" || it.Window != "" {
+	if it.Name != "" || it.Kind != "" || it.Window != "" {
 		t.Fatalf("invalid model answer used: %+v", it)
 	}
-	if it.Namespace != "kube-system" {
-		t.Fatalf("a valid namespace from the model is kept for the question: %+v", it)
+	if it.Namespace != "kube-system" || it.Skill != SkillInvestigateService {
+		t.Fatalf("the valid skill and namespace from the model are kept for the question: %+v", it)
+	}
+	// A function fixloop never offered, or arguments that are not the declared JSON, are not used at all.
+	for fn, args := range map[string]string{"delete_everything": `{"namespace":"prod","name":"api"}`, "analyze_canary": `["prod"]`} {
+		tr, _ := triageWithModel(t, fn, args)
+		it := intentOf(conv)
+		tr.completeWithLLM(context.Background(), &it, conv)
+		if it.Skill != "" || it.Namespace != "" || it.Name != "" {
+			t.Fatalf("call %s(%s) used: %+v", fn, args, it)
+		}
+	}
+}
+
+// Through A2A: free text the rules cannot place is mapped by the model's function call to
+// investigate_service, and the task runs that skill to an artifact.
+func TestFreeTextRunsTheSkillTheModelCalled(t *testing.T) {
+	tr, _ := triageWithModel(t, "investigate_service", `{"namespace":"prod","kind":"deployment","name":"payments","window":"1h"}`)
+	base := serveTriage(t, tr)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	card, err := agentcard.DefaultResolver.Resolve(ctx, base+"/agents/triage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a2aclient.NewFromCard(ctx, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.SendMessage(ctx, &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("hmm, how is that payment thing doing over there"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, ok := res.(*a2a.Task)
+	if !ok || task.Status.State != a2a.TaskStateCompleted || len(task.Artifacts) != 1 {
+		t.Fatalf("task = %#v", res)
+	}
+	got, _ := task.Artifacts[0].Parts[0].Data().(map[string]any)
+	if got["namespace"] != "prod" || got["workload"] != "deployment/payments" {
+		t.Fatalf("artifact = %v", got)
 	}
 }

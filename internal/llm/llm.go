@@ -8,6 +8,7 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,6 +25,23 @@ type Request struct {
 	SchemaName      string // OpenAI requires a name for the schema; default "answer"
 	MaxOutputTokens int
 	Temperature     *float64
+	// Functions, when set, are offered for function calling and the model must answer by calling one
+	// of them (Response.Call); Schema is then not used.
+	Functions []Function
+}
+
+// Function is a function the model may call; Parameters is its JSON Schema (an object).
+type Function struct {
+	Name        string
+	Description string
+	Parameters  map[string]any
+}
+
+// FunctionCall is the model's call of one of Request.Functions: the name and the arguments as JSON,
+// both unchecked (the caller validates them like user input).
+type FunctionCall struct {
+	Name string
+	Args json.RawMessage
 }
 
 // Response is the model's text answer and the token usage the provider reported (0 when it did not).
@@ -32,6 +50,8 @@ type Response struct {
 	Model        string
 	PromptTokens int
 	OutputTokens int
+	// Call is the function the model called (requests with Functions).
+	Call *FunctionCall
 }
 
 // Provider is a language model endpoint.

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/fixloop/fixloop/internal/llm"
@@ -51,6 +52,7 @@ func (g *gemini) Complete(ctx context.Context, req llm.Request) (llm.Response, e
 		gc.ResponseMIMEType = "application/json"
 		gc.ResponseJsonSchema = req.Schema
 	}
+	offerGeminiFunctions(gc, req.Functions)
 	if req.MaxOutputTokens > 0 {
 		gc.MaxOutputTokens = int32(req.MaxOutputTokens)
 	}
@@ -62,13 +64,19 @@ func (g *gemini) Complete(ctx context.Context, req llm.Request) (llm.Response, e
 	if err != nil {
 		return llm.Response{}, fmt.Errorf("gemini %s generateContent: %w", g.cfg.Model, err)
 	}
-	out := llm.Response{Text: resp.Text(), Model: resp.ModelVersion}
+	out := llm.Response{Model: resp.ModelVersion}
+	if len(req.Functions) == 0 {
+		out.Text = resp.Text() // a function-call answer has no text parts to join
+	}
 	if out.Model == "" {
 		out.Model = g.cfg.Model
 	}
 	if u := resp.UsageMetadata; u != nil {
 		out.PromptTokens = int(u.PromptTokenCount)
 		out.OutputTokens = int(u.CandidatesTokenCount)
+	}
+	if len(req.Functions) > 0 {
+		return geminiCall(out, resp.FunctionCalls(), g.cfg.Model)
 	}
 	if out.Text == "" {
 		reason := ""
@@ -80,5 +88,31 @@ func (g *gemini) Complete(ctx context.Context, req llm.Request) (llm.Response, e
 		}
 		return out, fmt.Errorf("gemini %s returned no text (finish reason %q)", g.cfg.Model, reason)
 	}
+	return out, nil
+}
+
+// offerGeminiFunctions turns on function calling (mode ANY: the model must call one).
+func offerGeminiFunctions(gc *genai.GenerateContentConfig, fns []llm.Function) {
+	if len(fns) == 0 {
+		return
+	}
+	gc.ResponseMIMEType, gc.ResponseJsonSchema = "", nil
+	var decls []*genai.FunctionDeclaration
+	for _, f := range fns {
+		decls = append(decls, &genai.FunctionDeclaration{Name: f.Name, Description: f.Description, ParametersJsonSchema: f.Parameters})
+	}
+	gc.Tools = []*genai.Tool{{FunctionDeclarations: decls}}
+	gc.ToolConfig = &genai.ToolConfig{FunctionCallingConfig: &genai.FunctionCallingConfig{Mode: genai.FunctionCallingConfigModeAny}}
+}
+
+func geminiCall(out llm.Response, calls []*genai.FunctionCall, model string) (llm.Response, error) {
+	if len(calls) == 0 || calls[0] == nil {
+		return out, fmt.Errorf("gemini %s called no function", model)
+	}
+	args, err := json.Marshal(calls[0].Args)
+	if err != nil {
+		return out, fmt.Errorf("gemini %s function call arguments: %w", model, err)
+	}
+	out.Call = &llm.FunctionCall{Name: calls[0].Name, Args: args}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/fixloop/fixloop/internal/llm"
 
@@ -60,6 +61,7 @@ func (o *openaiCompat) Complete(ctx context.Context, req llm.Request) (llm.Respo
 			},
 		}
 	}
+	offerFunctions(&p, req.Functions)
 	if req.MaxOutputTokens > 0 {
 		p.MaxTokens = openai.Int(int64(req.MaxOutputTokens))
 	}
@@ -79,9 +81,35 @@ func (o *openaiCompat) Complete(ctx context.Context, req llm.Request) (llm.Respo
 		PromptTokens: int(resp.Usage.PromptTokens),
 		OutputTokens: int(resp.Usage.CompletionTokens),
 	}
+	if len(req.Functions) > 0 {
+		return calledFunction(out, resp.Choices[0].Message.ToolCalls, o.cfg.Model)
+	}
 	if out.Text == "" {
 		return out, fmt.Errorf("openai-compatible %s returned an empty message (finish reason %q, refusal %q)",
 			o.cfg.Model, resp.Choices[0].FinishReason, resp.Choices[0].Message.Refusal)
 	}
 	return out, nil
+}
+
+// offerFunctions turns on function calling: the functions as tools, and a call required.
+func offerFunctions(p *openai.ChatCompletionNewParams, fns []llm.Function) {
+	if len(fns) == 0 {
+		return
+	}
+	p.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{}
+	for _, f := range fns {
+		p.Tools = append(p.Tools, openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+			Name: f.Name, Description: openai.String(f.Description), Parameters: shared.FunctionParameters(f.Parameters)}))
+	}
+	p.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")}
+}
+
+func calledFunction(out llm.Response, calls []openai.ChatCompletionMessageToolCallUnion, model string) (llm.Response, error) {
+	for _, c := range calls {
+		if c.Type == "function" || c.Function.Name != "" {
+			out.Call = &llm.FunctionCall{Name: c.Function.Name, Args: json.RawMessage(c.Function.Arguments)}
+			return out, nil
+		}
+	}
+	return out, fmt.Errorf("openai-compatible %s called no function", model)
 }
