@@ -13,6 +13,7 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/a2aproject/a2a-go/v2/a2aclient"
 	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
+	"github.com/a2aproject/a2a-go/v2/a2acompat/a2av0"
 
 	"github.com/fixloop/fixloop/agents"
 	"github.com/fixloop/fixloop/internal/store"
@@ -32,7 +33,13 @@ func startTriageHost(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := agents.NewHost(agents.Config{Store: st})
+	return serveTriage(t, tr)
+}
+
+// serveTriage mounts tr on an A2A host over HTTP and returns its base URL.
+func serveTriage(t *testing.T, tr *Triage) string {
+	t.Helper()
+	h, err := agents.NewHost(agents.Config{Store: tr.cfg.Store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +155,57 @@ func TestListTasksRefusesInvalidParamsWithMinus32602(t *testing.T) {
 	out := rpc(t, url, `{"jsonrpc":"2.0","id":8,"method":"ListTasks","params":{"pageSize":5}}`)
 	if out["error"] != nil {
 		t.Fatalf("valid ListTasks refused: %v", out)
+	}
+}
+
+// streamTurn sends one message over message/stream and returns the final task state, the task, the status
+// texts and the data artifacts seen.
+func streamTurn(ctx context.Context, t *testing.T, c *a2aclient.Client, msg *a2a.Message) (a2a.TaskState, a2a.TaskInfo, []string, []map[string]any) {
+	t.Helper()
+	var state a2a.TaskState
+	var info a2a.TaskInfo
+	var texts []string
+	var data []map[string]any
+	for ev, err := range c.SendStreamingMessage(ctx, &a2a.SendMessageRequest{Message: msg}) {
+		if err != nil {
+			t.Fatalf("message/stream: %v", err)
+		}
+		switch v := ev.(type) {
+		case *a2a.Task:
+			state, info = v.Status.State, v.TaskInfo()
+		case *a2a.TaskStatusUpdateEvent:
+			state, info = v.Status.State, v.TaskInfo()
+			if v.Status.Message != nil {
+				texts = append(texts, textOf(v.Status.Message))
+			}
+		case *a2a.TaskArtifactUpdateEvent:
+			for _, p := range v.Artifact.Parts {
+				if d, ok := p.Data().(map[string]any); ok {
+					data = append(data, d)
+				}
+			}
+		}
+	}
+	return state, info, texts, data
+}
+
+// The same conversation streamed through the 0.3 method names (message/stream) with the official Go
+// SDK's 0.3 client: the question, then the answer in the same task completing with the artifact.
+func TestStreamedConversationThroughTheV03Client(t *testing.T) {
+	url := startTriageHost(t) + "/agents/triage"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := a2aclient.NewFromEndpoints(ctx, []*a2a.AgentInterface{{URL: url, ProtocolBinding: a2a.TransportProtocolJSONRPC, ProtocolVersion: a2av0.Version}},
+		a2av0.WithJSONRPCTransport(a2av0.JSONRPCTransportConfig{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, info, texts, _ := streamTurn(ctx, t, c, a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("investigate shop")))
+	if state != a2a.TaskStateInputRequired || !strings.Contains(strings.Join(texts, " "), "Which namespace is shop in?") {
+		t.Fatalf("first turn: %s %q", state, texts)
+	}
+	state, info2, _, data := streamTurn(ctx, t, c, a2a.NewMessageForTask(a2a.MessageRoleUser, info, a2a.NewTextPart("default")))
+	if state != a2a.TaskStateCompleted || info2.TaskID != info.TaskID || len(data) != 1 || data[0]["namespace"] != "default" || data[0]["workload"] != "shop" {
+		t.Fatalf("second turn: %s task %s (first %s) artifacts %v", state, info2.TaskID, info.TaskID, data)
 	}
 }

@@ -38,7 +38,7 @@ func (s *openAIStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "created": 1, "model": "stand-in",
 		"choices": []any{map[string]any{"index": 0, "finish_reason": "tool_calls", "message": map[string]any{"role": "assistant", "content": nil,
 			"tool_calls": []any{map[string]any{"id": "call_1", "type": "function", "function": map[string]any{"name": s.fn, "arguments": s.args}}}}}},
-		"usage":   map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
+		"usage": map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
 }
 
 func triageWithModel(t *testing.T, fn, args string) (*Triage, *openAIStandIn) {

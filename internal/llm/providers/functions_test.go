@@ -36,7 +36,7 @@ func TestFunctionCallingWireFormat(t *testing.T) {
 			raw, _ := json.Marshal(body)
 			var wire struct {
 				Tools []struct {
-					Function struct{ Name string }
+					Function             struct{ Name string }
 					FunctionDeclarations []struct {
 						Name                 string
 						ParametersJsonSchema map[string]any `json:"parametersJsonSchema"`
