@@ -4,11 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,9 +16,6 @@ import (
 
 // defaultPostgresConnectTimeout bounds each connection attempt when the URL sets no connect_timeout.
 const defaultPostgresConnectTimeout = 10 * time.Second
-
-//go:embed migrations/postgres/*.sql
-var postgresMigrationFiles embed.FS
 
 // IsPostgresURL reports whether s selects the PostgreSQL backend.
 func IsPostgresURL(s string) bool {
@@ -48,39 +42,20 @@ func OpenPostgres(ctx context.Context, url string) (*SQLStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", where, err)
 	}
-	d, err := postgresDialect()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return openSQL(ctx, db, d, where)
+	return openSQL(ctx, db, postgresDialect, where)
 }
 
-func postgresDialect() (*dialect, error) {
-	names, err := fs.Glob(postgresMigrationFiles, "migrations/postgres/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names) // numbered file names give the order
-	var ms []string
-	for _, n := range names {
-		b, err := postgresMigrationFiles.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, string(b))
-	}
-	return &dialect{
-		name:       "postgres",
-		migrations: ms,
-		// A transaction-scoped advisory lock: held until commit or rollback, also by the other replicas,
-		// and it works for rows that do not exist yet (where SELECT … FOR UPDATE locks nothing).
-		lockKey: func(ctx context.Context, tx *sql.Tx, key string) error {
-			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
-			return err
-		},
-		statusAfter: "(data::jsonb #>> '{status,timestamp}')::timestamptz > to_timestamp(?)",
-	}, nil
+// postgresDialect: the shared schema with BYTEA, per-key advisory locks, JSON through jsonb.
+var postgresDialect = &dialect{
+	name:      "postgres",
+	bytesType: "BYTEA",
+	// A transaction-scoped advisory lock: held until commit or rollback, also by the other replicas,
+	// and it works for rows that do not exist yet (where SELECT … FOR UPDATE locks nothing).
+	lockKey: func(ctx context.Context, tx *sql.Tx, key string) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
+		return err
+	},
+	statusAfter: "(data::jsonb #>> '{status,timestamp}')::timestamptz > to_timestamp(?)",
 }
 
 // rebindConnector lets the store's SQL keep SQLite's ? placeholders: each connection rewrites them to

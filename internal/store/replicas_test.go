@@ -63,7 +63,7 @@ func testTwoReplicasClaimOnce(t *testing.T, open opener) {
 			t.Errorf("fixer session fp%d: %d steps, err %v; want %d (no lost appends)", k, len(fs.Steps), err, claimers)
 		}
 	}
-	if v, err := replicas[1].SchemaVersion(ctx); err != nil || v != len(replicas[1].dialect.migrations) {
+	if v, err := replicas[1].SchemaVersion(ctx); err != nil || v != len(replicas[1].migrations) {
 		t.Errorf("schema version %d (%v) after concurrent starts", v, err)
 	}
 }
@@ -78,8 +78,8 @@ func TestPostgresReplicasMigrateTogether(t *testing.T) {
 			if err == nil {
 				defer s.Close()
 				var v int
-				if v, err = s.SchemaVersion(context.Background()); err == nil && v != len(s.dialect.migrations) {
-					err = fmt.Errorf("schema version %d, want %d", v, len(s.dialect.migrations))
+				if v, err = s.SchemaVersion(context.Background()); err == nil && v != len(s.migrations) {
+					err = fmt.Errorf("schema version %d, want %d", v, len(s.migrations))
 				}
 			}
 			errs <- err

@@ -24,8 +24,10 @@ const DBFileName = "fixloop.db"
 type SQLStore struct {
 	db      *sql.DB
 	dialect *dialect
-	tasks   *taskStore
-	now     func() time.Time
+	// migrations are the schema steps in this dialect, applied in order (schema.go).
+	migrations []string
+	tasks      *taskStore
+	now        func() time.Time
 }
 
 // SQLite is the name callers and tests have always used for the store type.
@@ -76,7 +78,12 @@ func OpenFile(ctx context.Context, path string) (*SQLStore, error) {
 
 // openSQL migrates db and wraps it; where names the database in errors (never a password).
 func openSQL(ctx context.Context, db *sql.DB, d *dialect, where string) (*SQLStore, error) {
-	s := &SQLStore{db: db, dialect: d, now: time.Now}
+	ms, err := schemaMigrations(d)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &SQLStore{db: db, dialect: d, migrations: ms, now: time.Now}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := s.migrate(ctx); err != nil {
@@ -99,8 +106,8 @@ func (s *SQLStore) Tasks() taskstore.Store { return s.tasks }
 // dialect is what differs between the SQL backends.
 type dialect struct {
 	name string
-	// migrations are applied in order; never edit a released entry, append a new one.
-	migrations []string
+	// bytesType is the column type of raw bytes (the one type the shared schema spells differently).
+	bytesType string
 	// lockKey serialises read-modify-write transactions on one key (SQLite's writer lock already does).
 	lockKey func(ctx context.Context, tx *sql.Tx, key string) error
 	// statusAfter is the SQL condition "the task's status timestamp is after ? (Unix seconds)".
@@ -109,47 +116,9 @@ type dialect struct {
 
 var sqliteDialect = &dialect{
 	name:        "sqlite",
-	migrations:  migrations,
+	bytesType:   "BLOB",
 	lockKey:     func(context.Context, *sql.Tx, string) error { return nil },
 	statusAfter: "unixepoch(json_extract(data, '$.status.timestamp'), 'subsec') > ?",
-}
-
-// migrations are SQLite's schema steps; never edit a released entry, append a new one.
-var migrations = []string{
-	`CREATE TABLE a2a_tasks (
-		id TEXT PRIMARY KEY,
-		context_id TEXT NOT NULL,
-		state TEXT NOT NULL,
-		version INTEGER NOT NULL,
-		owner TEXT NOT NULL DEFAULT '',
-		data TEXT NOT NULL,
-		updated_at INTEGER NOT NULL
-	);
-	CREATE INDEX a2a_tasks_context ON a2a_tasks(context_id);
-	CREATE INDEX a2a_tasks_updated ON a2a_tasks(updated_at DESC, id DESC);
-	CREATE TABLE issues (
-		fingerprint TEXT PRIMARY KEY,
-		data TEXT NOT NULL
-	);
-	CREATE TABLE fixer_sessions (
-		fingerprint TEXT PRIMARY KEY,
-		data TEXT NOT NULL
-	);
-	CREATE TABLE analyses (
-		namespace TEXT NOT NULL,
-		rollout TEXT NOT NULL,
-		canary_hash TEXT NOT NULL,
-		data TEXT NOT NULL,
-		PRIMARY KEY (namespace, rollout, canary_hash)
-	);`,
-	`CREATE TABLE kv (
-		ns TEXT NOT NULL,
-		key TEXT NOT NULL,
-		value BLOB NOT NULL,
-		updated_at INTEGER NOT NULL,
-		PRIMARY KEY (ns, key)
-	);`,
-	monitorMigration,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {
@@ -164,7 +133,7 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for i, m := range s.dialect.migrations {
+	for i, m := range s.migrations {
 		if err := s.tx(ctx, func(tx *sql.Tx) error { return s.applyMigration(ctx, tx, i+1, m) }); err != nil {
 			return err
 		}

@@ -48,6 +48,8 @@ type Store interface {
 
 	// MonitorStore: the health monitor's runs, steps, findings and actions.
 	MonitorStore
+	// ClaimStore: leases on work that must happen once across replicas (claims.go).
+	ClaimStore
 
 	Close() error
 }

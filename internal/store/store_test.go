@@ -84,8 +84,8 @@ func TestTaskStoreSurvivesReopen(t *testing.T) {
 		if _, err := s2.GetKV(ctx, "agent", "nope"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("GetKV missing err = %v", err)
 		}
-		if n, _ := s2.SchemaVersion(ctx); n != len(s2.dialect.migrations) {
-			t.Fatalf("schema version %d, want %d", n, len(s2.dialect.migrations))
+		if n, _ := s2.SchemaVersion(ctx); n != len(s2.migrations) {
+			t.Fatalf("schema version %d, want %d", n, len(s2.migrations))
 		}
 	})
 }

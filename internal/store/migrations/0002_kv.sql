@@ -1,7 +1,7 @@
 CREATE TABLE kv (
 	ns TEXT NOT NULL,
 	key TEXT NOT NULL,
-	value BYTEA NOT NULL,
+	value {{bytes}} NOT NULL,
 	updated_at BIGINT NOT NULL,
 	PRIMARY KEY (ns, key)
 );

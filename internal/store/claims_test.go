@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Many claimers on two replicas (two pools): each key has one holder at a time, a released key passes
+// on, a done key is never handed out again, and an expired lease is taken over with a higher token.
+func TestClaims(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		t.Run("one holder at a time", func(t *testing.T) { testClaimsExclusive(t, [2]*SQLStore{open(t), open(t)}) })
+		t.Run("lease expiry", func(t *testing.T) { testClaimExpiry(t, [2]*SQLStore{open(t), open(t)}) })
+		t.Run("done is final", func(t *testing.T) { testClaimDone(t, [2]*SQLStore{open(t), open(t)}) })
+	})
+}
+
+// testClaimsExclusive: Hold from 16 goroutines over two replicas per key; a shared counter per key that
+// is read, paused on and written back would lose updates if two held the key together.
+func testClaimsExclusive(t *testing.T, replicas [2]*SQLStore) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const keys, claimers = 3, 16
+	var inside [keys]atomic.Int32
+	var counts [keys]int
+	var wg sync.WaitGroup
+	for c := range claimers {
+		for k := range keys {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				owner := NewClaimOwner(fmt.Sprint("replica", c%2))
+				_, err := Hold(ctx, replicas[c%2], fmt.Sprint("issue|fp", k), owner, 5*time.Second, false, func(context.Context) ([]byte, error) {
+					if n := inside[k].Add(1); n != 1 {
+						t.Errorf("key %d: %d holders at once", k, n)
+					}
+					v := counts[k]
+					time.Sleep(time.Millisecond) // widen the window a second holder would need
+					counts[k] = v + 1
+					inside[k].Add(-1)
+					return nil, nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for k := range keys {
+		if counts[k] != claimers {
+			t.Errorf("key %d: %d of %d holds counted (two held it at once)", k, counts[k], claimers)
+		}
+	}
+}
+
+func testClaimExpiry(t *testing.T, r [2]*SQLStore) {
+	ctx := context.Background()
+	now := time.Now()
+	for _, s := range r {
+		s.now = func() time.Time { return now }
+	}
+	first, won, err := r[0].AcquireClaim(ctx, "fixer|fp", "a", time.Minute)
+	if err != nil || !won || first.Token != 1 {
+		t.Fatalf("first acquire: %+v won=%v err=%v", first, won, err)
+	}
+	if c, won, err := r[1].AcquireClaim(ctx, "fixer|fp", "b", time.Minute); err != nil || won || c.Owner != "a" {
+		t.Fatalf("acquire of a live lease: %+v won=%v err=%v, want held by a", c, won, err)
+	}
+	now = now.Add(30 * time.Second)
+	if err := r[0].RenewClaim(ctx, "fixer|fp", "a", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(45 * time.Second) // past the first lease, within the renewed one
+	if _, won, _ := r[1].AcquireClaim(ctx, "fixer|fp", "b", time.Minute); won {
+		t.Fatal("a renewed lease was taken over")
+	}
+	now = now.Add(time.Minute) // a died: its lease runs out
+	c, won, err := r[1].AcquireClaim(ctx, "fixer|fp", "b", time.Minute)
+	if err != nil || !won || c.Token != 2 {
+		t.Fatalf("takeover after expiry: %+v won=%v err=%v, want b with token 2", c, won, err)
+	}
+	if err := r[0].RenewClaim(ctx, "fixer|fp", "a", time.Minute); !errors.Is(err, ErrClaimLost) {
+		t.Fatalf("the old holder renewing: %v, want ErrClaimLost", err)
+	}
+	if err := r[0].ReleaseClaim(ctx, "fixer|fp", "a", true, nil); !errors.Is(err, ErrClaimLost) {
+		t.Fatalf("the old holder releasing: %v, want ErrClaimLost", err)
+	}
+	if err := r[1].ReleaseClaim(ctx, "fixer|fp", "b", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, won, err := r[0].AcquireClaim(ctx, "fixer|fp", "a", time.Minute); err != nil || !won || c.Token != 3 {
+		t.Fatalf("acquire after release: %+v won=%v err=%v", c, won, err)
+	}
+}
+
+func testClaimDone(t *testing.T, r [2]*SQLStore) {
+	ctx := context.Background()
+	var runs atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := Hold(ctx, r[i%2], "handoff|fp", NewClaimOwner("r"), 5*time.Second, true, func(context.Context) ([]byte, error) {
+				runs.Add(1)
+				return []byte("labelled #7"), nil
+			})
+			if err != nil || !c.Done || string(c.Result) != "labelled #7" {
+				t.Errorf("Hold: %+v %v", c, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("work marked done ran %d times, want 1", n)
+	}
+	if _, err := r[0].GetClaim(ctx, "nothing"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetClaim of an unknown key: %v", err)
+	}
+}
+
+// A holder that stops renewing (its process froze) loses the claim to another replica, and the
+// stalled work's context is cancelled with ErrClaimLost rather than running on beside the new holder.
+func TestHoldCancelsLostClaim(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		a, b := open(t), open(t)
+		ctx := context.Background()
+		taken := make(chan struct{})
+		errc := make(chan error, 1)
+		go func() {
+			_, err := Hold(ctx, a, "fixer|fp", "a", 300*time.Millisecond, false, func(ctx context.Context) ([]byte, error) {
+				<-taken
+				<-ctx.Done()
+				return nil, ctx.Err()
+			})
+			errc <- err
+		}()
+		waitHeld(t, b, "fixer|fp", "a")
+		// Steal it as a replica would after expiry: the store's clock jumps past a's lease.
+		b.now = func() time.Time { return time.Now().Add(time.Hour) }
+		if _, won, err := b.AcquireClaim(ctx, "fixer|fp", "b", time.Hour); err != nil || !won {
+			t.Fatalf("takeover: won=%v err=%v", won, err)
+		}
+		close(taken)
+		select {
+		case err := <-errc:
+			if !errors.Is(err, ErrClaimLost) {
+				t.Fatalf("Hold of a lost claim returned %v, want ErrClaimLost", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the stalled holder was never told it lost the claim")
+		}
+	})
+}
+
+func waitHeld(t *testing.T, s *SQLStore, key, owner string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := s.GetClaim(context.Background(), key); err == nil && c.Held && c.Owner == owner {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never held by %s", key, owner)
+}
