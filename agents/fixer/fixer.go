@@ -247,7 +247,7 @@ func (f *Fixer) Fix(ctx context.Context, req Request, progress Progress) (*Resul
 			defer close(r.done)
 			// The run outlives a cancelled caller only until the turn's own timeout: a client that
 			// disconnects must not leave a session half-watched, and a rerun resumes it anyway.
-			r.res, r.err = f.fix(ctx, req, r.progress)
+			r.res, r.err = f.fixOnce(ctx, req, r.progress)
 			f.mu.Lock()
 			delete(f.inflight, req.Fingerprint)
 			f.mu.Unlock()
@@ -259,6 +259,21 @@ func (f *Fixer) Fix(ctx context.Context, req Request, progress Progress) (*Resul
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// sessionLease bounds how long a crashed replica's fix holds the fingerprint; a live one renews it.
+const sessionLease = 30 * time.Second
+
+// fixOnce runs fix holding the fingerprint's claim in the store: replicas sharing it (a task resumed on
+// one while another still runs it) take turns, and the later one finds the earlier one's pull request.
+func (f *Fixer) fixOnce(ctx context.Context, req Request, progress Progress) (*Result, error) {
+	var res *Result
+	_, err := store.Hold(ctx, f.cfg.Store, "fixer|"+req.Fingerprint, store.NewClaimOwner(), sessionLease, false, func(ctx context.Context) ([]byte, error) {
+		var err error
+		res, err = f.fix(ctx, req, progress)
+		return nil, err
+	})
+	return res, err
 }
 
 func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Result, error) {

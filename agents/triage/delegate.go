@@ -67,7 +67,19 @@ func (t *Triage) delegate(ctx context.Context, repo, baseBranch, fp, opID string
 }
 
 // delegatePlan is delegate with a ready plan (the monitor writes its own); empty plan: the canary plan.
+// It holds the fingerprint's delegation claim: replicas look up and record the fixer task one after the
+// other, so a failure seen by two of them at once starts one fix.
 func (t *Triage) delegatePlan(ctx context.Context, repo, baseBranch, fp string, in AnalyzeInput, res *AnalyzeResult, plan string) {
+	err := t.holding(ctx, "delegate|"+fp, func(ctx context.Context) error {
+		t.delegateOnce(ctx, repo, baseBranch, fp, in, res, plan)
+		return nil
+	})
+	if err != nil && res.FixerError == "" {
+		res.FixerError = "fixer delegation: " + err.Error()
+	}
+}
+
+func (t *Triage) delegateOnce(ctx context.Context, repo, baseBranch, fp string, in AnalyzeInput, res *AnalyzeResult, plan string) {
 	c, err := t.fixerClient(ctx)
 	if err != nil {
 		res.FixerError = err.Error()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/fixloop/fixloop/internal/auth"
@@ -64,8 +63,6 @@ type handoffGitHub interface {
 	Observe(ctx context.Context, repo string, issue int, baseBranch string, prev github.Observation) (github.Observation, error)
 }
 
-var handoffLocks sync.Map // fingerprint → *sync.Mutex: one process never hands off twice concurrently
-
 // fixerChoice resolves who fixes this rollout's failure (annotation > namespace > global).
 func (t *Triage) fixerChoice(ctx context.Context, in AnalyzeInput) (kind, value string, err error) {
 	if t.cfg.Handoff.FixerFor == nil {
@@ -103,25 +100,11 @@ func (t *Triage) handOff(ctx context.Context, repo, base, fp string, in AnalyzeI
 		res.Notes = append(res.Notes, "the GitHub client cannot hand issues to a coding agent: no fix handed off")
 		return true
 	}
-	mu, _ := handoffLocks.LoadOrStore(fp, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
-	rec, found, err := t.loadHandoff(ctx, fp)
+	rec, found, err := t.applyHandoff(ctx, gh, fp, &handoffRecord{Fingerprint: fp, Repo: res.Issue.Repo, Issue: res.Issue.Number,
+		IssueURL: res.Issue.URL, Kind: kind, Value: value, Base: base, Namespace: in.Namespace, Rollout: in.Rollout}, progress)
 	if err != nil {
-		res.Notes = append(res.Notes, "hand-off record unreadable: "+err.Error()+": not handing off again")
+		res.FixerError = "hand-off: " + err.Error()
 		return true
-	}
-	if !found {
-		rec = &handoffRecord{Fingerprint: fp, Repo: res.Issue.Repo, Issue: res.Issue.Number, IssueURL: res.Issue.URL, Kind: kind, Value: value,
-			Base: base, Namespace: in.Namespace, Rollout: in.Rollout}
-		progress(fmt.Sprintf("handing issue #%d to the coding agent (%s:%s)", rec.Issue, kind, value))
-		if err := gh.HandOff(ctx, rec.Repo, rec.Issue, github.Handoff{Kind: kind, Value: value}); err != nil {
-			res.FixerError = "hand-off: " + err.Error()
-			return true
-		}
-		rec.HandedOffAt = t.cfg.Now().UTC()
-		rec.Obs.State = github.HandoffHandedOff
-		t.saveHandoff(ctx, rec)
 	}
 	t.follow(ctx, gh, rec, t.cfg.Handoff.Wait, progress)
 	res.Handoff = rec.status(found)
@@ -129,6 +112,38 @@ func (t *Triage) handOff(ctx context.Context, repo, base, fp string, in AnalyzeI
 		res.PRLink = rec.Obs.PR.URL
 	}
 	return true
+}
+
+// applyHandoff hands the issue to the coding agent unless a record says it already was, holding the
+// fingerprint's claim so that replicas (and concurrent calls) apply it once. A record whose hand-off
+// was begun but never confirmed (the replica died mid-call) is applied again: labels and assignees are
+// idempotent on GitHub. It returns the record and whether an earlier call had handed it off.
+func (t *Triage) applyHandoff(ctx context.Context, gh handoffGitHub, fp string, fresh *handoffRecord, progress Progress) (*handoffRecord, bool, error) {
+	var rec *handoffRecord
+	var found bool
+	err := t.holding(ctx, "handoff|"+fp, func(ctx context.Context) error {
+		var err error
+		if rec, found, err = t.loadHandoff(ctx, fp); err != nil {
+			return fmt.Errorf("record unreadable: %w: not handing off again", err)
+		}
+		if found && !rec.HandedOffAt.IsZero() {
+			return nil
+		}
+		if !found {
+			rec = fresh
+			t.saveHandoff(ctx, rec) // begun: a takeover knows a call may have reached GitHub
+		}
+		progress(fmt.Sprintf("handing issue #%d to the coding agent (%s:%s)", rec.Issue, rec.Kind, rec.Value))
+		if err := gh.HandOff(ctx, rec.Repo, rec.Issue, github.Handoff{Kind: rec.Kind, Value: rec.Value}); err != nil {
+			return err
+		}
+		rec.HandedOffAt = t.cfg.Now().UTC()
+		rec.Obs.State = github.HandoffHandedOff
+		t.saveHandoff(ctx, rec)
+		found = false
+		return nil
+	})
+	return rec, found, err
 }
 
 // follow looks at the issue until a pull request is seen or wait has passed (at least once), then

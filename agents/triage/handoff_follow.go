@@ -86,7 +86,7 @@ func (t *Triage) FollowHandoffs(ctx context.Context, repo string) {
 			continue
 		}
 		rec, found, err := t.loadHandoff(ctx, is.Fingerprint)
-		if err != nil || !found || finished(rec.Obs.State) {
+		if err != nil || !found || rec.HandedOffAt.IsZero() || finished(rec.Obs.State) { // zero: still being applied
 			continue
 		}
 		t.follow(ctx, gh, rec, 0, nop)

@@ -117,11 +117,10 @@ func (m Monitor) FileIssue(ctx context.Context, inc monitor.Incident, key string
 		req.Evidence = append(req.Evidence, github.EvidenceRow{Kind: "check", Signal: f.Check, Stable: "threshold " + f.Threshold,
 			Canary: f.Value, Note: strings.TrimSpace(f.Severity + " " + f.Evidence)})
 	}
-	is, err := m.t.cfg.GitHub.EnsureIssue(ctx, req)
+	is, err := m.t.fileIssue(ctx, repo, inc.Fingerprint, req)
 	if err != nil {
 		return "", err
 	}
-	m.t.recordIssue(ctx, repo, inc.Fingerprint, is)
 	return is.URL, nil
 }
 

@@ -304,7 +304,7 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, trusted analysisInput
 	}
 	progress("filing the GitHub issue for fingerprint " + fp)
 	req := issueRequest(repo, fp, opID, in, res, t.cfg.Now())
-	issue, err := t.cfg.GitHub.EnsureIssue(ctx, req)
+	issue, err := t.fileIssue(ctx, repo, fp, req)
 	t.audit(ctx, "open_issue", repo+" "+fp, res, issue, err)
 	if err != nil {
 		res.IssueError = err.Error()
@@ -312,7 +312,6 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, trusted analysisInput
 		return
 	}
 	res.Issue = issue
-	t.recordIssue(ctx, repo, fp, issue)
 	if t.handOff(ctx, repo, firstNonEmpty(trusted.BaseBranch, t.cfg.DefaultBaseBranch), fp, in, res, progress) {
 		return
 	}
@@ -345,6 +344,20 @@ func (t *Triage) audit(ctx context.Context, action, target string, res *AnalyzeR
 		ev.Result, ev.Detail = "error", err.Error()
 	}
 	t.cfg.Audit.Record(ctx, ev)
+}
+
+// fileIssue finds or opens the fingerprint's issue and records it, holding the fingerprint's claim: two
+// replicas filing the same failure at once would otherwise both find no issue and both open one.
+func (t *Triage) fileIssue(ctx context.Context, repo, fp string, req github.IssueRequest) (*github.IssueResult, error) {
+	var issue *github.IssueResult
+	err := t.holding(ctx, "issue|"+fp, func(ctx context.Context) error {
+		var err error
+		if issue, err = t.cfg.GitHub.EnsureIssue(ctx, req); err == nil {
+			t.recordIssue(ctx, repo, fp, issue)
+		}
+		return err
+	})
+	return issue, err
 }
 
 func (t *Triage) recordIssue(ctx context.Context, repo, fp string, is *github.IssueResult) {

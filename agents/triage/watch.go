@@ -143,11 +143,10 @@ func (t *Triage) fileArgoFailure(ctx context.Context, ro *kube.Rollout, opID str
 		Summary: analysis, RootCause: reason, Remediation: "Read the failed analysis metrics in the evidence table, fix the regression in the revision and redeploy.",
 		Verdict: VerdictAbort, Confidence: 100, Namespace: ro.Namespace, Rollout: ro.Name, Revision: ro.CurrentHash, StableRevision: ro.StableHash,
 		Evidence: metrics, OccurredAt: t.cfg.Now().UTC()}
-	is, err := t.cfg.GitHub.EnsureIssue(ctx, req)
+	is, err := t.fileIssue(ctx, repo, fp, req)
 	if err != nil {
 		return err
 	}
-	t.recordIssue(ctx, repo, fp, is)
 	res.Issue, res.Fingerprint = is, fp
 	res.RootCause, res.Remediation, res.CanaryHash, res.StableHash = reason, req.Remediation, ro.CurrentHash, ro.StableHash
 	if t.cfg.FixerURL != "" {

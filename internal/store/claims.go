@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
 	"time"
 )
 
@@ -149,13 +150,18 @@ func (s *SQLStore) updateHeld(ctx context.Context, key, owner string, change fun
 	})
 }
 
-// NewClaimOwner names one holder: prefix (the process) plus a random suffix, so two goroutines of one
-// process never share a lease.
-func NewClaimOwner(prefix string) string {
+// NewClaimOwner names one holder: the process (host and pid, for whoever reads the claims table) plus
+// a random suffix, so two goroutines of one process never share a lease.
+func NewClaimOwner() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return prefix + "/" + hex.EncodeToString(b)
+	return processName + "/" + hex.EncodeToString(b)
 }
+
+var processName = func() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", h, os.Getpid())
+}()
 
 // Hold runs fn while holding key: it waits for the claim (polling until ctx ends), renews the lease
 // every third of it while fn runs, and releases it afterwards, as done when fn returns nil and done is

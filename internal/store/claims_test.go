@@ -34,7 +34,7 @@ func testClaimsExclusive(t *testing.T, replicas [2]*SQLStore) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				owner := NewClaimOwner(fmt.Sprint("replica", c%2))
+				owner := NewClaimOwner()
 				_, err := Hold(ctx, replicas[c%2], fmt.Sprint("issue|fp", k), owner, 5*time.Second, false, func(context.Context) ([]byte, error) {
 					if n := inside[k].Add(1); n != 1 {
 						t.Errorf("key %d: %d holders at once", k, n)
@@ -107,7 +107,7 @@ func testClaimDone(t *testing.T, r [2]*SQLStore) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := Hold(ctx, r[i%2], "handoff|fp", NewClaimOwner("r"), 5*time.Second, true, func(context.Context) ([]byte, error) {
+			c, err := Hold(ctx, r[i%2], "handoff|fp", NewClaimOwner(), 5*time.Second, true, func(context.Context) ([]byte, error) {
 				runs.Add(1)
 				return []byte("labelled #7"), nil
 			})
