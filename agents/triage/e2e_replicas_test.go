@@ -61,7 +61,9 @@ func TestTwoReplicasOnePostgresFileOnce(t *testing.T) {
 	// 2. "bad2" on both; replica b is killed at its first GitHub request (inside the issue claim, or
 	// waiting for it): replica a's analyses finish and file it once.
 	gh.killOnFirst("/b/", func() { replicas[1].kill(syscall.SIGKILL) })
+	start := time.Now()
 	answers = fireAnalyses(ns, "bad2", replicas[:], 3)
+	t.Logf("with replica b killed while filing: replica a's analyses answered within %s", time.Since(start).Round(time.Second))
 	var fromA int
 	for _, a := range answers {
 		if a.replica == 0 {
