@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -18,6 +16,7 @@ import (
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/logmine"
+	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/report"
 )
 
@@ -96,7 +95,7 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	if len(stablePods) == 0 {
 		out.Notes = append(out.Notes, "no started pods match the stable selector "+out.Selectors[0])
 	}
-	var sources *canarySources
+	var sources *metricSources
 	switch {
 	case in.SkipMetrics:
 	case d.Prom == nil:
@@ -106,9 +105,9 @@ func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 		var notes []string
 		sources, notes = discoverCanarySources(ctx, d, in.Namespace, in.Rollout, stablePods, canaryPods)
 		out.Notes = append(out.Notes, notes...)
-		jin.StableMetrics, jin.StableRequests, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, "stable", sources)
+		jin.StableMetrics, jin.StableRequests, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, 0, sources)
 		out.Notes = append(out.Notes, notes...)
-		jin.CanaryMetrics, jin.CanaryRequests, notes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, "canary", sources)
+		jin.CanaryMetrics, jin.CanaryRequests, notes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, 1, sources)
 		out.Notes = append(out.Notes, notes...)
 	}
 
@@ -268,20 +267,11 @@ var canaryMetrics = []struct {
 // podLevelMetrics exist for every pod, serving or not (the judge does not let them alone pass a canary).
 var podLevelMetrics = map[string]bool{"cpu_cores": true, "memory_bytes": true, "restarts": true}
 
-var promNameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9._-]`)
-
-// canaryPodMatcher selects the pods' series by namespace and exact pod names.
-func canaryPodMatcher(ns string, pods []corev1.Pod) string {
-	names := make([]string, 0, len(pods))
-	for _, p := range pods {
-		names = append(names, strings.ReplaceAll(regexp.QuoteMeta(promNameUnsafe.ReplaceAllString(p.Name, "")), `\`, `\\`))
-	}
-	return fmt.Sprintf(`namespace=%q,pod=~"^(%s)$"`, ns, strings.Join(names, "|"))
-}
-
-// sideMetrics queries one side's judged series over the window (one sample per pod and step, 5 s apart
-// at most so a young canary has enough), plus its request count in the window (the exposure).
-func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, since int64, side string, sources *canarySources) ([]judge.Metric, float64, []string) {
+// sideMetrics queries one side's (0 stable, 1 canary) judged series over the window (one sample per pod
+// and step, 5 s apart at most so a young canary has enough), plus its request count in the window (the
+// exposure). The HTTP series come from the discovered source, as get_metrics' do.
+func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, since int64, side int, sources *metricSources) ([]judge.Metric, float64, []string) {
+	name := [2]string{"stable", "canary"}[side]
 	pc, err := d.promClient()
 	if err != nil {
 		return nil, 0, []string{err.Error()}
@@ -294,20 +284,23 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 	if err != nil {
 		return nil, 0, []string{err.Error()}
 	}
-	defs, tmpl := sources.withSource(defs, map[string]int{"stable": 0, "canary": 1}[side])
+	defs = sources.withSource(append(defs, metricDef{name: "requests"}), side)
 	window := time.Duration(since) * time.Second
 	const points = 120
 	step := max(window/points, 5*time.Second)
 	end := time.Now()
 	rng := v1.Range{Start: end.Add(-window), End: end, Step: step}
 	rateWin := model.Duration(max(2*step, time.Minute)).String()
-	sel := canaryPodMatcher(ns, pods)
-	results := rangeMetrics(ctx, d, pc, defs, sel, rateWin, rng, points, true)
+	sel, err := prom.Side{Namespace: ns, Pods: podNames(pods)}.PodMatchers()
+	if err != nil {
+		return nil, 0, []string{fmt.Sprintf("%s metrics: %v", name, err)}
+	}
+	results := rangeMetrics(ctx, d, pc, defs[:len(canaryMetrics)], sel, rateWin, rng, points, true)
 	var out []judge.Metric
 	var notes []string
 	for i, r := range results {
 		if r.Status == "error" {
-			notes = append(notes, fmt.Sprintf("%s metric %s: %s", side, r.Name, r.Error))
+			notes = append(notes, fmt.Sprintf("%s metric %s: %s", name, r.Name, r.Error))
 			continue
 		}
 		def := canaryMetrics[i]
@@ -323,21 +316,33 @@ func sideMetrics(ctx context.Context, d Deps, ns string, pods []corev1.Pod, sinc
 		}
 		out = append(out, m)
 	}
-	// Requests in the window, the exposure log counts are normalised by (config prometheus.promql.requests
-	// overrides it; {{sel}} and {{window}} as elsewhere).
+	requests, err := windowRequests(ctx, d, pc, defs[len(canaryMetrics)], sel, window, end)
+	if err != nil {
+		notes = append(notes, fmt.Sprintf("%s request count: %v", name, err))
+	}
+	return out, requests, notes
+}
+
+// windowRequests counts the requests in the window, the exposure log counts are normalised by (config
+// prometheus.promql.requests overrides the discovered source's; {{sel}} and {{window}} as elsewhere).
+// Without either it is 0: the judge then normalises by log volume.
+func windowRequests(ctx context.Context, d Deps, pc prom.Client, def metricDef, sel string, window time.Duration, end time.Time) (float64, error) {
+	tmpl := def.query
 	if o := d.PromQL["requests"]; o != "" {
 		tmpl = o
 	}
-	requests := 0.0
+	if tmpl == "" {
+		return 0, nil
+	}
 	val, _, err := pc.Query(ctx, RenderPromQL(tmpl, sel, model.Duration(window).String(), false), end)
 	if err != nil {
-		notes = append(notes, fmt.Sprintf("%s request count: %v", side, err))
-	} else {
-		for _, v := range vectorValues(val) {
-			requests += v
-		}
+		return 0, err
 	}
-	return out, requests, notes
+	requests := 0.0
+	for _, v := range vectorValues(val) {
+		requests += v
+	}
+	return requests, nil
 }
 
 func vectorValues(v model.Value) []float64 {

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/prom"
@@ -43,13 +45,17 @@ type GetMetricsOutput struct {
 	Step     string         `json:"step"`
 	Metrics  []MetricResult `json:"metrics"`
 	Missing  []string       `json:"missing,omitempty" jsonschema:"metrics with no data: inconclusive, not zero"`
-	Notes    []string       `json:"notes,omitempty"`
+	// HTTPSource names where request, error and latency series were found, or why none was.
+	HTTPSource string   `json:"httpSource,omitempty" jsonschema:"metrics source of the request, error and latency series (discovered: app, then mesh, then ingress), or why none was found"`
+	Notes      []string `json:"notes,omitempty"`
 }
 
 type MetricResult struct {
 	Name    string         `json:"name"`
 	Unit    string         `json:"unit,omitempty"`
 	Status  string         `json:"status" jsonschema:"ok, missing (no series: not scraped, wrong name or labels) or error"`
+	Source  string         `json:"source,omitempty" jsonschema:"metrics source (prom table row) the series came from; prometheus.promql when overridden"`
+	Why     string         `json:"why,omitempty" jsonschema:"why a missing metric has no data"`
 	Error   string         `json:"error,omitempty"`
 	Query   string         `json:"query"`
 	Last    *float64       `json:"last,omitempty" jsonschema:"latest value (aggregate series)"`
@@ -68,25 +74,25 @@ type MetricSeries struct {
 
 type metricDef struct {
 	name, unit, query string
+	source, why       string // the HTTP metrics' discovered source, or why there is none (then query is "")
 }
 
 // Default PromQL. {{sel}} is the pod label matchers, {{rate}} the rate window, {{by}} the grouping
-// labels ("" or "pod") and {{by_le}} the same plus le. cAdvisor / kube-state-metrics names and the
-// common http_requests_total{code} / http_request_duration_seconds conventions.
+// labels ("" or "pod") and {{by_le}} the same plus le. cAdvisor / kube-state-metrics names; the HTTP
+// metrics have no query of their own: discovery fills in the source that has them (prom.Sources).
 var defaultMetrics = []metricDef{
-	{"cpu_cores", "cores", `sum by ({{by}}) (rate(container_cpu_usage_seconds_total{{{sel}},container!="",container!="POD"}[{{rate}}]))`},
-	{"cpu_limit_pct", "%", `100 * sum by ({{by}}) (rate(container_cpu_usage_seconds_total{{{sel}},container!="",container!="POD"}[{{rate}}])) / sum by ({{by}}) (kube_pod_container_resource_limits{{{sel}},resource="cpu"})`},
-	{"memory_bytes", "bytes", `sum by ({{by}}) (container_memory_working_set_bytes{{{sel}},container!="",container!="POD"})`},
-	{"memory_limit_pct", "%", `100 * sum by ({{by}}) (container_memory_working_set_bytes{{{sel}},container!="",container!="POD"}) / sum by ({{by}}) (kube_pod_container_resource_limits{{{sel}},resource="memory"})`},
-	{"request_rate", "req/s", `sum by ({{by}}) (rate(http_requests_total{{{sel}}}[{{rate}}]))`},
-	{"rate_4xx", "req/s", `sum by ({{by}}) (rate(http_requests_total{{{sel}},code=~"4.."}[{{rate}}]))`},
-	{"rate_5xx", "req/s", `sum by ({{by}}) (rate(http_requests_total{{{sel}},code=~"5.."}[{{rate}}]))`},
-	// No 5xx series while requests flow is a measured zero (a counter that never incremented has no series).
-	{"error_ratio", "ratio", `(sum by ({{by}}) (rate(http_requests_total{{{sel}},code=~"5.."}[{{rate}}])) or 0 * sum by ({{by}}) (rate(http_requests_total{{{sel}}}[{{rate}}]))) / sum by ({{by}}) (rate(http_requests_total{{{sel}}}[{{rate}}]))`},
-	{"latency_p50", "seconds", `histogram_quantile(0.5, sum by ({{by_le}}) (rate(http_request_duration_seconds_bucket{{{sel}}}[{{rate}}])))`},
-	{"latency_p95", "seconds", `histogram_quantile(0.95, sum by ({{by_le}}) (rate(http_request_duration_seconds_bucket{{{sel}}}[{{rate}}])))`},
-	{"latency_p99", "seconds", `histogram_quantile(0.99, sum by ({{by_le}}) (rate(http_request_duration_seconds_bucket{{{sel}}}[{{rate}}])))`},
-	{"restarts", "count", `sum by ({{by}}) (kube_pod_container_status_restarts_total{{{sel}}})`},
+	{name: "cpu_cores", unit: "cores", query: `sum by ({{by}}) (rate(container_cpu_usage_seconds_total{{{sel}},container!="",container!="POD"}[{{rate}}]))`},
+	{name: "cpu_limit_pct", unit: "%", query: `100 * sum by ({{by}}) (rate(container_cpu_usage_seconds_total{{{sel}},container!="",container!="POD"}[{{rate}}])) / sum by ({{by}}) (kube_pod_container_resource_limits{{{sel}},resource="cpu"})`},
+	{name: "memory_bytes", unit: "bytes", query: `sum by ({{by}}) (container_memory_working_set_bytes{{{sel}},container!="",container!="POD"})`},
+	{name: "memory_limit_pct", unit: "%", query: `100 * sum by ({{by}}) (container_memory_working_set_bytes{{{sel}},container!="",container!="POD"}) / sum by ({{by}}) (kube_pod_container_resource_limits{{{sel}},resource="memory"})`},
+	{name: "request_rate", unit: "req/s"},
+	{name: "rate_4xx", unit: "req/s"},
+	{name: "rate_5xx", unit: "req/s"},
+	{name: "error_ratio", unit: "ratio"},
+	{name: "latency_p50", unit: "seconds"},
+	{name: "latency_p95", unit: "seconds"},
+	{name: "latency_p99", unit: "seconds"},
+	{name: "restarts", unit: "count", query: `sum by ({{by}}) (kube_pod_container_status_restarts_total{{{sel}}})`},
 }
 
 // MetricNames lists the named metrics whose PromQL can be overridden (config prometheus.promql).
@@ -97,6 +103,10 @@ func MetricNames() []string {
 	}
 	return out
 }
+
+// PromQLNames lists what config prometheus.promql may override: the named metrics and requests (the
+// request count compare_canary normalises log counts by).
+func PromQLNames() []string { return append(MetricNames(), "requests") }
 
 // RenderPromQL fills a metric template: the {{selector}} label matchers and the {{window}} rate window.
 func RenderPromQL(tmpl, selector, rateWindow string, byPod bool) string {
@@ -174,11 +184,24 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 			return nil, err
 		}
 	}
-	sel, npods, notes, err := podMatcher(ctx, d, in)
+	side, npods, split, notes, err := metricsSide(ctx, d, in)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := side.PodMatchers()
 	if err != nil {
 		return nil, err
 	}
 	out.Selector, out.Pods, out.Notes = sel, npods, notes
+	ms, err := discoverSources(ctx, d, []prom.Side{side}, split)
+	if errors.Is(err, prom.ErrUnreachable) {
+		return nil, err
+	}
+	if err != nil {
+		out.Notes = append(out.Notes, err.Error())
+	}
+	defs = ms.withSource(defs, 0)
+	out.HTTPSource, _ = ms.describe()
 	rateWin := model.Duration(max(2*step, time.Minute)).String()
 
 	out.Metrics = rangeMetrics(ctx, d, pc, defs, sel, rateWin, rng, maxPoints, in.ByPod)
@@ -204,21 +227,45 @@ func rangeMetrics(ctx context.Context, d Deps, pc prom.Client, defs []metricDef,
 	var g errgroup.Group
 	g.SetLimit(4)
 	for i, m := range defs {
-		tmpl := m.query
+		tmpl, source := m.query, m.source
 		if o := d.PromQL[m.name]; o != "" {
-			tmpl = o
+			tmpl, source = o, "prometheus.promql"
+		}
+		if tmpl == "" { // no source has it: say why instead of querying a name that is not there
+			out[i] = MetricResult{Name: m.name, Unit: m.unit, Status: "missing", Why: m.why}
+			continue
 		}
 		q := RenderPromQL(tmpl, sel, rateWin, byPod)
 		g.Go(func() error {
-			mr := MetricResult{Name: m.name, Unit: m.unit, Query: q}
+			mr := MetricResult{Name: m.name, Unit: m.unit, Query: q, Source: source}
 			val, warn, err := pc.QueryRange(ctx, q, rng)
 			fillResult(&mr, val, warn, err, maxPoints, byPod)
+			if mr.Status == "missing" {
+				mr.Why = missingWhy(m.name, source)
+			}
 			out[i] = mr
 			return nil // a failed query is reported in its own result, not as the group's error
 		})
 	}
 	_ = g.Wait()
 	return out
+}
+
+// missingWhy says why a queried metric has no series.
+func missingWhy(name, source string) string {
+	switch {
+	case source == "prometheus.promql":
+		return "the configured prometheus.promql." + name + " query returned no series"
+	case source != "" && strings.HasPrefix(name, "rate_"):
+		return "no " + source + " series of such responses in the window: none answered so (a counter has no series before its first)"
+	case source != "":
+		return "no " + source + " series in the window"
+	case strings.HasPrefix(name, "cpu") || strings.HasPrefix(name, "memory"):
+		return "no cAdvisor container series (and, for % of limit, kube-state-metrics limits) for these pods"
+	case name == "restarts":
+		return "no kube-state-metrics restart counter for these pods"
+	}
+	return ""
 }
 
 // metricDefsNamed looks up metrics of the default table by name.
@@ -234,10 +281,10 @@ func metricDefsNamed(names []string) ([]metricDef, error) {
 	return defs, nil
 }
 
-// podMatcher builds PromQL label matchers for the pods: exact names from the cluster when possible,
-// else a name pattern.
-func podMatcher(ctx context.Context, d Deps, in GetMetricsInput) (string, int, []string, error) {
-	ns := fmt.Sprintf(`namespace=%q`, in.Namespace)
+// metricsSide resolves the pods to measure (exact names from the cluster when possible, else a name
+// pattern) and the Services and Ingresses that route to them alone, so proxies' series can be found too.
+func metricsSide(ctx context.Context, d Deps, in GetMetricsInput) (prom.Side, int, TrafficSplit, []string, error) {
+	side := prom.Side{Namespace: in.Namespace}
 	kc := d.Kube
 	if kc == nil {
 		name := in.Rollout
@@ -245,47 +292,101 @@ func podMatcher(ctx context.Context, d Deps, in GetMetricsInput) (string, int, [
 			_, name, _ = cutKind(in.Workload)
 		}
 		if in.Role != "" {
-			return "", 0, nil, fmt.Errorf("role needs the cluster to find the %s pods: %w", in.Role, kube.ErrNoCluster)
+			return side, 0, TrafficSplit{}, nil, fmt.Errorf("role needs the cluster to find the %s pods: %w", in.Role, kube.ErrNoCluster)
 		}
-		return fmt.Sprintf(`%s,pod=~"%s-.+"`, ns, regexp.QuoteMeta(name)), 0, []string{"no cluster configured: pods matched by name prefix only"}, nil
+		side.PodPattern = regexp.QuoteMeta(name) + "-.+"
+		return side, 0, TrafficSplit{}, []string{"no cluster configured: pods matched by name prefix only"}, nil
 	}
-	selector := ""
-	if in.Rollout != "" {
-		ro, err := kc.GetRollout(ctx, in.Namespace, in.Rollout)
-		if err != nil {
-			return "", 0, nil, err
-		}
-		selector = ro.Selector
-		switch in.Role {
-		case "stable":
-			selector = ro.PodSelector(ro.StableHash)
-		case "canary":
-			if !ro.CanaryInFlight() {
-				return "", 0, nil, fmt.Errorf("rollout %s/%s has no canary: its current revision %s is the stable one", in.Namespace, in.Rollout, ro.CurrentHash)
-			}
-			selector = ro.PodSelector(ro.CanaryHash)
-		}
-	} else {
-		var err error
-		if selector, err = workloadSelector(ctx, kc, in.Namespace, in.Workload); err != nil {
-			return "", 0, nil, err
-		}
+	selector, split, err := podSelectorOf(ctx, kc, in)
+	if err != nil {
+		return side, 0, split, nil, err
 	}
-	var names []string
-	err := kube.ListPods(ctx, kc, in.Namespace, selector, 500, func(ps []corev1.Pod) bool {
+	podLabels := map[string]labels.Set{} // one per revision, for the Services selecting any of them
+	err = kube.ListPods(ctx, kc, in.Namespace, selector, 500, func(ps []corev1.Pod) bool {
 		for _, p := range ps {
-			names = append(names, regexp.QuoteMeta(p.Name))
+			side.Pods = append(side.Pods, p.Name)
+			podLabels[labels.Set(p.Labels).String()] = p.Labels
 		}
-		return len(names) <= 2000
+		return len(side.Pods) <= 2000
 	})
 	if err != nil {
-		return "", 0, nil, err
+		return side, 0, split, nil, err
 	}
-	if len(names) == 0 {
-		return "", 0, nil, fmt.Errorf("no pods match %q in namespace %s: nothing to measure", selector, in.Namespace)
+	if len(side.Pods) == 0 {
+		return side, 0, split, nil, fmt.Errorf("no pods match %q in namespace %s: nothing to measure", selector, in.Namespace)
 	}
-	sort.Strings(names)
-	return fmt.Sprintf(`%s,pod=~"%s"`, ns, strings.Join(names, "|")), len(names), nil, nil
+	sort.Strings(side.Pods)
+	side.Services, side.Ingresses = routesOf(split, in.Role)
+	if len(side.Services) == 0 && in.Role == "" {
+		side.Services = servicesSelecting(ctx, kc, in.Namespace, podLabels)
+	}
+	return side, len(side.Pods), split, nil, nil
+}
+
+// podSelectorOf is the label selector of the pods measured: the workload's, or the rollout's (one
+// revision's with role) along with its traffic split.
+func podSelectorOf(ctx context.Context, kc kube.Client, in GetMetricsInput) (string, TrafficSplit, error) {
+	if in.Rollout == "" {
+		sel, err := workloadSelector(ctx, kc, in.Namespace, in.Workload)
+		return sel, TrafficSplit{}, err
+	}
+	ro, err := kc.GetRollout(ctx, in.Namespace, in.Rollout)
+	if err != nil {
+		return "", TrafficSplit{}, err
+	}
+	split, err := rolloutSplit(ro)
+	if err != nil {
+		return "", split, err
+	}
+	switch in.Role {
+	case "stable":
+		return ro.PodSelector(ro.StableHash), split, nil
+	case "canary":
+		if !ro.CanaryInFlight() {
+			return "", split, fmt.Errorf("rollout %s/%s has no canary: its current revision %s is the stable one", in.Namespace, in.Rollout, ro.CurrentHash)
+		}
+		return ro.PodSelector(ro.CanaryHash), split, nil
+	}
+	return ro.Selector, split, nil
+}
+
+// routesOf gives the Services and Ingresses of a rollout's split that carry one role's requests (both
+// roles' without one).
+func routesOf(split TrafficSplit, role string) (services, ingresses []string) {
+	for i, r := range []string{"stable", "canary"} {
+		if role != "" && role != r {
+			continue
+		}
+		if split.Services[i] != "" {
+			services = append(services, split.Services[i])
+		}
+		ingresses = append(ingresses, split.Ingresses[i]...)
+	}
+	return services, ingresses
+}
+
+// servicesSelecting lists the Services whose selector matches some of the pods (a proxy in front of a
+// workload labels its series with them). A failure to list leaves the proxies' sources unlooked-for.
+func servicesSelecting(ctx context.Context, kc kube.Client, ns string, podLabels map[string]labels.Set) []string {
+	svcs, err := kc.Typed().CoreV1().Services(ns).List(ctx, metav1.ListOptions{Limit: 500})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, svc := range svcs.Items {
+		if len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		for _, l := range podLabels {
+			if sel.Matches(l) {
+				out = append(out, svc.Name)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func cutKind(w string) (kind, name string, ok bool) {
@@ -476,7 +577,9 @@ func init() {
 		Description: "Prometheus metrics of a workload's pods over a window: CPU (cores, % of limit), memory (working set, % of limit, growth slope per minute), " +
 			"request rate, 4xx and 5xx rate, 5xx share of requests (error_ratio), p50/p95/p99 latency, restarts. Select pods with workload (name or kind/name) or rollout + role (stable|canary) " +
 			"to compare an Argo Rollouts canary with stable. Series are downsampled to maxPoints; each metric has last/avg/min/max. A metric without data " +
-			"is reported as missing (not scraped or differently named), never as zero. promql runs any query (range over window, or instant).",
+			"is reported as missing with why, never as zero. Request, error and latency series come from the source discovered for these pods (the app's own client " +
+			"library, Micrometer, OpenTelemetry, then an Istio or Linkerd sidecar, then ingress-nginx, Traefik or Envoy in front of their Services), named " +
+			"in httpSource and per metric. promql runs any query (range over window, or instant).",
 		Toolset:    ToolsetMetrics,
 		Idempotent: true,
 		OpenWorld:  false,

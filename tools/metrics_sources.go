@@ -3,56 +3,68 @@ package tools
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/fixloop/fixloop/internal/judge"
-	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/prom"
 )
 
-// AnnotationMetricsSource names the metrics source of a rollout's HTTP signals (a row of prom.Sources),
-// for when discovery would pick another one.
-const AnnotationMetricsSource = "fixloop.dev/metrics-source"
-
-// canarySources is what discovery found for a canary's two sides.
-type canarySources struct {
+// metricSources is what discovery found for the sides measured together (a workload's pods; a canary's
+// stable and canary pods) and how the rollout's router splits them.
+type metricSources struct {
 	disc  *prom.Discovery
-	sides [2]prom.Side
+	sides []prom.Side
+	split TrafficSplit
 }
 
-// rolloutTraffic reads the Services Argo routes stable and canary traffic through (empty without
-// traffic routing) and the metrics-source override annotation.
-func rolloutTraffic(ro *kube.Rollout) (stableSvc, canarySvc, force string) {
-	if ro == nil || ro.Object == nil {
-		return "", "", ""
-	}
-	obj := ro.Object.Object
-	stableSvc, _, _ = unstructured.NestedString(obj, "spec", "strategy", "canary", "stableService")
-	canarySvc, _, _ = unstructured.NestedString(obj, "spec", "strategy", "canary", "canaryService")
-	return stableSvc, canarySvc, strings.TrimSpace(ro.Object.GetAnnotations()[AnnotationMetricsSource])
-}
-
-// discoverCanarySources asks Prometheus which known source carries the sides' HTTP metrics. A failure
-// is a note: the resource metrics and the logs still judge.
-func discoverCanarySources(ctx context.Context, d Deps, ns, rollout string, stable, canary []corev1.Pod) (*canarySources, []string) {
+// discoverSources asks Prometheus which known source carries the sides' HTTP metrics.
+func discoverSources(ctx context.Context, d Deps, sides []prom.Side, split TrafficSplit) (*metricSources, error) {
 	pc, err := d.promClient()
 	if err != nil {
-		return nil, []string{err.Error()}
+		return nil, err
 	}
-	cs := &canarySources{sides: [2]prom.Side{{Namespace: ns, Pods: podNames(stable)}, {Namespace: ns, Pods: podNames(canary)}}}
-	force := ""
+	disc, err := prom.Discover(ctx, pc, sides, split.Override)
+	if err != nil {
+		return nil, fmt.Errorf("metrics source discovery: %w", err)
+	}
+	return &metricSources{disc: disc, sides: sides, split: split}, nil
+}
+
+// canarySides are a rollout's stable and canary pods with the Services and Ingresses its router sends
+// each side's requests through.
+func canarySides(ns string, split TrafficSplit, stable, canary []string) []prom.Side {
+	sides := []prom.Side{{Namespace: ns, Pods: stable}, {Namespace: ns, Pods: canary}}
+	for i := range sides {
+		if split.Services[i] != "" {
+			sides[i].Services = []string{split.Services[i]}
+		}
+		sides[i].Ingresses = split.Ingresses[i]
+	}
+	return sides
+}
+
+// discoverCanarySources finds the metrics source of a canary's two sides. A failure is a note: the
+// resource metrics and the logs still judge.
+func discoverCanarySources(ctx context.Context, d Deps, ns, rollout string, stable, canary []corev1.Pod) (*metricSources, []string) {
+	var split TrafficSplit
+	var notes []string
 	if rollout != "" && d.Kube != nil {
-		if ro, err := d.Kube.GetRollout(ctx, ns, rollout); err == nil {
-			cs.sides[0].Service, cs.sides[1].Service, force = rolloutTraffic(ro)
+		ro, err := d.Kube.GetRollout(ctx, ns, rollout)
+		if err == nil {
+			split, err = rolloutSplit(ro)
+		}
+		if err != nil {
+			notes = append(notes, "traffic routing not read, sides told apart by pod: "+err.Error())
 		}
 	}
-	if cs.disc, err = prom.Discover(ctx, pc, cs.sides[:], force); err != nil {
-		return nil, []string{"metrics source discovery: " + err.Error()}
+	ms, err := discoverSources(ctx, d, canarySides(ns, split, podNames(stable), podNames(canary)), split)
+	if err != nil {
+		return nil, append(notes, err.Error())
 	}
-	return cs, nil
+	return ms, notes
 }
 
 func podNames(pods []corev1.Pod) []string {
@@ -63,67 +75,77 @@ func podNames(pods []corev1.Pod) []string {
 	return out
 }
 
-// withSource points the HTTP metrics of defs at the discovered source for one side (0 stable, 1 canary):
-// their templates get the source's series with the side's selector filled in. Config prometheus.promql
-// overrides still win (rangeMetrics applies them by name). It also returns the side's request-count query.
-func (cs *canarySources) withSource(defs []metricDef, side int) ([]metricDef, string) {
-	requests := `sum(increase(http_requests_total{{{sel}}}[{{window}}]))`
-	if cs == nil {
-		return defs, requests
+// httpSignal says which discovered source a named metric reads: traffic (requests and errors) or latency;
+// "" for the resource metrics every pod has.
+func httpSignal(name string) string {
+	switch {
+	case strings.HasPrefix(name, "latency_"):
+		return "latency"
+	case slices.Contains([]string{"request_rate", "rate_4xx", "rate_5xx", "error_ratio", "requests"}, name):
+		return "traffic"
 	}
+	return ""
+}
+
+// withSource points the HTTP metrics of defs at the discovered source for one side: their query is the
+// source's template with the side's selector filled in, or empty with why (config prometheus.promql
+// overrides still win: rangeMetrics applies them by name).
+func (ms *metricSources) withSource(defs []metricDef, side int) []metricDef {
 	out := append([]metricDef(nil), defs...)
-	for _, signal := range []string{"traffic", "latency"} {
-		src, ok := cs.disc.Source(signal)
-		if !ok {
+	for i := range out {
+		signal := httpSignal(out[i].name)
+		if signal == "" {
 			continue
 		}
-		sel, err := cs.disc.Selector(signal, cs.sides[side])
-		if err != nil {
-			continue
-		}
-		tmpls := src.Templates()
-		for i, def := range out {
-			isLatency := strings.HasPrefix(def.name, "latency_")
-			if t, ok := tmpls[def.name]; ok && isLatency == (signal == "latency") {
-				out[i].query = strings.ReplaceAll(t, "{{sel}}", sel)
-			}
-		}
-		if signal == "traffic" {
-			requests = fmt.Sprintf(`sum(increase(%s{%s}[{{window}}]))`, src.Requests, sel)
-		}
+		out[i].query, out[i].source, out[i].why = ms.query(out[i].name, signal, side)
 	}
-	return out, requests
+	return out
+}
+
+// query is one HTTP metric's PromQL for a side, the source it reads, or why there is none.
+func (ms *metricSources) query(name, signal string, side int) (q, source, why string) {
+	if ms == nil {
+		return "", "", "metrics source discovery did not run"
+	}
+	src, ok := ms.disc.Source(signal)
+	if !ok {
+		return "", "", ms.disc.Why(signal)
+	}
+	sel, err := ms.disc.Selector(signal, ms.sides[side])
+	if err != nil {
+		return "", src.Name, fmt.Sprintf("%s series cannot select these pods: %v", src.Name, err)
+	}
+	t, ok := src.Templates()[name]
+	if !ok {
+		return "", src.Name, fmt.Sprintf("%s has no %s (it classifies failures, not status codes)", src.Name, name)
+	}
+	return strings.ReplaceAll(t, "{{sel}}", sel), src.Name, ""
 }
 
 // describe says which sources the verdict's HTTP metrics came from, or that none was found.
-func (cs *canarySources) describe() (string, bool) {
-	if cs == nil {
+func (ms *metricSources) describe() (string, bool) {
+	if ms == nil {
 		return "", true
 	}
-	if cs.disc.Traffic == "" {
-		var looked []string
-		for _, c := range cs.disc.Candidates {
-			looked = append(looked, c.Source)
-		}
-		return "no HTTP metrics source found for these pods (looked for " + strings.Join(looked, ", ") +
-			"; `fixloop metrics sources` says why each is missing): request errors and latency are judged from logs only", false
+	if ms.disc.Traffic == "" {
+		return ms.disc.Why("traffic") + " (`fixloop metrics sources` says why each is missing): request errors and latency are judged from logs only", false
 	}
 	how := "discovered"
-	if cs.disc.Forced {
+	if ms.disc.Forced {
 		how = "set by annotation " + AnnotationMetricsSource
 	}
-	lat := cs.disc.Latency
+	lat := ms.disc.Latency
 	if lat == "" {
 		lat = "none found"
 	}
-	return fmt.Sprintf("HTTP metrics source: %s (%s); latency: %s", cs.disc.Traffic, how, lat), true
+	return fmt.Sprintf("HTTP metrics source: %s (%s); latency: %s", ms.disc.Traffic, how, lat), true
 }
 
 // judgeWith names the metrics source in the verdict; without any, the verdict says so and a promote or
 // inconclusive verdict loses a quarter of its confidence (the HTTP signals users feel were not measured).
 // An abort keeps its confidence: it rests on evidence that was found, which missing metrics do not weaken.
-func (cs *canarySources) judgeWith(out *CompareCanaryOutput) {
-	msg, found := cs.describe()
+func (ms *metricSources) judgeWith(out *CompareCanaryOutput) {
+	msg, found := ms.describe()
 	if msg == "" {
 		return
 	}
@@ -142,8 +164,8 @@ func (cs *canarySources) judgeWith(out *CompareCanaryOutput) {
 type MetricsSourcesOutput struct {
 	Namespace string          `json:"namespace"`
 	Rollout   string          `json:"rollout"`
-	Sides     [2]prom.Side    `json:"-"`
-	Services  [2]string       `json:"services" jsonschema:"stable and canary Services of the rollout's traffic routing"`
+	Split     TrafficSplit    `json:"split" jsonschema:"how the rollout's traffic router tells stable from canary"`
+	Routing   string          `json:"routing" jsonschema:"the split in words"`
 	Pods      [2]int          `json:"pods" jsonschema:"stable and canary pods looked at"`
 	Override  string          `json:"override,omitempty"`
 	Discovery *prom.Discovery `json:"discovery"`
@@ -157,32 +179,33 @@ func MetricsSources(ctx context.Context, d Deps, ns, rollout string) (*MetricsSo
 	if err != nil {
 		return nil, err
 	}
-	pc, err := d.promClient()
-	if err != nil {
-		return nil, err
-	}
 	ro, err := kc.GetRollout(ctx, ns, rollout)
 	if err != nil {
 		return nil, err
 	}
 	out := &MetricsSourcesOutput{Namespace: ns, Rollout: rollout}
-	out.Services[0], out.Services[1], out.Override = rolloutTraffic(ro)
+	if out.Split, err = rolloutSplit(ro); err != nil {
+		return nil, err
+	}
+	out.Routing, out.Override = out.Split.describe(), out.Split.Override
 	hashes := []string{ro.StableHash}
 	if ro.CanaryInFlight() {
 		hashes = append(hashes, ro.CanaryHash)
 	}
-	var sides []prom.Side
+	var pods [2][]string
 	for i, h := range hashes {
-		pods, err := listStartedPods(ctx, kc, ns, ro.PodSelector(h))
+		ps, err := listStartedPods(ctx, kc, ns, ro.PodSelector(h))
 		if err != nil {
 			return nil, err
 		}
-		out.Pods[i] = len(pods)
-		sides = append(sides, prom.Side{Namespace: ns, Pods: podNames(pods), Service: out.Services[i]})
+		out.Pods[i], pods[i] = len(ps), podNames(ps)
 	}
-	if out.Discovery, err = prom.Discover(ctx, pc, sides, out.Override); err != nil {
+	sides := canarySides(ns, out.Split, pods[0], pods[1])[:len(hashes)]
+	ms, err := discoverSources(ctx, d, sides, out.Split)
+	if err != nil {
 		return nil, err
 	}
-	out.Summary, _ = (&canarySources{disc: out.Discovery}).describe()
+	out.Discovery = ms.disc
+	out.Summary, _ = ms.describe()
 	return out, nil
 }

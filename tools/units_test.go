@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/fixloop/fixloop/internal/prom"
 )
 
 func TestByteBudgetKeepsEveryPodAndSaysWhatWasCut(t *testing.T) {
@@ -59,12 +61,9 @@ func TestMissingIsNotZero(t *testing.T) {
 }
 
 func TestRenderPromQL(t *testing.T) {
-	defs, err := metricDefsNamed([]string{"latency_p95"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := RenderPromQL(defs[0].query, `namespace="a",pod=~"x|y"`, "2m", true)
-	want := `histogram_quantile(0.95, sum by (le,pod) (rate(http_request_duration_seconds_bucket{namespace="a",pod=~"x|y"}[2m])))`
+	src, _ := prom.SourceNamed("prometheus-go")
+	q := RenderPromQL(src.Templates()["latency_p95"], `namespace="a",pod=~"x|y"`, "2m", true)
+	want := `1 * histogram_quantile(0.95, sum by (le,pod) (rate(http_request_duration_seconds_bucket{namespace="a",pod=~"x|y"}[2m])))`
 	if q != want {
 		t.Errorf("got  %s\nwant %s", q, want)
 	}

@@ -305,6 +305,9 @@ func (t *Triage) metricFindings(ctx context.Context, ns, workload, window string
 		res.couldNotRead("metrics: " + err.Error())
 		return fs
 	}
+	if agg.HTTPSource != "" {
+		res.Notes = append(res.Notes, agg.HTTPSource)
+	}
 	val := map[string]tools.MetricResult{}
 	for _, m := range agg.Metrics {
 		val[m.Name] = m
@@ -362,7 +365,7 @@ func httpFindings(val map[string]tools.MetricResult, window string, win time.Dur
 	if req.Status != "ok" || req.Avg == nil || requests < th.MinRequests {
 		why := fmt.Sprintf("%.0f requests in %s, below the minimum %.0f", requests, window, th.MinRequests)
 		if req.Status != "ok" || req.Avg == nil {
-			why = "no request metrics"
+			why = strings.TrimSuffix("no request metrics: "+req.Why, ": ")
 		}
 		var fs []Finding
 		for _, c := range []string{"error_rate_5xx", "error_rate_4xx", "latency_p95"} {
@@ -372,13 +375,17 @@ func httpFindings(val map[string]tools.MetricResult, window string, win time.Dur
 	}
 	ratio := func(check, name string, warn, crit float64) Finding {
 		med, avg := ratioStats(val[name], req)
-		return Finding{Check: check, Severity: grade(med, warn, crit), Value: fmt.Sprintf("median %.2f%% (average %.2f%%) of %.0f requests", med, avg, requests),
-			Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%% for half the window", warn, crit)}
+		f := Finding{Check: check, Severity: grade(med, warn, crit), Value: fmt.Sprintf("median %.2f%% (average %.2f%%) of %.0f requests", med, avg, requests),
+			Threshold: fmt.Sprintf("warn %.0f%% / critical %.0f%% for half the window", warn, crit), Evidence: "measured from " + req.Source + " series"}
+		if m := val[name]; m.Status != "ok" && m.Why != "" && m.Source == "" { // e.g. a mesh that classifies failures without 4xx
+			f.Severity, f.Value, f.Evidence = "skipped", "", m.Why
+		}
+		return f
 	}
 	fs := []Finding{ratio("error_rate_5xx", "rate_5xx", th.Err5xxWarn, th.Err5xxCrit), ratio("error_rate_4xx", "rate_4xx", th.Err4xxWarn, th.Err4xxCrit)}
 	lat := val["latency_p95"]
 	if lat.Status != "ok" || len(lat.Series) == 0 {
-		return append(fs, Finding{Check: "latency_p95", Severity: "skipped", Evidence: "no latency histogram"})
+		return append(fs, Finding{Check: "latency_p95", Severity: "skipped", Evidence: strings.TrimSuffix("no latency histogram: "+lat.Why, ": ")})
 	}
 	vals := pointValues(lat.Series[0].Points)
 	med, maxMS := 1000*median(vals), 1000*slices.Max(vals)

@@ -146,8 +146,8 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 		return nil, tools.Deps{}, usageError("--toolsets / FIXLOOP_TOOLSETS: %v", err)
 	}
 	for name := range cfg.Prometheus.PromQL {
-		if !slices.Contains(tools.MetricNames(), name) {
-			return nil, tools.Deps{}, usageError("prometheus.promql: unknown metric %q (known: %s)", name, strings.Join(tools.MetricNames(), ", "))
+		if !slices.Contains(tools.PromQLNames(), name) {
+			return nil, tools.Deps{}, usageError("prometheus.promql: unknown metric %q (known: %s)", name, strings.Join(tools.PromQLNames(), ", "))
 		}
 	}
 	deps, err := buildDeps(cfg, logger)

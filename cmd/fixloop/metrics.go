@@ -66,7 +66,7 @@ configuration overrides single queries.`,
 }
 
 func printSources(w io.Writer, out *tools.MetricsSourcesOutput) {
-	fmt.Fprintf(w, "rollout %s/%s: %d stable, %d canary pods; Services %q / %q\n", out.Namespace, out.Rollout, out.Pods[0], out.Pods[1], out.Services[0], out.Services[1])
+	fmt.Fprintf(w, "rollout %s/%s: %d stable, %d canary pods; %s\n", out.Namespace, out.Rollout, out.Pods[0], out.Pods[1], out.Routing)
 	fmt.Fprintln(w, out.Summary)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tKIND\tFOUND\tREQUEST SERIES\tLATENCY SERIES\tWHY")

@@ -18,6 +18,8 @@ type Candidate struct {
 	Found    bool   `json:"found" jsonschema:"request series exist for every side"`
 	NSLabel  string `json:"namespaceLabel,omitempty" jsonschema:"label holding the backend's namespace in this source's series"`
 	Why      string `json:"why,omitempty" jsonschema:"why the source is missing or was not picked"`
+	// unrouted: a side has no Service of its own, so a proxy's per-Service series cannot be looked for.
+	unrouted bool
 }
 
 // Discovery is the chosen source per signal and every candidate looked at.
@@ -56,9 +58,32 @@ func (d *Discovery) Selector(signal string, side Side) (string, error) {
 	return s.Selector(side, ns)
 }
 
-// statusLabel is the label the source's error matcher reads (its series must carry it).
-func (s Source) statusLabel() string {
-	return strings.TrimSpace(s.Errors[:strings.IndexAny(s.Errors, "=!")])
+// Why says in one line why a signal (traffic or latency) has no source, "" when it has one: which
+// sources had no series for these pods, and which could not be looked for.
+func (d *Discovery) Why(signal string) string {
+	if _, ok := d.Source(signal); ok {
+		return ""
+	}
+	if signal == "latency" && d.Traffic != "" {
+		src, _ := d.Source("traffic")
+		return fmt.Sprintf("no latency histogram: %s has no %s series for these pods and no other source found has one", src.Name, src.Latency())
+	}
+	var noSeries, unrouted []string
+	for _, c := range d.Candidates {
+		if c.unrouted {
+			unrouted = append(unrouted, c.Source)
+		} else if !c.Found {
+			noSeries = append(noSeries, c.Source)
+		}
+	}
+	why := "no HTTP metrics source found for these pods"
+	if len(noSeries) > 0 {
+		why += ": no request series of " + strings.Join(noSeries, ", ")
+	}
+	if len(unrouted) > 0 {
+		why += "; not looked for (no Service routes to these pods alone): " + strings.Join(unrouted, ", ")
+	}
+	return why
 }
 
 // Discover asks Prometheus which known sources have series for every side (pods scraped within the
@@ -123,23 +148,24 @@ func probeAs(ctx context.Context, c Client, s Source, sides []Side, now time.Tim
 		sel, err := s.Selector(side, nsLabel)
 		if err != nil {
 			why = append(why, fmt.Sprintf("side %d: %v", i+1, err))
+			cand.unrouted = cand.unrouted || s.SideBy == ByService
 			continue
 		}
-		if cand.Requests[i], err = countSeries(ctx, c, fmt.Sprintf(`%s{%s,%s!=""}`, s.Requests, sel, s.statusLabel()), now); err != nil {
+		if cand.Requests[i], err = countSeries(ctx, c, fmt.Sprintf(`%s{%s,%s!=""}`, s.Requests, sel, s.Status), now); err != nil {
 			return cand, err
 		}
 		if cand.Requests[i] == 0 {
 			why = append(why, fmt.Sprintf("no %s{%s} series", s.Requests, sel))
 			continue
 		}
-		if cand.Latency[i], err = countSeries(ctx, c, fmt.Sprintf(`%s{%s}`, s.Latency, sel), now); err != nil {
+		if cand.Latency[i], err = countSeries(ctx, c, fmt.Sprintf(`%s{%s}`, s.Latency(), sel), now); err != nil {
 			return cand, err
 		}
 	}
 	cand.Found = len(why) == 0 && len(sides) > 0
 	cand.Why = strings.Join(why, "; ")
 	if cand.Found && !allPositive(cand.Latency) {
-		cand.Why = "no latency histogram " + s.Latency
+		cand.Why = "no latency histogram " + s.Latency()
 	}
 	return cand, nil
 }
@@ -159,10 +185,9 @@ func countSeries(ctx context.Context, c Client, sel string, now time.Time) (int,
 // missingResources lists the cAdvisor / kube-state-metrics series absent for some side's pods.
 func missingResources(ctx context.Context, c Client, sides []Side, now time.Time) ([]string, error) {
 	var missing []string
-	pod := Source{SideBy: ByPod}
 	for _, name := range ResourceSeries {
 		for _, side := range sides {
-			sel, err := pod.Selector(side, "")
+			sel, err := side.PodMatchers()
 			if err != nil {
 				continue
 			}

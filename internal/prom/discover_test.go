@@ -131,7 +131,7 @@ func publish(t *testing.T, shape, ns string, canaryErr float64) (sideSetup, []sc
 			labels = map[string]string{"namespace": "ingress-nginx", "pod": "proxy-" + shape + "-" + role}
 		}
 		targets = append(targets, scrapeTarget{url: srv.URL, labels: labels})
-		set.sides = append(set.sides, prom.Side{Namespace: ns, Pods: []string{pod}, Service: svc})
+		set.sides = append(set.sides, prom.Side{Namespace: ns, Pods: []string{pod}, Services: []string{svc}})
 	}
 	return set, targets
 }
@@ -163,7 +163,7 @@ func TestDiscoverEveryShapeOnRealPrometheus(t *testing.T) {
 		targets = append(targets, tg...)
 	}
 	// An app with no HTTP metrics at all.
-	bare := []prom.Side{{Namespace: "ns-bare", Pods: []string{"web-a"}, Service: "web-stable"}, {Namespace: "ns-bare", Pods: []string{"web-b"}, Service: "web-canary"}}
+	bare := []prom.Side{{Namespace: "ns-bare", Pods: []string{"web-a"}, Services: []string{"web-stable"}}, {Namespace: "ns-bare", Pods: []string{"web-b"}, Services: []string{"web-canary"}}}
 	c := startPrometheus(t, targets)
 	ctx := context.Background()
 	for _, set := range sets {
