@@ -68,10 +68,22 @@ func newSlackBridge(cfg *config.Config, env slackEnv, logger *slog.Logger) *fxsl
 	return b
 }
 
-// mountSlack serves the bridge over HTTP (slash command, Events API, interactivity) when a signing
-// secret is set. The routes skip bearer auth (serve_auth.go): Slack's request signature is checked instead.
+// mountSlack connects the bridge over Socket Mode when an app-level token is set (no public URL
+// needed), and serves it over HTTP (slash command, Events API, interactivity) when a signing secret is.
+// The HTTP routes skip bearer auth (serve_auth.go): Slack's request signature is checked instead.
 func mountSlack(mux *http.ServeMux, cfg *config.Config, b *fxslack.Bridge, logger *slog.Logger) {
-	if b == nil || cfg.Slack.SigningSecret == "" {
+	if b == nil {
+		return
+	}
+	if cfg.Slack.AppToken != "" {
+		go func() { // lives as long as the process, like the other background loops of serve
+			if err := b.RunSocketMode(context.Background()); err != nil {
+				logger.Error("slack socket mode stopped", "err", err)
+			}
+		}()
+		logger.Info("slack bridge on over socket mode")
+	}
+	if cfg.Slack.SigningSecret == "" {
 		return
 	}
 	mux.Handle("POST /slack/commands", b.SlashHandler())

@@ -35,6 +35,8 @@ type slackAPI struct {
 	calls  []call
 	groups map[string][]string // usergroups.users.list
 	srv    *slacktest.Server
+	// connOpen answers apps.connections.open (Socket Mode tests set it before connecting).
+	connOpen http.HandlerFunc
 }
 
 func newSlackAPI(t *testing.T) *slackAPI {
@@ -44,6 +46,13 @@ func newSlackAPI(t *testing.T) *slackAPI {
 		for _, m := range []string{"chat.postMessage", "chat.update", "chat.postEphemeral", "usergroups.users.list"} {
 			c.Handle("/"+m, api.record(m))
 		}
+		c.Handle("/apps.connections.open", func(w http.ResponseWriter, r *http.Request) {
+			if api.connOpen == nil {
+				http.NotFound(w, r)
+				return
+			}
+			api.connOpen(w, r)
+		})
 	})
 	api.srv.Start()
 	t.Cleanup(api.srv.Stop)
