@@ -56,6 +56,8 @@ type Deps struct {
 	ReadOnly bool
 	// Monitor is the health monitor's status and store (list_findings, server_info); nil: not available.
 	Monitor *monitor.Status
+	// Fixer runs the fixer agent on an issue fixloop filed (fix_issue); nil: not available.
+	Fixer Fixer
 	// Reports keeps a page per verdict (compare_canary returns its URL); nil or without a store: none.
 	Reports *report.Recorder
 }
@@ -68,6 +70,7 @@ const (
 	ToolsetRollouts = "rollouts" // promote/abort/judge Argo Rollouts
 	ToolsetIssues   = "issues"   // GitHub issues
 	ToolsetMonitor  = "monitor"  // the scheduled health monitor's runs and findings
+	ToolsetFix      = "fix"      // the fixer agent (fix_issue)
 )
 
 // Tool is one registered tool: its MCP definition and handler, its toolset, and whether it writes.

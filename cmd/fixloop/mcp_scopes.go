@@ -12,10 +12,12 @@ import (
 	"github.com/fixloop/fixloop/tools"
 )
 
-// toolScope is the scope a tool needs: open_issue (the issues toolset) needs issue, other write tools
-// (promote, abort) need write, everything else read.
+// toolScope is the scope a tool needs: open_issue (the issues toolset) needs issue, fix_issue (the fix
+// toolset) fix, other write tools (promote, abort) need write, everything else read.
 func toolScope(t tools.Tool) string {
 	switch {
+	case t.Toolset == tools.ToolsetFix:
+		return auth.ScopeFix
 	case t.Toolset == tools.ToolsetIssues && t.Write:
 		return auth.ScopeIssue
 	case t.Write:

@@ -109,6 +109,9 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 			fixerURL = agents.AgentURL(base, "fixer")
 		}
 	}
+	if hf, ok := deps.Fixer.(*hostFixer); ok { // MCP's fix_issue reaches the fixer mounted here
+		hf.bind(host, st)
+	}
 	fixerToken := sec.set.LegacyA2AToken
 	if fixerURL == agents.AgentURL(base, "fixer") && sec.internalToken != "" {
 		fixerToken = sec.internalToken

@@ -258,39 +258,9 @@ func checkFix(args []string) (string, error) {
 
 var issueURLRE = regexp.MustCompile(`^https?://[^/\s]+/[^/\s]+/[^/\s]+/issues/[0-9]+$`)
 
-// fix hands an issue fixloop filed to the fixer agent mounted in this process. Only fixloop's own issues:
-// the fingerprint and repository come from its record, never from the issue's (editable) text.
+// fix hands an issue fixloop filed to the fixer agent mounted in this process (fixFiledIssue).
 func (e slackEnv) fix(ctx context.Context, args []string, progress func(string)) (*fxslack.Reply, error) {
-	url := strings.Trim(args[0], "<>") // Slack wraps links in <>
-	if e.store == nil {
-		return nil, errors.New("no state store: fixloop cannot know its issues")
-	}
-	recs, err := e.store.ListIssues(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var rec *store.IssueRecord
-	for i := range recs {
-		if recs[i].URL == url {
-			rec = &recs[i]
-		}
-	}
-	if rec == nil {
-		return nil, fmt.Errorf("%s is not an issue fixloop filed: only those can be fixed from Slack", url)
-	}
-	var h a2asrv.RequestHandler
-	if e.host != nil {
-		h, _ = e.host.Handler("fixer")
-	}
-	if h == nil {
-		return nil, errors.New("no fixer agent runs in this fixloop (configure --opencode-url)")
-	}
-	req := map[string]any{"repo": rec.Repo, "issue": rec.Number, "issueUrl": rec.URL, "fingerprint": rec.Fingerprint,
-		"findings": map[string]any{"title": fmt.Sprintf("the failure of issue #%d", rec.Number),
-			"summary": fmt.Sprintf("fixloop filed %s for failure %s; read it for the evidence.", rec.URL, rec.Fingerprint)}}
-	msg := a2a.NewMessage(a2a.MessageRoleUser, a2a.NewDataPart(req))
-	msg.ContextID = "fixloop-" + rec.Fingerprint
-	turn, err := askAgent(ctx, h, msg, progress)
+	turn, err := fixFiledIssue(ctx, e.store, e.host, strings.Trim(args[0], "<>"), progress) // Slack wraps links in <>
 	if err != nil {
 		return nil, err
 	}
