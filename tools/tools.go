@@ -197,7 +197,7 @@ func handler[In, Out any](d Deps, name string, timeout time.Duration, val *argVa
 		}
 		text, _ := json.Marshal(structured)
 		return &mcp.CallToolResult{
-			Content:           []mcp.Content{mcp.NewTextContent(string(text))},
+			Content:           append([]mcp.Content{mcp.NewTextContent(string(text))}, reportLink(out)...),
 			StructuredContent: structured,
 		}, nil
 	}

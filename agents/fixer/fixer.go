@@ -19,6 +19,7 @@ import (
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/opencode"
 	"github.com/fixloop/fixloop/internal/redact"
+	"github.com/fixloop/fixloop/internal/slack"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -93,6 +94,8 @@ type Config struct {
 	ProviderID, ModelID string
 	Redactor            *redact.Redactor
 	Logger              *slog.Logger
+	// Notifier posts opened pull requests to Slack (nil: off).
+	Notifier *slack.Notifier
 }
 
 // Progress receives human-readable progress lines.
@@ -471,6 +474,7 @@ func (f *Fixer) finishPR(ctx context.Context, req Request, rec *store.FixerSessi
 			f.step(ctx, rec, "issue-comment", true, fmt.Sprintf("#%d", req.Issue))
 		}
 	}
+	f.prOpened(ctx, req, pr)
 	res.Status, res.PRURL, res.PRNumber, res.SessionID = StatusPROpen, pr.URL, pr.Number, rec.SessionID
 	res.Reused = res.Reused || reused
 	if res.Summary == "" {

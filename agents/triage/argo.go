@@ -64,6 +64,7 @@ type WebVerdict struct {
 	CanaryHash  string     `json:"canaryHash,omitempty"`
 	IssueURL    string     `json:"issueUrl,omitempty"`
 	PRLink      string     `json:"prLink,omitempty"`
+	Report      string     `json:"report,omitempty"` // URL of the verdict's page (/reports/{id})
 	AnalyzedAt  *time.Time `json:"analyzedAt,omitempty"`
 	// Run names who the verdict was computed for: rollout UID / AnalysisRun name / its UID ("adhoc"
 	// without a running AnalysisRun), plus "#req-…" when the request supplied its own patterns.
@@ -179,6 +180,9 @@ func pluginResponse(res *AnalyzeResult) PluginResponse {
 	}
 	if res.Issue != nil {
 		analysis += " Issue: " + res.Issue.URL
+	}
+	if res.Report != "" {
+		analysis += " Report: " + res.Report
 	}
 	return PluginResponse{Analysis: analysis, RootCause: res.RootCause, Remediation: res.Remediation, PRLink: res.PRLink,
 		Promote: res.Promote, Confidence: res.Confidence}
@@ -319,7 +323,7 @@ func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, i
 	at := res.AnalyzedAt
 	v := WebVerdict{Status: "done", Verdict: res.Verdict, Promote: res.Promote, Confidence: res.Confidence, Analysis: pluginResponse(res).Analysis,
 		RootCause: res.RootCause, Remediation: res.Remediation, Fingerprint: res.Fingerprint, Namespace: key.Namespace, Rollout: key.Rollout,
-		CanaryHash: key.CanaryHash, PRLink: res.PRLink, AnalyzedAt: &at, Run: key.Run, Untrusted: res.Untrusted}
+		CanaryHash: key.CanaryHash, PRLink: res.PRLink, Report: res.Report, AnalyzedAt: &at, Run: key.Run, Untrusted: res.Untrusted}
 	if res.Issue != nil {
 		v.IssueURL = res.Issue.URL
 	}

@@ -163,7 +163,7 @@ func (r *runRegistry) analyse(ctx context.Context, run *asyncRun, in argorun.Req
 
 func resultOf(res *AnalyzeResult) *argorun.Result {
 	out := &argorun.Result{Verdict: res.Verdict, Promote: res.Promote, Confidence: res.Confidence, Analysis: pluginResponse(res).Analysis,
-		RootCause: res.RootCause, Remediation: res.Remediation, Fingerprint: res.Fingerprint, PRLink: res.PRLink,
+		RootCause: res.RootCause, Remediation: res.Remediation, Fingerprint: res.Fingerprint, PRLink: res.PRLink, Report: res.Report,
 		CanaryHash: res.CanaryHash, StableHash: res.StableHash, StablePods: res.StablePods, CanaryPods: res.CanaryPods}
 	if res.Issue != nil {
 		out.IssueURL = res.Issue.URL

@@ -106,7 +106,10 @@ func (t *Triage) handOff(ctx context.Context, repo, base, fp string, in AnalyzeI
 		res.FixerError = "hand-off: " + err.Error()
 		return true
 	}
-	t.follow(ctx, gh, rec, t.cfg.Handoff.Wait, progress)
+	if !found {
+		t.handoffChanged(withinAnalysis(ctx), rec) // recorded for the report; the verdict's notice tells Slack
+	}
+	t.follow(withinAnalysis(ctx), gh, rec, t.cfg.Handoff.Wait, progress)
 	res.Handoff = rec.status(found)
 	if rec.Obs.PR != nil && len(rec.Obs.PRProblems) == 0 {
 		res.PRLink = rec.Obs.PR.URL
@@ -151,6 +154,7 @@ func (t *Triage) applyHandoff(ctx context.Context, gh handoffGitHub, fp string, 
 func (t *Triage) follow(ctx context.Context, gh handoffGitHub, rec *handoffRecord, wait time.Duration, progress Progress) {
 	deadline := t.cfg.Now().Add(wait)
 	for {
+		prevState, prevFlagged := rec.Obs.State, rec.Flagged
 		obs, err := gh.Observe(ctx, rec.Repo, rec.Issue, rec.Base, rec.Obs)
 		if err != nil {
 			t.log.Warn("could not follow the hand-off", "issue", rec.IssueURL, "err", err)
@@ -165,6 +169,9 @@ func (t *Triage) follow(ctx context.Context, gh handoffGitHub, rec *handoffRecor
 			t.log.Warn("coding agent opened no pull request in time", "issue", rec.IssueURL, "fixer", rec.Kind+":"+rec.Value, "after", t.prTimeout())
 		}
 		t.saveHandoff(ctx, rec)
+		if rec.Obs.State != prevState || rec.Flagged != prevFlagged {
+			t.handoffChanged(ctx, rec)
+		}
 		if rec.Obs.PR != nil || !t.cfg.Now().Before(deadline) || !sleepCtx(ctx, t.pollInterval()) {
 			return
 		}

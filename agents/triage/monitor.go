@@ -99,11 +99,13 @@ func deploymentContext(d *appsv1.Deployment) string {
 // id, so a resumed run adds no second comment.
 func (m Monitor) FileIssue(ctx context.Context, inc monitor.Incident, key string) (string, error) {
 	repo := m.t.cfg.DefaultRepo
-	if repo == "" {
-		return "", errors.New("no repository configured (--github-repo): no issue filed")
-	}
-	if m.t.cfg.GitHub == nil {
-		return "", errors.New("no GitHub token configured: no issue filed")
+	if repo == "" || m.t.cfg.GitHub == nil {
+		err := errors.New("no GitHub token configured: no issue filed")
+		if repo == "" {
+			err = errors.New("no repository configured (--github-repo): no issue filed")
+		}
+		m.t.notifyFinding(ctx, inc, "", err) // the monitor acted: the channel hears of it even without GitHub
+		return "", err
 	}
 	worst := inc.Findings[0]
 	sum := sha256.Sum256([]byte(key))
@@ -119,8 +121,10 @@ func (m Monitor) FileIssue(ctx context.Context, inc monitor.Incident, key string
 	}
 	is, err := m.t.fileIssue(ctx, repo, inc.Fingerprint, req)
 	if err != nil {
+		m.t.notifyFinding(ctx, inc, "", err)
 		return "", err
 	}
+	m.t.notifyFinding(ctx, inc, is.URL, nil)
 	return is.URL, nil
 }
 

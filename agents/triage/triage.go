@@ -23,6 +23,7 @@ import (
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/llm"
+	"github.com/fixloop/fixloop/internal/slack"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -51,9 +52,11 @@ type Config struct {
 	// Handoff hands fixes to a coding agent on GitHub instead of FixerURL's (see HandoffConfig).
 	Handoff HandoffConfig
 	// Audit records issue filing and fixer delegation (nil: not recorded).
-	Audit  *auth.Audit
-	Logger *slog.Logger
-	Now    func() time.Time
+	Audit *auth.Audit
+	// Notifier posts aborts, inconclusive verdicts, monitor actions and fix progress to Slack (nil: off).
+	Notifier *slack.Notifier
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Triage is the agent.
@@ -222,6 +225,7 @@ func (t *Triage) AnalyzeCanary(ctx context.Context, in AnalyzeInput, opID string
 	if res.Verdict == VerdictAbort && !in.NoIssue {
 		t.act(ctx, in, trusted, opID, res, progress)
 	}
+	t.afterVerdict(ctx, res)
 	res.DurationMS = time.Since(start).Milliseconds()
 	return res, nil
 }
@@ -392,7 +396,7 @@ func issueRequest(repo, fp, opID string, in AnalyzeInput, res *AnalyzeResult, no
 	req := github.IssueRequest{
 		Repo: repo, Fingerprint: fp, Title: title, Summary: res.Analysis, RootCause: res.RootCause, Remediation: res.Remediation,
 		Verdict: res.Verdict, Confidence: res.Confidence, Namespace: in.Namespace, Rollout: in.Rollout,
-		Revision: res.CanaryHash, StableRevision: res.StableHash, OccurredAt: now.UTC(),
+		Revision: res.CanaryHash, StableRevision: res.StableHash, OccurredAt: now.UTC(), Report: res.Report,
 	}
 	if opID != "" {
 		sum := sha256.Sum256([]byte(opID))

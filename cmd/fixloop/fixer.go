@@ -32,6 +32,7 @@ func init() {
 			return nil, fmt.Errorf("--opencode-url / FIXLOOP_OPENCODE_URL: %w", err)
 		}
 		cfg.OpenCode, cfg.Store, cfg.GitHub, cfg.Logger, cfg.Redactor = oc, env.Store, env.GitHub, env.Logger, env.Deps.Redactor
+		cfg.Notifier = slackNotifier(env.Config, env.Deps.Redactor, env.Logger)
 		f, err := fixer.New(cfg)
 		if err != nil {
 			return nil, err

@@ -120,7 +120,8 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		fixerURL = ""
 	}
 	tr, err := triage.New(triage.Config{Tools: deps, GitHub: gh, Store: st, FixerURL: fixerURL, FixerToken: fixerToken,
-		DefaultRepo: cfg.GitHub.Repo, Logger: logger, ReadOnly: cfg.ReadOnly, Audit: sec.audit, LLM: deps.LLM, Handoff: handoffConfig(cfg)})
+		DefaultRepo: cfg.GitHub.Repo, Logger: logger, ReadOnly: cfg.ReadOnly, Audit: sec.audit, LLM: deps.LLM, Handoff: handoffConfig(cfg),
+		Notifier: slackNotifier(cfg, deps.Redactor, logger)})
 	if err != nil {
 		return err
 	}

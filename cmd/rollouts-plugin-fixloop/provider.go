@@ -30,6 +30,7 @@ const (
 	metaIssueURL    = "fixloop.issueUrl"
 	metaPRLink      = "fixloop.prLink"
 	metaCanary      = "fixloop.canary"
+	metaReport      = "fixloop.report" // the verdict's page (/reports/{id})
 )
 
 const podTemplateHashLabel = "rollouts-pod-template-hash"
@@ -255,7 +256,7 @@ func measurementID(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) string {
 func resultMetadata(r *argorun.Result) map[string]string {
 	md := map[string]string{metaVerdict: r.Verdict, metaConfidence: fmt.Sprint(r.Confidence),
 		metaSummary: clip(r.Analysis, 1024), metaCanary: fmt.Sprintf("%s (%d pods; stable %s, %d pods)", r.CanaryHash, r.CanaryPods, r.StableHash, r.StablePods)}
-	for k, v := range map[string]string{metaRootCause: clip(r.RootCause, 512), metaFingerprint: r.Fingerprint, metaIssueURL: r.IssueURL, metaPRLink: r.PRLink} {
+	for k, v := range map[string]string{metaRootCause: clip(r.RootCause, 512), metaFingerprint: r.Fingerprint, metaIssueURL: r.IssueURL, metaPRLink: r.PRLink, metaReport: r.Report} {
 		if v != "" {
 			md[k] = v
 		}

@@ -44,7 +44,8 @@ func testProvider() *provider {
 func TestFinishPhases(t *testing.T) {
 	promote := &argorun.Result{Verdict: "promote", Promote: true, Confidence: 90, CanaryPods: 1, StablePods: 4}
 	weak := &argorun.Result{Verdict: "promote", Promote: true, Confidence: 60, CanaryPods: 1, StablePods: 4}
-	abort := &argorun.Result{Verdict: "abort", Confidence: 95, CanaryPods: 1, StablePods: 4, IssueURL: "https://github.com/a/b/issues/1", Fingerprint: "abc"}
+	abort := &argorun.Result{Verdict: "abort", Confidence: 95, CanaryPods: 1, StablePods: 4, IssueURL: "https://github.com/a/b/issues/1", Fingerprint: "abc",
+		Report: "https://fixloop.example/reports/0123456789abcdef0123456789abcdef"}
 	unsure := &argorun.Result{Verdict: "inconclusive", CanaryPods: 1}
 	noPods := &argorun.Result{Verdict: "promote", Promote: true, Confidence: 99}
 	const success = "result.promote == true && result.confidence >= 70"
@@ -74,8 +75,8 @@ func TestFinishPhases(t *testing.T) {
 		})
 	}
 	m := testProvider().finish(v1alpha1.Measurement{Metadata: map[string]string{}}, metricWith(t, map[string]any{"url": "http://x"}, success, ""), abort)
-	if m.Metadata[metaIssueURL] != abort.IssueURL || m.Metadata[metaFingerprint] != "abc" || m.Metadata[metaVerdict] != "abort" {
-		t.Fatalf("metadata lacks the issue, fingerprint or verdict: %v", m.Metadata)
+	if m.Metadata[metaIssueURL] != abort.IssueURL || m.Metadata[metaFingerprint] != "abc" || m.Metadata[metaVerdict] != "abort" || m.Metadata[metaReport] != abort.Report {
+		t.Fatalf("metadata lacks the issue, fingerprint, verdict or report: %v", m.Metadata)
 	}
 }
 

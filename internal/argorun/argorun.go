@@ -81,6 +81,7 @@ type Result struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	IssueURL    string `json:"issueUrl,omitempty"`
 	PRLink      string `json:"prLink,omitempty"`
+	Report      string `json:"report,omitempty"` // URL of the verdict's page (/reports/{id})
 	CanaryHash  string `json:"canaryHash,omitempty"`
 	StableHash  string `json:"stableHash,omitempty"`
 	StablePods  int    `json:"stablePods"`

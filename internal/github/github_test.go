@@ -368,3 +368,28 @@ func TestTitleStaysUnder100Chars(t *testing.T) {
 		t.Fatalf("title has %d characters", n)
 	}
 }
+
+func TestIssueAndOccurrenceLinkTheReport(t *testing.T) {
+	sink, base := newSink(t, ghsink.Options{Token: "test-token"})
+	c := newClient(t, base, nil)
+	ctx := context.Background()
+	req := failure("rep1")
+	req.Report = "https://fixloop.example/reports/0123456789abcdef0123456789abcdef"
+	if _, err := c.EnsureIssue(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	again := failure("rep1")
+	again.OccurredAt = again.OccurredAt.Add(time.Hour)
+	again.Report = "/reports/fedcba9876543210fedcba9876543210" // serve without a public URL
+	if _, err := c.EnsureIssue(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	is := sink.Issues(repo)[0]
+	if !strings.Contains(is.Body, "[https://fixloop.example/reports/0123456789abcdef0123456789abcdef](https://fixloop.example/reports/0123456789abcdef0123456789abcdef)") {
+		t.Errorf("issue body does not link the report:\n%s", is.Body)
+	}
+	cs := sink.Comments(repo, is.Number)
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "`/reports/fedcba9876543210fedcba9876543210`") {
+		t.Errorf("occurrence comment does not name its report: %+v", cs)
+	}
+}

@@ -51,6 +51,8 @@ type IssueRequest struct {
 	// fingerprint+rollout+revision+time.
 	OccurrenceID string
 	Links        map[string]string // extra links rendered under the summary (e.g. "Analysis run": url)
+	// Report is the verdict's page (fixloop serve /reports/{id}): charts and the template diff.
+	Report string
 }
 
 // EvidenceRow is one line of the evidence table.
@@ -259,7 +261,11 @@ func (g *GitHub) addOccurrence(ctx context.Context, owner, name string, number i
 	if req.Verdict != "" {
 		fmt.Fprintf(&b, " (verdict **%s**, confidence %d)", req.Verdict, req.Confidence)
 	}
-	b.WriteString(".\n")
+	b.WriteString(".")
+	if req.Report != "" {
+		b.WriteString(" Report: " + reportLink(req.Report))
+	}
+	b.WriteString("\n")
 	if s := strings.TrimSpace(req.Summary); s != "" {
 		b.WriteString("\n" + s + "\n")
 	}
@@ -348,6 +354,9 @@ func (g *GitHub) renderBody(req IssueRequest) string {
 	}
 	facts = append(facts, fmt.Sprintf("**First seen:** %s", req.OccurredAt.UTC().Format(time.RFC3339)))
 	b.WriteString(strings.Join(facts, " · ") + "\n\n")
+	if req.Report != "" {
+		b.WriteString("**Verdict report** (stable vs canary charts, log template diff): " + reportLink(req.Report) + "\n\n")
+	}
 	if len(req.Links) > 0 {
 		keys := make([]string, 0, len(req.Links))
 		for k := range req.Links {
@@ -380,6 +389,15 @@ func (g *GitHub) renderBody(req IssueRequest) string {
 	b.WriteString("---\n<sub>Opened by fixloop. One issue per failure fingerprint (`" + FingerprintLabel(req.Fingerprint) +
 		"`): recurrences are added as comments, and a closed issue is reopened if the failure comes back.</sub>\n")
 	return b.String()
+}
+
+// reportLink links an absolute report URL; a root-relative one (serve without --public-url) is shown
+// as code, since GitHub would resolve it against github.com.
+func reportLink(u string) string {
+	if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		return "[" + u + "](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u) + ")"
+	}
+	return "`" + strings.ReplaceAll(u, "`", "") + "` (on the fixloop server)"
 }
 
 func qualified(ns, name string) string {

@@ -29,6 +29,11 @@ func Handler(kv KV, red *redact.Redactor, logger *slog.Logger) http.Handler {
 			http.Error(w, "report unreadable (see the server log)", http.StatusInternalServerError)
 			return
 		}
+		if fix, err := LoadFix(r.Context(), kv, rep.Verdict.Fingerprint); err != nil {
+			logger.Warn("fix state unreadable", "fingerprint", rep.Verdict.Fingerprint, "err", err)
+		} else if fix != nil {
+			rep.Fix = fix
+		}
 		page, err := Render(*rep, red)
 		if err != nil {
 			logger.Error("report render failed", "id", rep.ID, "err", err)

@@ -20,8 +20,9 @@ var pageSource string
 var pageCSS string
 
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"deref":  func(p *int) int { return *p },
-	"derefF": func(p *float64) string { return fmt.Sprintf("%.3g", *p) },
+	"deref":     func(p *int) int { return *p },
+	"derefF":    func(p *float64) string { return fmt.Sprintf("%.3g", *p) },
+	"stateText": StateText,
 }).Parse(pageSource))
 
 // Page is a rendered report and the Content-Security-Policy it must be served with.

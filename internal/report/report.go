@@ -30,6 +30,8 @@ type Report struct {
 	Metrics   []Series      `json:"metrics,omitempty"`
 	Links     Links         `json:"links"`
 	Notes     []string      `json:"notes,omitempty"`
+	// Fix is the failure's fix state when the page is drawn (read live by fingerprint, see SaveFix).
+	Fix *Fix `json:"fix,omitempty"`
 }
 
 // Series is one metric's samples on both sides, in the order they were taken over the window.

@@ -39,7 +39,7 @@ func (n *Notifier) message(no Notice) (string, []slack.Block) {
 }
 
 func (n *Notifier) headline(no Notice) string {
-	target := "`" + n.clean(no.Namespace+"/"+no.Target) + "`"
+	target := "`" + n.clean(strings.TrimPrefix(no.Namespace+"/"+no.Target, "/")) + "`"
 	switch no.Kind {
 	case NoticeAbort:
 		return fmt.Sprintf(":rotating_light: Canary of %s *aborted* (confidence %d)", target, no.Confidence)
