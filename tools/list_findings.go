@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/fixloop/fixloop/internal/monitor"
+	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -38,6 +40,7 @@ type StepView struct {
 type ListFindingsOutput struct {
 	Monitor monitor.Info     `json:"monitor" jsonschema:"whether this process runs the monitor and who holds the lease"`
 	Runs    []MonitorRunView `json:"runs"`
+	Fixes   []FixView        `json:"fixes" jsonschema:"where the fix of each filed failure stands: fixloop's fixer or a coding agent handed the issue on GitHub (handed_off, agent_working, pr_open, pr_merged, pr_closed; flagged when no pull request came in time)"`
 }
 
 // ListFindings reads the monitor's runs, steps, findings and actions from the store.
@@ -71,6 +74,9 @@ func ListFindings(ctx context.Context, d Deps, in ListFindingsInput) (*ListFindi
 			return nil, err
 		}
 		out.Runs = append(out.Runs, *v)
+	}
+	if out.Fixes, err = fixStates(ctx, d, st, limit); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -112,13 +118,54 @@ func runView(ctx context.Context, d Deps, st store.MonitorStore, r store.Monitor
 	return v, nil
 }
 
+// FixView is one failure's fix state.
+type FixView struct {
+	report.Fix
+	StateText string `json:"stateText"`
+}
+
+// fixStates lists the fix state of the newest filed failures (the issue records name them).
+func fixStates(ctx context.Context, d Deps, st store.MonitorStore, limit int) ([]FixView, error) {
+	full, ok := st.(interface {
+		ListIssues(ctx context.Context) ([]store.IssueRecord, error)
+		report.KV
+	})
+	out := []FixView{}
+	if !ok {
+		return out, nil
+	}
+	issues, err := full.ListIssues(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("issue records: %w", err)
+	}
+	sort.Slice(issues, func(i, j int) bool { return issues[i].LastSeen.After(issues[j].LastSeen) })
+	for _, is := range issues {
+		f, err := report.LoadFix(ctx, full, is.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		if f == nil {
+			continue
+		}
+		if f.Issue == "" {
+			f.Issue = is.URL
+		}
+		out = append(out, FixView{Fix: *f, StateText: report.StateText(f.State)})
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 func init() {
 	Add(Spec{
 		Name:  "list_findings",
 		Title: "Health monitor runs and findings",
 		Description: "List the scheduled health monitor's recent runs: each run's steps (architecture, metrics, thresholds, context, plan, issue, fix) " +
 			"with status and timestamps, every workload's findings (check, severity, value, threshold, consecutive windows, decision) and the " +
-			"actions taken (issues filed, fixes started). Also says which replica holds the monitor's lease.",
+			"actions taken (issues filed, fixes started), and where the fix of each filed failure stands (fixloop's fixer or a coding agent on GitHub: " +
+			"handed off, agent working, PR open, PR merged or closed, flagged without a PR). Also says which replica holds the monitor's lease.",
 		Toolset:    ToolsetMonitor,
 		Idempotent: true,
 		InputProps: map[string]map[string]any{"limit": {"minimum": 1, "maximum": 100, "default": 10}},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fixloop/fixloop/internal/monitor"
+	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -70,5 +71,37 @@ func TestServerInfoShowsTheLeaseHolder(t *testing.T) {
 	out, _ = ServerInfo(context.Background(), Deps{Monitor: st}, ServerInfoInput{})
 	if out.Monitor == nil || out.Monitor.Identity != "replica-a" || out.Monitor.Lease != "fixloop/fixloop-monitor" {
 		t.Fatalf("server_info monitor = %+v", out.Monitor)
+	}
+}
+
+// list_findings shows where each filed failure's fix stands, newest first, including a coding agent's
+// hand-off and a flag for one with no pull request in time.
+func TestListFindingsShowsFixStates(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	for i, fp := range []string{"fp-old", "fp-new", "fp-nofix"} {
+		if err := st.PutIssue(ctx, store.IssueRecord{Fingerprint: fp, Repo: "acme/shop", Number: i + 1, URL: "https://github.com/acme/shop/issues/" + fp,
+			State: "open", FirstSeen: now, LastSeen: now.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = report.SaveFix(ctx, st, report.Fix{Fingerprint: "fp-old", Fixer: "label:jules", State: "handed_off", Flagged: true})
+	_ = report.SaveFix(ctx, st, report.Fix{Fingerprint: "fp-new", Fixer: "opencode", State: "pr_open", PR: "https://github.com/acme/shop/pull/9"})
+	status := monitor.NewStatus("", "")
+	status.SetStore(st)
+	out, err := ListFindings(ctx, Deps{Monitor: status}, ListFindingsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Fixes) != 2 || out.Fixes[0].Fingerprint != "fp-new" || out.Fixes[0].StateText != "pull request open" || out.Fixes[0].PR == "" {
+		t.Fatalf("fixes = %+v", out.Fixes)
+	}
+	if f := out.Fixes[1]; f.Fixer != "label:jules" || !f.Flagged || f.Issue != "https://github.com/acme/shop/issues/fp-old" {
+		t.Errorf("hand-off = %+v", f)
 	}
 }
