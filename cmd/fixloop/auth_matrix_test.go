@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/auth/authtest"
@@ -53,24 +56,30 @@ func startServe(t *testing.T, edit func(*config.Config)) (string, *strings.Build
 	errc := make(chan error, 1)
 	go func() { errc <- runServe(ctx, cfg, logger) }()
 	t.Cleanup(func() { cancel(); <-errc })
-	base := "http://" + cfg.Listen
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	base, probe := "http://"+cfg.Listen, http.DefaultClient
+	if cfg.TLS.Enabled() {
+		// Readiness only: the TLS tests verify the certificate with their own client.
+		base, probe = "https://"+cfg.Listen, &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	var exitErr error
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
 		select {
-		case err := <-errc:
-			errc <- err
-			return base, &logBuf, err
+		case exitErr = <-errc:
+			errc <- exitErr
+			return true, nil
 		default:
 		}
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			return base, &logBuf, nil
+		resp, err := probe.Get(base + "/healthz")
+		if err != nil {
+			return false, nil // not listening yet
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fixloop serve did not answer /healthz:\n%s", logBuf.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("fixloop serve did not answer /healthz:\n%s", logBuf.String())
 	}
+	return base, &logBuf, exitErr
 }
 
 func newAuthServer(t *testing.T, edit func(*config.Config)) *authServer {

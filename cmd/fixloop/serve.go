@@ -73,15 +73,30 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	if err != nil {
 		return usageError("listen on %s (--listen / FIXLOOP_LISTEN): %v", cfg.Listen, err)
 	}
-	if deps.Reports != nil && deps.Reports.BaseURL == "" { // no public URL: report links name the port really bound
-		deps.Reports.BaseURL = loopbackURL(ln.Addr().String())
-	}
 	hs := &http.Server{Handler: accessLog(logger, sec.wrap, mux)}
 	serverTimeouts(hs)
+	if cfg.TLS.Enabled() {
+		certs, err := newCertReloader(cfg.TLS, logger)
+		if err != nil {
+			ln.Close()
+			return usageError("%v", err)
+		}
+		hs.TLSConfig = serveTLSConfig(certs)
+	}
+	base := loopbackURL(ln.Addr().String(), hs.TLSConfig != nil)
+	if deps.Reports != nil && deps.Reports.BaseURL == "" { // no public URL: report links name the port really bound
+		deps.Reports.BaseURL = base
+	}
 	go sec.pruneTasks(ctx)
-	logger.Info("serving", "addr", ln.Addr().String(), "mcp", "http://"+ln.Addr().String()+"/mcp")
+	logger.Info("serving", "addr", ln.Addr().String(), "mcp", base+"/mcp", "tls", hs.TLSConfig != nil)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if hs.TLSConfig != nil {
+			errc <- hs.ServeTLS(ln, "", "") // certificates come from TLSConfig.GetCertificate
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	startMonitor(ctx, reg, logger) // --monitor: the scheduled monitor and the rollout watcher, leader-elected
 	select {
 	case err := <-errc:

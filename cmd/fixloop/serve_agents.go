@@ -76,7 +76,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	sec.audit.Store = st
 	sec.store = st
 	gh := deps.GitHub // built by buildDeps from the GitHub settings; nil when none are set
-	base := loopbackURL(cfg.Listen)
+	base := loopbackURL(cfg.Listen, cfg.TLS.Enabled())
 	fixerURL := cfg.Fixer.AgentURL
 
 	host, err := agents.NewHost(agents.Config{Store: st, PublicURL: sec.set.PublicURL, Security: sec.cardSecurity(),
@@ -155,15 +155,21 @@ func mountReports(mux *http.ServeMux, deps tools.Deps, st store.Store, logger *s
 	mux.Handle("/reports/{id}", report.Handler(st, deps.Redactor, logger))
 }
 
-func loopbackURL(listen string) string {
+// loopbackURL is the URL this server answers on from inside its own pod (a wildcard listen address
+// becomes 127.0.0.1).
+func loopbackURL(listen string, tls bool) string {
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "http://" + listen
+		return scheme + listen
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" || strings.HasPrefix(host, "[") {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
 }
 
 // handoffConfig passes the fixer choice (global, per namespace, per rollout annotation) down to triage.

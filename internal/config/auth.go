@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"net/url"
 	"slices"
 	"time"
@@ -27,6 +28,17 @@ type Auth struct {
 	AllowedHosts   []string `json:"allowedHosts,omitempty"`
 	TrustedOrigins []string `json:"trustedOrigins,omitempty"`
 }
+
+// TLS makes fixloop serve answer HTTPS with a certificate and key in PEM files (a mounted
+// kubernetes.io/tls Secret); both files are re-read when they change, so a rotated certificate is
+// served without a restart.
+type TLS struct {
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+}
+
+// Enabled reports whether serve should answer HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
 
 // Limits bound what one caller can cost.
 type Limits struct {
@@ -61,6 +73,8 @@ var authSettings = []setting{
 	{"plugin-route", []string{"FIXLOOP_PLUGIN_ROUTE"}, kString, "AI metric plugin route POST /a2a/analyze: off, verdicts (unauthenticated: verdicts only) or authenticated", func(c *Config) any { return &c.Auth.PluginRoute }},
 	{"allowed-hosts", []string{"FIXLOOP_ALLOWED_HOSTS"}, kList, "accepted Host headers (default: localhost names on a loopback listener, any otherwise)", func(c *Config) any { return &c.Auth.AllowedHosts }},
 	{"trusted-origins", []string{"FIXLOOP_TRUSTED_ORIGINS"}, kList, "browser origins allowed to call cross-origin", func(c *Config) any { return &c.Auth.TrustedOrigins }},
+	{"tls-cert", []string{"FIXLOOP_TLS_CERT"}, kString, "PEM certificate (chain) file: serve HTTPS instead of HTTP (with --tls-key; re-read when it changes)", func(c *Config) any { return &c.TLS.CertFile }},
+	{"tls-key", []string{"FIXLOOP_TLS_KEY"}, kString, "PEM private key file of --tls-cert", func(c *Config) any { return &c.TLS.KeyFile }},
 	{"max-body-bytes", []string{"FIXLOOP_MAX_BODY_BYTES"}, kInt, "largest request body accepted on any route", func(c *Config) any { return &c.Limits.MaxBodyBytes }},
 	{"rate-limit", []string{"FIXLOOP_RATE_LIMIT"}, kInt, "requests per second per caller (0: no limit)", func(c *Config) any { return &c.Limits.RatePerSecond }},
 	{"rate-burst", []string{"FIXLOOP_RATE_BURST"}, kInt, "requests a caller may burst above its rate", func(c *Config) any { return &c.Limits.RateBurst }},
@@ -87,6 +101,7 @@ func (c *Config) validateAuth(bad func(setting, format string, args ...any)) {
 			bad("OIDC issuer (--auth-oidc-issuer)", "%q is not an https URL", c.Auth.OIDCIssuer)
 		}
 	}
+	c.validateTLS(bad)
 	l := c.Limits
 	for name, v := range map[string]int{"maxBodyBytes": l.MaxBodyBytes, "ratePerSecond": l.RatePerSecond, "rateBurst": l.RateBurst,
 		"mcpMaxSessions": l.MCPMaxSessions, "taskMaxCount": l.TaskMaxCount} {
@@ -101,5 +116,20 @@ func (c *Config) validateAuth(bad func(setting, format string, args ...any)) {
 		if d <= 0 {
 			bad("limits."+name, "must be positive, got %s", d)
 		}
+	}
+}
+
+// validateTLS checks that the certificate and key are set together and form a pair.
+func (c *Config) validateTLS(bad func(setting, format string, args ...any)) {
+	t := c.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		bad("TLS (--tls-cert, --tls-key)", "set both the certificate and the key file")
+		return
+	}
+	if !t.Enabled() {
+		return
+	}
+	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		bad("TLS (--tls-cert, --tls-key)", "%v", err)
 	}
 }

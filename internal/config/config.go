@@ -49,6 +49,7 @@ type Config struct {
 	Monitor   Monitor `json:"monitor"`
 	Handoff   Handoff `json:"handoff"`
 	Auth      Auth    `json:"auth"`
+	TLS       TLS     `json:"tls"`
 	Limits    Limits  `json:"limits"`
 
 	// File is the YAML file that was read, if any.
