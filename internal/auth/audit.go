@@ -30,6 +30,9 @@ type AuditStore interface {
 // AuditNS is the kv namespace of audit events; keys sort by time.
 const AuditNS = "audit"
 
+// AuditKeyTime is the time layout that starts every audit key (UTC), so keys sort by time.
+const AuditKeyTime = "20060102T150405.000000000Z"
+
 // Audit records every write as a structured log line ("audit") and in the store.
 type Audit struct {
 	Store  AuditStore // nil: log only
@@ -43,8 +46,9 @@ func (a *Audit) Record(ctx context.Context, ev AuditEvent) {
 		return
 	}
 	if ev.At.IsZero() {
-		ev.At = time.Now().UTC()
+		ev.At = time.Now()
 	}
+	ev.At = ev.At.UTC() // the key's time is UTC, so keys of events given another zone still sort
 	if ev.Who == "" {
 		ev.Who, ev.Method = "fixloop", "process" // in-process or stdio: the operator who started it
 		if id := FromContext(ctx); id != nil {
@@ -61,7 +65,7 @@ func (a *Audit) Record(ctx context.Context, ev AuditEvent) {
 	raw, _ := json.Marshal(ev)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	key := ev.At.Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(b)
+	key := ev.At.Format(AuditKeyTime) + "-" + hex.EncodeToString(b)
 	if err := a.Store.PutKV(context.WithoutCancel(ctx), AuditNS, key, raw); err != nil && a.Logger != nil {
 		a.Logger.Warn("audit event not stored", "action", ev.Action, "err", err)
 	}
