@@ -9,11 +9,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/fixloop/fixloop/internal/judge"
-	"github.com/fixloop/fixloop/internal/kube"
-	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/testenv"
 	"github.com/fixloop/fixloop/tools"
 )
@@ -22,44 +19,15 @@ import (
 // handlers panic (PANIC_RATE) must be aborted with the panic as evidence; a canary that only
 // changes its colour must be promoted when the colour is declared intended.
 func TestCompareCanaryOnCluster(t *testing.T) {
-	e := testenv.Get(t)
-	ns := e.NewNamespace(t, "cc")
-	kc, err := kube.NewFromConfig(e.RestConfig, "testenv", kube.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := prom.New(e.PrometheusURL, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := tools.Deps{Kube: kc, Prom: pc}
-
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Replicas: 5})
-	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "good", Replicas: 5})
-	hashes := map[string][2]string{}
-	for name, env := range map[string]map[string]string{"bad": {"PANIC_RATE": "0.3"}, "good": {"COLOR": "green"}} {
-		stable := e.WaitRollout(t, ns, name, func(*unstructured.Unstructured) bool { return true }, time.Second)
-		stableHash, _, _ := unstructured.NestedString(stable.Object, "status", "stableRS")
-		e.UpdateDemoRollout(t, ns, name, env)
-		paused := e.WaitRollout(t, ns, name, func(u *unstructured.Unstructured) bool {
-			h, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
-			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
-			return h != "" && h != stableHash && len(conds) > 0
-		}, 2*time.Minute)
-		canaryHash, _, _ := unstructured.NestedString(paused.Object, "status", "currentPodHash")
-		hashes[name] = [2]string{stableHash, canaryHash}
-	}
+	c := newCanaryCluster(t, "cc")
+	e, ns, d := c.e, c.ns, c.d
+	hashes := c.pausedCanaries(t, []testenv.DemoRollout{{Name: "bad", Replicas: 5}, {Name: "good", Replicas: 5}},
+		[]map[string]string{{"PANIC_RATE": "0.3"}, {"COLOR": "green"}})
 
 	ctx := context.Background()
 	compare := func(in tools.CompareCanaryInput) *tools.CompareCanaryOutput {
 		t.Helper()
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		defer cancel()
-		out, err := tools.CompareCanary(cctx, d, in)
-		if err != nil {
-			t.Fatalf("compare_canary %+v: %v", in, err)
-		}
-		return out
+		return c.compare(t, in)
 	}
 
 	t.Run("panicking canary is aborted", func(t *testing.T) {

@@ -119,3 +119,26 @@ func TestRestartsInWindowCountsCounterGrowth(t *testing.T) {
 		t.Errorf("crash loop graded %s (%s)", f.Severity, f.Value)
 	}
 }
+
+// investigate_service (and the monitor through it) says where its HTTP checks read from, and why one
+// that cannot run was skipped: no source found, or a source (Linkerd) that has no 4xx class.
+func TestHTTPFindingsNameTheSourceOrWhyNone(t *testing.T) {
+	why := "no HTTP metrics source found for these pods: no request series of istio, linkerd"
+	none := map[string]tools.MetricResult{"request_rate": {Status: "missing", Why: why}}
+	for _, f := range httpFindings(none, "10m", 10*time.Minute, DefaultThresholds) {
+		if f.Severity != "skipped" || !strings.Contains(f.Evidence, why) {
+			t.Errorf("%s: %s %q", f.Check, f.Severity, f.Evidence)
+		}
+	}
+	req := series(10, 10, 10, 10, 10, 10, 10, 10, 10, 10)
+	req.Source = "linkerd"
+	linkerd := map[string]tools.MetricResult{"request_rate": req, "rate_5xx": series(0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+		"rate_4xx": {Status: "missing", Why: "linkerd has no rate_4xx (it classifies failures, not status codes)"}}
+	fs := httpFindings(linkerd, "10m", 10*time.Minute, DefaultThresholds)
+	if fs[0].Severity != "ok" || !strings.Contains(fs[0].Evidence, "linkerd") {
+		t.Errorf("5xx from linkerd: %+v", fs[0])
+	}
+	if fs[1].Severity != "skipped" || !strings.Contains(fs[1].Evidence, "classifies failures") {
+		t.Errorf("4xx from linkerd: %+v", fs[1])
+	}
+}

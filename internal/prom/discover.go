@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
 )
 
 // Candidate is what discovery found of one source: series per side (stable first) or why it is missing.
@@ -98,11 +99,21 @@ func Discover(ctx context.Context, c Client, sides []Side, force string) (*Disco
 		d.Traffic, d.Latency, d.Forced = force, force, true
 	}
 	now := time.Now()
-	for _, s := range Sources {
-		cand, err := probe(ctx, c, s, sides, now)
-		if err != nil {
-			return nil, err
-		}
+	// The sources are probed side by side (a few instant queries each); the pick stays in table order.
+	cands := make([]Candidate, len(Sources))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, s := range Sources {
+		g.Go(func() (err error) {
+			cands[i], err = probe(gctx, c, s, sides, now)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, s := range Sources {
+		cand := cands[i]
 		if cand.Found && d.Traffic == "" {
 			d.Traffic = s.Name
 		}

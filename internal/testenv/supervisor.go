@@ -31,9 +31,11 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	listersv1 "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/fixloop/fixloop/internal/freeport"
+	"github.com/fixloop/fixloop/internal/testenv/metricshapes"
 )
 
 // defaultRPS is the generator's steady request rate per Service.
@@ -50,6 +52,10 @@ type supervisor struct {
 	dyn  dynamic.Interface
 	pods listersv1.PodLister
 	svcs listersv1.ServiceLister
+	ings networkinglisters.IngressLister
+
+	shapes    *metricshapes.Recorder // responses published in metric shapes (shapes.go)
+	targetsMu sync.Mutex             // one writer of the file_sd targets at a time (they share a temp file)
 
 	mu         sync.Mutex
 	procs      map[string]*demoProc // by ns/name
@@ -95,13 +101,14 @@ func Supervise(ctx context.Context, dir string, logOut io.Writer) error {
 	s := &supervisor{
 		dir: dir, st: st, log: slog.New(slog.NewTextHandler(logOut, nil)), cs: cs, dyn: dyn,
 		procs: map[string]*demoProc{}, restarts: map[types.UID]int{}, registered: map[types.UID]bool{},
-		kick:       make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), shapes: metricshapes.NewRecorder(),
 		httpClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}},
 	}
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	podInf := factory.Core().V1().Pods()
 	svcInf := factory.Core().V1().Services()
 	s.pods, s.svcs = podInf.Lister(), svcInf.Lister()
+	s.ings = factory.Networking().V1().Ingresses().Lister()
 	poke := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.poke() },
 		UpdateFunc: func(any, any) { s.poke() },
@@ -125,6 +132,7 @@ func Supervise(ctx context.Context, dir string, logOut io.Writer) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/shapes/", s.shapes)
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", st.Ports["supervisor"]))
 	if err != nil {
 		return fmt.Errorf("supervisor cannot listen: %w", err)
@@ -205,6 +213,7 @@ func (s *supervisor) reconcile(ctx context.Context) {
 	s.mu.Unlock()
 	for _, proc := range gone {
 		s.stopProc(proc)
+		s.shapes.ForgetPod(proc.ns, proc.name)
 	}
 	if len(gone) > 0 {
 		s.writeTargets()
@@ -432,15 +441,19 @@ func (s *supervisor) stopAll() {
 	s.writeTargets()
 }
 
+// targetGroup is one Prometheus file_sd entry.
+type targetGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
+}
+
 // writeTargets publishes ready demo processes as Prometheus file_sd targets labelled like a cluster's
 // pod scrape (namespace, pod, container, app, rollouts_pod_template_hash).
 func (s *supervisor) writeTargets() {
-	type group struct {
-		Targets []string          `json:"targets"`
-		Labels  map[string]string `json:"labels"`
-	}
+	s.targetsMu.Lock()
+	defer s.targetsMu.Unlock()
 	s.mu.Lock()
-	groups := []group{}
+	groups := []targetGroup{}
 	for _, p := range s.procs {
 		if !p.ready {
 			continue
@@ -452,10 +465,11 @@ func (s *supervisor) writeTargets() {
 		if v := p.labels["rollouts-pod-template-hash"]; v != "" {
 			l["rollouts_pod_template_hash"] = v
 		}
-		groups = append(groups, group{Targets: []string{fmt.Sprintf("127.0.0.1:%d", p.port)}, Labels: l})
+		groups = append(groups, targetGroup{Targets: []string{fmt.Sprintf("127.0.0.1:%d", p.port)}, Labels: l})
 	}
 	s.mu.Unlock()
-	sort.Slice(groups, func(i, j int) bool { return groups[i].Targets[0] < groups[j].Targets[0] })
+	groups = append(groups, s.shapeTargets()...)
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].Targets[0] < groups[j].Targets[0] })
 	b, _ := json.MarshalIndent(groups, "", " ")
 	dir := filepath.Join(s.dir, "prometheus", "targets")
 	tmp := filepath.Join(dir, ".pods.json.tmp")
@@ -500,11 +514,11 @@ func (s *supervisor) traffic(ctx context.Context) {
 				}
 			}
 			sel := labels.SelectorFromSet(svc.Spec.Selector)
-			var targets []string
+			var targets []*demoProc
 			s.mu.Lock()
 			for _, p := range s.procs {
 				if p.ready && p.ns == svc.Namespace && sel.Matches(labels.Set(p.labels)) {
-					targets = append(targets, fmt.Sprintf("http://127.0.0.1:%d/color", p.port))
+					targets = append(targets, p)
 				}
 			}
 			s.mu.Unlock()
@@ -513,21 +527,24 @@ func (s *supervisor) traffic(ctx context.Context) {
 				delete(credit, key)
 				continue
 			}
-			sort.Strings(targets)
+			sort.Slice(targets, func(i, j int) bool { return targets[i].port < targets[j].port })
 			credit[key] += rps * min(elapsed, 1)
 			for credit[key] >= 1 {
 				credit[key]--
-				url := targets[next[key]%len(targets)]
+				p := targets[next[key]%len(targets)]
 				next[key]++
 				select {
 				case sem <- struct{}{}:
 					go func() {
 						defer func() { <-sem }()
-						resp, err := s.httpClient.Get(url)
-						if err == nil {
-							_, _ = io.Copy(io.Discard, resp.Body)
-							resp.Body.Close()
+						start := time.Now()
+						resp, err := s.httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d/color", p.port))
+						if err != nil {
+							return // no answer: nothing a sidecar or proxy would count as this pod's response
 						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						s.recordShapes(svc, p.name, resp.StatusCode, time.Since(start))
 					}()
 				default: // saturated: drop rather than queue without bound
 				}

@@ -1,17 +1,14 @@
-// Package metricshapes publishes synthetic HTTP request metrics in the exact series and label shapes of
-// the sources internal/prom knows (app client libraries, meshes, ingresses), so tests can check that
-// discovery finds each of them on a real Prometheus. Counters grow from the handler's start at the
-// configured rate; every request takes the configured latency.
+// Package metricshapes publishes HTTP request metrics in the exact series and label shapes of the
+// sources internal/prom knows (app client libraries, meshes, ingresses), as each project documents them.
+// The test environment's traffic generator records the responses it really got (Recorder); tests of
+// discovery alone use a synthetic load (Handler). The shapes are data, written independently of
+// internal/prom's table, so a test finds out when the two disagree.
 package metricshapes
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 )
 
 // Target is what the published series describe: the backend pod or Service of one side.
@@ -19,190 +16,102 @@ type Target struct {
 	Namespace, Pod, Service, Ingress string
 }
 
-// Traffic is the load one side serves.
-type Traffic struct {
-	RPS        float64
-	ErrorShare float64 // share of requests answered 5xx
-	Latency    time.Duration
+// Shape is one project's request metrics. Labels and Status are label lists with placeholders: {ns},
+// {svc}, {pod}, {ingress}, {upstream} (ingress-nginx's canary upstream <ns>-<svc>-80 on a canary
+// Ingress, else empty) in Labels; {code}, {class} (the first digit), {outcome} (Micrometer's
+// SUCCESS / CLIENT_ERROR / SERVER_ERROR), {classification} (Linkerd's success / failure) and
+// {exception} in Status.
+type Shape struct {
+	Counter   string // request counter; "" when the histogram's _count counts requests
+	Histogram string // histogram name without _bucket
+	Millis    bool   // histogram in milliseconds
+	Labels    string
+	Status    string
+	HistCode  bool // the histogram carries the status labels too
+	// Proxy is the namespace of the proxy that publishes the series in front of the Services (the
+	// scrape labels its pod, not the backend's); "" when each backend pod (app or sidecar) is scraped.
+	Proxy string
 }
 
-type shape struct {
-	counter  string // separate request counter; "" when the histogram's _count counts requests
-	hist     string // histogram name without _bucket
-	ms       bool   // histogram in milliseconds
-	status   func(failed bool) string
-	labels   func(t Target) string
-	histCode bool // the histogram carries the status labels too
-}
+const istioLabels = `source_workload="istio-ingressgateway",source_workload_namespace="istio-system",destination_workload="{svc}",destination_workload_namespace="{ns}",destination_service="{svc}.{ns}.svc.cluster.local",destination_service_name="{svc}",destination_service_namespace="{ns}",request_protocol="http",connection_security_policy="mutual_tls"`
 
-func code(name, ok, bad string) func(bool) string {
-	return func(failed bool) string {
-		if failed {
-			return fmt.Sprintf(`%s=%q`, name, bad)
-		}
-		return fmt.Sprintf(`%s=%q`, name, ok)
-	}
-}
-
-func istioLabels(reporter string) func(Target) string {
-	return func(t Target) string {
-		return fmt.Sprintf(`reporter=%q,source_workload="istio-ingressgateway",source_workload_namespace="istio-system",destination_workload=%q,destination_workload_namespace=%q,destination_service="%s.%s.svc.cluster.local",destination_service_name=%q,destination_service_namespace=%q,request_protocol="http",connection_security_policy="mutual_tls"`,
-			reporter, t.Service, t.Namespace, t.Service, t.Namespace, t.Service, t.Namespace)
-	}
-}
-
-var shapes = map[string]shape{
-	"prometheus-go": {counter: "http_requests_total", hist: "http_request_duration_seconds", status: code("code", "200", "500"), histCode: true,
-		labels: func(Target) string { return `method="get"` }},
-	"prometheus-fastapi": {counter: "http_requests_total", hist: "http_request_duration_seconds", status: code("status", "2xx", "5xx"),
-		labels: func(Target) string { return `handler="/api/items",method="GET"` }},
-	"prometheus-flask": {counter: "flask_http_request_total", hist: "flask_http_request_duration_seconds", status: code("status", "200", "500"), histCode: true,
-		labels: func(Target) string { return `method="GET"` }},
-	"express-prom-bundle": {hist: "http_request_duration_seconds", status: code("status_code", "200", "500"), histCode: true,
-		labels: func(Target) string { return `method="GET",path="/api/items"` }},
-	"micrometer": {hist: "http_server_requests_seconds", histCode: true,
-		status: func(failed bool) string {
-			if failed {
-				return `exception="IllegalStateException",outcome="SERVER_ERROR",status="500"`
-			}
-			return `exception="None",outcome="SUCCESS",status="200"`
-		},
-		labels: func(Target) string { return `method="GET",uri="/api/items"` }},
-	"opentelemetry": {hist: "http_server_request_duration_seconds", status: code("http_response_status_code", "200", "500"), histCode: true,
-		labels: func(Target) string {
-			return `http_request_method="GET",http_route="/api/items",url_scheme="http",otel_scope_name="go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"`
-		}},
-	"opentelemetry-legacy": {hist: "http_server_duration_milliseconds", ms: true, status: code("http_status_code", "200", "500"), histCode: true,
-		labels: func(Target) string { return `http_method="GET",http_scheme="http",net_protocol_name="http"` }},
-	"istio": {counter: "istio_requests_total", hist: "istio_request_duration_milliseconds", ms: true, status: code("response_code", "200", "503"),
-		histCode: true, labels: istioLabels("destination")},
-	"istio-service": {counter: "istio_requests_total", hist: "istio_request_duration_milliseconds", ms: true, status: code("response_code", "200", "503"),
-		histCode: true, labels: istioLabels("source")},
-	"linkerd": {counter: "response_total", hist: "response_latency_ms", ms: true, histCode: true,
-		status: func(failed bool) string {
-			if failed {
-				return `classification="failure",status_code="503"`
-			}
-			return `classification="success",status_code="200"`
-		},
-		labels: func(t Target) string {
-			return fmt.Sprintf(`direction="inbound",deployment=%q,tls="true",srv_kind="default",srv_name="all-unauthenticated"`, t.Service)
-		}},
-	"ingress-nginx": {counter: "nginx_ingress_controller_requests", hist: "nginx_ingress_controller_request_duration_seconds", status: code("status", "200", "502"),
-		histCode: true, labels: func(t Target) string {
-			canary := ""
-			if strings.HasSuffix(t.Ingress, "-canary") {
-				canary = fmt.Sprintf("%s-%s-80", t.Namespace, t.Service)
-			}
-			return fmt.Sprintf(`controller_class="k8s.io/ingress-nginx",controller_namespace="ingress-nginx",controller_pod="ingress-nginx-controller-5c8d66c76d-x2x7k",host="app.example.com",ingress=%q,method="GET",namespace=%q,path="/",service=%q,canary=%q`,
-				t.Ingress, t.Namespace, t.Service, canary)
-		}},
-	"traefik": {counter: "traefik_service_requests_total", hist: "traefik_service_request_duration_seconds", status: code("code", "200", "500"), histCode: true,
-		labels: func(t Target) string {
-			return fmt.Sprintf(`method="GET",protocol="http",service="%s-%s-80@kubernetes"`, t.Namespace, t.Service)
-		}},
-	"envoy": {counter: "envoy_cluster_upstream_rq", hist: "envoy_cluster_upstream_rq_time", ms: true, status: code("envoy_response_code", "200", "503"),
-		labels: func(t Target) string { return fmt.Sprintf(`envoy_cluster_name="%s_%s_80"`, t.Namespace, t.Service) }},
+// Shapes are the documented shapes by source name (internal/prom's row names).
+var Shapes = map[string]Shape{
+	"prometheus-go": {Counter: "http_requests_total", Histogram: "http_request_duration_seconds", HistCode: true,
+		Labels: `method="get"`, Status: `code="{code}"`},
+	"prometheus-fastapi": {Counter: "http_requests_total", Histogram: "http_request_duration_seconds",
+		Labels: `handler="/api/items",method="GET"`, Status: `status="{class}xx"`},
+	"prometheus-flask": {Counter: "flask_http_request_total", Histogram: "flask_http_request_duration_seconds", HistCode: true,
+		Labels: `method="GET"`, Status: `status="{code}"`},
+	"express-prom-bundle": {Histogram: "http_request_duration_seconds", HistCode: true,
+		Labels: `method="GET",path="/api/items"`, Status: `status_code="{code}"`},
+	"micrometer": {Histogram: "http_server_requests_seconds", HistCode: true,
+		Labels: `method="GET",uri="/api/items"`, Status: `exception="{exception}",outcome="{outcome}",status="{code}"`},
+	"opentelemetry": {Histogram: "http_server_request_duration_seconds", HistCode: true,
+		Labels: `http_request_method="GET",http_route="/api/items",url_scheme="http",otel_scope_name="go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"`,
+		Status: `http_response_status_code="{code}"`},
+	"opentelemetry-legacy": {Histogram: "http_server_duration_milliseconds", Millis: true, HistCode: true,
+		Labels: `http_method="GET",http_scheme="http",net_protocol_name="http"`, Status: `http_status_code="{code}"`},
+	"istio": {Counter: "istio_requests_total", Histogram: "istio_request_duration_milliseconds", Millis: true, HistCode: true,
+		Labels: `reporter="destination",` + istioLabels, Status: `response_code="{code}"`},
+	"istio-service": {Counter: "istio_requests_total", Histogram: "istio_request_duration_milliseconds", Millis: true, HistCode: true,
+		Labels: `reporter="source",` + istioLabels, Status: `response_code="{code}"`, Proxy: "istio-system"},
+	"linkerd": {Counter: "response_total", Histogram: "response_latency_ms", Millis: true, HistCode: true,
+		Labels: `direction="inbound",deployment="{svc}",tls="true",srv_kind="default",srv_name="all-unauthenticated"`,
+		Status: `classification="{classification}",status_code="{code}"`},
+	"ingress-nginx": {Counter: "nginx_ingress_controller_requests", Histogram: "nginx_ingress_controller_request_duration_seconds", HistCode: true,
+		Labels: `controller_class="k8s.io/ingress-nginx",controller_namespace="ingress-nginx",controller_pod="ingress-nginx-controller-5c8d66c76d-x2x7k",host="app.example.com",ingress="{ingress}",method="GET",namespace="{ns}",path="/",service="{svc}",canary="{upstream}"`,
+		Status: `status="{code}"`, Proxy: "ingress-nginx"},
+	"traefik": {Counter: "traefik_service_requests_total", Histogram: "traefik_service_request_duration_seconds", HistCode: true,
+		Labels: `method="GET",protocol="http",service="{ns}-{svc}-80@kubernetes"`, Status: `code="{code}"`, Proxy: "traefik"},
+	"envoy": {Counter: "envoy_cluster_upstream_rq", Histogram: "envoy_cluster_upstream_rq_time", Millis: true,
+		Labels: `envoy_cluster_name="{ns}_{svc}_80"`, Status: `envoy_response_code="{code}"`, Proxy: "projectcontour"},
 }
 
 // Names lists the shapes this package publishes.
 func Names() []string {
-	out := make([]string, 0, len(shapes))
-	for n := range shapes {
+	out := make([]string, 0, len(Shapes))
+	for n := range Shapes {
 		out = append(out, n)
 	}
 	sort.Strings(out)
 	return out
 }
 
-var bucketsSeconds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
-
-// Write prints the exposition of a shape after ok successful and failed 5xx requests of latency each.
-func Write(w io.Writer, name string, t Target, ok, failed float64, latency time.Duration) error {
-	s, found := shapes[name]
-	if !found {
-		return fmt.Errorf("no metric shape %q (known: %s)", name, strings.Join(Names(), ", "))
+// Lookup finds a shape, or says which exist.
+func Lookup(name string) (Shape, error) {
+	s, ok := Shapes[name]
+	if !ok {
+		return s, fmt.Errorf("no metric shape %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
-	fixed := s.labels(t)
-	counts := []struct {
-		n      float64
-		failed bool
-	}{{ok, false}, {failed, true}}
-	if s.counter != "" {
-		fmt.Fprintf(w, "# TYPE %s counter\n", s.counter)
-		for _, c := range counts {
-			fmt.Fprintf(w, "%s{%s,%s} %g\n", s.counter, fixed, s.status(c.failed), c.n)
-		}
-	}
-	lat, scale := latency.Seconds(), 1.0
-	if s.ms {
-		scale = 1000
-	}
-	fmt.Fprintf(w, "# TYPE %s histogram\n", s.hist)
-	if !s.histCode { // one histogram over all requests
-		counts = []struct {
-			n      float64
-			failed bool
-		}{{ok + failed, false}}
-	}
-	for _, c := range counts {
-		ls := fixed
-		if s.histCode {
-			ls += "," + s.status(c.failed)
-		}
-		for _, le := range bucketsSeconds {
-			n := 0.0
-			if lat <= le {
-				n = c.n
-			}
-			fmt.Fprintf(w, "%s_bucket{%s,le=\"%g\"} %g\n", s.hist, ls, le*scale, n)
-		}
-		fmt.Fprintf(w, "%s_bucket{%s,le=\"+Inf\"} %g\n", s.hist, ls, c.n)
-		fmt.Fprintf(w, "%s_sum{%s} %g\n%s_count{%s} %g\n", s.hist, ls, c.n*lat*scale, s.hist, ls, c.n)
-	}
-	return nil
+	return s, nil
 }
 
-// Handler serves a shape's /metrics with counters growing at tr's rate since the handler was made.
-// SetTraffic changes the rate from now on (counters never go down).
-type Handler struct {
-	name    string
-	target  Target
-	mu      sync.Mutex
-	tr      Traffic
-	since   time.Time
-	ok, bad float64
-}
-
-// NewHandler checks the shape name and starts counting.
-func NewHandler(name string, t Target, tr Traffic) (*Handler, error) {
-	if _, ok := shapes[name]; !ok {
-		return nil, fmt.Errorf("no metric shape %q (known: %s)", name, strings.Join(Names(), ", "))
+func (s Shape) labels(t Target) string {
+	upstream := ""
+	if strings.HasSuffix(t.Ingress, "-canary") {
+		upstream = fmt.Sprintf("%s-%s-80", t.Namespace, t.Service)
 	}
-	return &Handler{name: name, target: t, tr: tr, since: time.Now()}, nil
+	return strings.NewReplacer("{ns}", t.Namespace, "{svc}", t.Service, "{pod}", t.Pod, "{ingress}", t.Ingress, "{upstream}", upstream).Replace(s.Labels)
 }
 
-func (h *Handler) advance() {
-	now := time.Now()
-	n := h.tr.RPS * now.Sub(h.since).Seconds()
-	h.ok += n * (1 - h.tr.ErrorShare)
-	h.bad += n * h.tr.ErrorShare
-	h.since = now
+func (s Shape) status(code int) string {
+	class := code / 100
+	outcome, classification, exception := "SUCCESS", "success", "None"
+	switch {
+	case class == 4:
+		outcome = "CLIENT_ERROR"
+	case class >= 5:
+		outcome, classification, exception = "SERVER_ERROR", "failure", "IllegalStateException"
+	}
+	return strings.NewReplacer("{code}", fmt.Sprint(code), "{class}", fmt.Sprint(class), "{outcome}", outcome,
+		"{classification}", classification, "{exception}", exception).Replace(s.Status)
 }
 
-// SetTraffic changes the load from now on.
-func (h *Handler) SetTraffic(tr Traffic) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.advance()
-	h.tr = tr
-}
-
-func (h *Handler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	h.mu.Lock()
-	h.advance()
-	ok, bad, lat := h.ok, h.bad, h.tr.Latency
-	h.mu.Unlock()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	_ = Write(w, h.name, h.target, ok, bad, lat)
+// groupCode is the code a shape's series keep apart: a shape labelling by class (2xx, 5xx) merges codes.
+func (s Shape) groupCode(code int) int {
+	if strings.Contains(s.Status, "{class}xx") {
+		return code / 100 * 100
+	}
+	return code
 }
