@@ -22,7 +22,7 @@ type surface struct {
 	render func(t *testing.T, line string) string
 }
 
-// surfaces: Slack text joins here when the Slack notifier exists (render its message for the verdict).
+// surfaces: the Slack bridge's text joins from surfaces_slack_test.go.
 var surfaces = []surface{
 	{"judge output", judgeOutput},
 	{"LLM request", llmRequest},
@@ -106,5 +106,4 @@ func TestRedactionCorpusOnEverySurface(t *testing.T) {
 		}
 		fmt.Printf("redaction corpus, %s: %d/%d caught\n", s.name, caught, len(corpus))
 	}
-	fmt.Println("redaction corpus, Slack text: not run (no Slack notifier yet; add it to surfaces)")
 }

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack/slacktest"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/testenv"
+)
+
+// slackRecorder is slacktest's server recording the Web API calls fixloop makes.
+type slackRecorder struct {
+	mu    sync.Mutex
+	calls []url.Values // each with "method" added
+	api   *slacktest.Server
+}
+
+func newSlackRecorder(t *testing.T) *slackRecorder {
+	r := &slackRecorder{}
+	r.api = slacktest.NewTestServer(func(c slacktest.Customize) {
+		for _, m := range []string{"chat.postMessage", "chat.update", "chat.postEphemeral"} {
+			c.Handle("/"+m, func(w http.ResponseWriter, req *http.Request) {
+				_ = req.ParseForm()
+				f := req.Form
+				f.Set("method", m)
+				r.mu.Lock()
+				r.calls = append(r.calls, f)
+				ts := "1700000000." + strconv.Itoa(100000+len(r.calls))
+				r.mu.Unlock()
+				if m == "chat.update" {
+					ts = f.Get("ts")
+				}
+				f.Set("posted_ts", ts)
+				_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": f.Get("channel"), "ts": ts})
+			})
+		}
+	})
+	r.api.Start()
+	t.Cleanup(r.api.Stop)
+	return r
+}
+
+// waitFor returns the first recorded call after from matching ok, failing after limit.
+func (r *slackRecorder) waitFor(t *testing.T, from int, limit time.Duration, ok func(url.Values) bool) (url.Values, int) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		r.mu.Lock()
+		calls := append([]url.Values(nil), r.calls...)
+		r.mu.Unlock()
+		for i := from; i < len(calls); i++ {
+			if ok(calls[i]) {
+				return calls[i], i + 1
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no such Slack call within %s; calls:\n%v", limit, calls)
+		}
+		time.Sleep(100 * time.Millisecond) // polling what fixloop posted: its work is asynchronous
+	}
+}
+
+func (r *slackRecorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+// slackPost sends a request signed like Slack's to a fixloop route.
+func slackPost(t *testing.T, base, path, secret string, form url.Values) int {
+	t.Helper()
+	body := form.Encode()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":" + body))
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func pressButton(user, actionID, value, ts string) url.Values {
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": user}, "channel": map[string]any{"id": "C1"},
+		"message": map[string]any{"ts": ts}, "actions": []map[string]any{{"block_id": "b", "action_id": actionID, "value": value, "type": "button"}}})
+	return url.Values{"payload": {string(payload)}}
+}
+
+func buttonValue(form url.Values, actionID string) string {
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	_ = json.Unmarshal([]byte(form.Get("blocks")), &blocks)
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.ActionID == actionID {
+				return e.Value
+			}
+		}
+	}
+	return ""
+}
+
+// From Slack alone, on the real cluster: /fixloop analyze of a panicking canary answers abort with an
+// Abort button; the button asks for confirmation; a user who is not allowed cannot confirm (the
+// rollout keeps running); an allowed user's confirmation aborts the rollout through the real Argo
+// controller, files one issue and is audited with the Slack user.
+func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
+	e := testenv.Get(t)
+	sink, err := ghsink.New(ghsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghs := httptest.NewServer(sink)
+	defer ghs.Close()
+	sink.SetBaseURL(ghs.URL)
+	rec := newSlackRecorder(t)
+	const secret = "cluster-slack-secret"
+	base, logs, err := startServe(t, func(c *config.Config) {
+		c.Kube.Kubeconfig, c.Prometheus.URL = e.Kubeconfig, e.PrometheusURL
+		c.GitHub.BaseURL, c.GitHub.Repo = ghs.URL+"/", "acme/slack"
+		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: rec.api.GetAPIURL(), AllowedUsers: []string{"U0ALLOWED"}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := e.NewNamespace(t, "slack")
+	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "bad", Replicas: 5})
+	e.UpdateDemoRollout(t, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
+	e.WaitRollout(t, ns, "bad", func(u *unstructured.Unstructured) bool {
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+		return len(conds) > 0
+	}, 2*time.Minute)
+
+	// Ask until the canary has served enough to be judged (an early answer is inconclusive).
+	var verdict url.Values
+	next := 0
+	deadline := time.Now().Add(4 * time.Minute)
+	for try := 0; verdict == nil; try++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("no abort verdict in Slack; serve log:\n%s", logs.String())
+		}
+		if try > 0 {
+			time.Sleep(5 * time.Second) // poll interval: the canary's logs and samples accumulate
+		}
+		cmd := url.Values{"command": {"/fixloop"}, "text": {"analyze " + ns + "/bad"}, "channel_id": {"C1"}, "user_id": {"U0ASKER"},
+			"trigger_id": {strconv.Itoa(try)}} // Slack's own is unique per request too
+		if code := slackPost(t, base, "/slack/commands", secret, cmd); code != http.StatusOK {
+			t.Fatalf("slash command: %d", code)
+		}
+		answer, n := rec.waitFor(t, next, 4*time.Minute, func(f url.Values) bool {
+			return f.Get("method") == "chat.update" && !strings.HasPrefix(f.Get("text"), "⏳")
+		})
+		next = n
+		t.Logf("analyze answered: %s", answer.Get("text"))
+		if strings.HasPrefix(answer.Get("text"), "*abort*") {
+			verdict = answer
+		}
+	}
+	abort := buttonValue(verdict, "fixloop_cmd_abort")
+	if abort != "abort "+ns+"/bad" {
+		t.Fatalf("abort verdict offers no Abort button: %v", verdict)
+	}
+	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ASKER", "fixloop_cmd_abort", abort, verdict.Get("ts")))
+	confirmation, next := rec.waitFor(t, next, time.Minute, func(f url.Values) bool { return buttonValue(f, "fixloop_confirm") != "" })
+	ts := confirmation.Get("posted_ts")
+	confirm := buttonValue(confirmation, "fixloop_confirm")
+
+	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ASKER", "fixloop_confirm", confirm, ts))
+	refusal, _ := rec.waitFor(t, next, time.Minute, func(f url.Values) bool { return f.Get("method") == "chat.postEphemeral" })
+	if refusal.Get("user") != "U0ASKER" || !strings.Contains(refusal.Get("text"), "may not confirm") {
+		t.Fatalf("non-allowed press: %v", refusal)
+	}
+	if aborted(t, e, ns) {
+		t.Fatal("a non-allowed user's press aborted the rollout")
+	}
+
+	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ALLOWED", "fixloop_confirm", confirm, ts))
+	done, _ := rec.waitFor(t, next, 4*time.Minute, func(f url.Values) bool {
+		return f.Get("method") == "chat.update" && strings.Contains(f.Get("text"), "<@U0ALLOWED> confirmed") && strings.Contains(f.Get("text"), "/issues/")
+	})
+	t.Logf("confirmed abort: %s", done.Get("text"))
+	if !aborted(t, e, ns) {
+		t.Fatal("the confirmed abort did not reach the rollout")
+	}
+	if issues := sink.Issues("acme/slack"); len(issues) != 1 {
+		t.Fatalf("%d issues after the abort, want 1: %+v", len(issues), issues)
+	}
+	if l := logs.String(); !strings.Contains(l, "who=slack:U0ALLOWED") || !strings.Contains(l, "action=abort_rollout") || !strings.Contains(l, "who=slack:U0ASKER method=slack action=abort_rollout") {
+		t.Errorf("the abort and the refused press are not in the audit log:\n%s", l)
+	}
+}
+
+func aborted(t *testing.T, e *testenv.Env, ns string) bool {
+	t.Helper()
+	u, err := e.Dynamic(t).Resource(testenv.RolloutGVR).Namespace(ns).Get(context.Background(), "bad", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
+	return a
+}
