@@ -142,7 +142,9 @@ func (ms *metricSources) describe() (string, bool) {
 }
 
 // judgeWith names the metrics source in the verdict; without any, the verdict says so and a promote or
-// inconclusive verdict loses a quarter of its confidence (the HTTP signals users feel were not measured).
+// inconclusive verdict loses a quarter of its confidence (the HTTP signals users feel were not measured),
+// unless both sides' access lines carried each request's status: then the judge compared the failed
+// share from the logs like an error-rate metric (argoproj/rollouts-demo exports no metrics at all).
 // An abort keeps its confidence: it rests on evidence that was found, which missing metrics do not weaken.
 func (ms *metricSources) judgeWith(out *CompareCanaryOutput) {
 	msg, found := ms.describe()
@@ -154,8 +156,12 @@ func (ms *metricSources) judgeWith(out *CompareCanaryOutput) {
 		out.Analysis = strings.TrimSpace(out.Analysis + " Metrics: " + msg + ".")
 		return
 	}
+	if out.Summary.RequestStatusCompared {
+		msg += fmt.Sprintf("; HTTP statuses read from the access lines instead (%d stable, %d canary requests)",
+			out.Summary.StableStatusRecords, out.Summary.CanaryStatusRecords)
+	}
 	out.Analysis = strings.TrimSpace(out.Analysis + " Note: " + msg + ".")
-	if out.Verdict != judge.Abort {
+	if out.Verdict != judge.Abort && !out.Summary.RequestStatusCompared {
 		out.Confidence = out.Confidence * 3 / 4
 	}
 }

@@ -102,3 +102,19 @@ func TestRolloutSplit(t *testing.T) {
 		t.Errorf("nil rollout: %+v %v", ts, err)
 	}
 }
+
+// An app without HTTP metrics whose access lines carry each request's status (argoproj/rollouts-demo):
+// the judge compared the failed share from the logs, so a promote keeps its confidence and says why.
+func TestNoMetricsSourceButAccessStatusesKeepsConfidence(t *testing.T) {
+	none := &metricSources{disc: &prom.Discovery{Candidates: []prom.Candidate{{Source: "istio"}}}}
+	out := &CompareCanaryOutput{}
+	out.Verdict, out.Confidence = judge.Promote, 95
+	out.Summary.RequestStatusCompared, out.Summary.StableStatusRecords, out.Summary.CanaryStatusRecords = true, 800, 200
+	none.judgeWith(out)
+	if out.Confidence != 95 {
+		t.Errorf("confidence %d, want 95: %s", out.Confidence, out.Analysis)
+	}
+	if !strings.Contains(out.Analysis, "access lines") {
+		t.Errorf("the verdict does not say the statuses came from the access lines: %s", out.Analysis)
+	}
+}

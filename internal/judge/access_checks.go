@@ -21,9 +21,14 @@ const failedShareMinEffect = 0.002
 
 func (failedRequestsCheck) name() string { return "failed_requests" }
 
+// statusCompared: both sides logged enough requests with their HTTP status to compare shares.
+func (a *analysis) statusCompared() bool {
+	return a.access[0].withStatus >= a.o.MinRecords && a.access[1].withStatus >= a.o.MinRecords
+}
+
 func (failedRequestsCheck) run(a *analysis) []Evidence {
 	s, c := a.access[0], a.access[1]
-	if s.withStatus < a.o.MinRecords || c.withStatus < a.o.MinRecords {
+	if !a.statusCompared() {
 		return nil // not access logs, or too few requests to compare shares
 	}
 	var ev []Evidence

@@ -47,6 +47,7 @@ type analysis struct {
 	exposureKind                   string          // requests | records
 	stableExposure, canaryExposure float64
 	metrics                        []metricPair
+	unmeasured                     []string // metrics with no sample on either side (see pairMetrics)
 	trafficMetrics                 []string
 }
 
@@ -271,6 +272,12 @@ func (a *analysis) pairMetrics() {
 			if a.in.CanaryRequests == 0 && p.canary != nil {
 				a.in.CanaryRequests = sumFinite(p.canary.Values)
 			}
+			continue
+		}
+		// A series neither side has is not measured for this workload (an app that exports no HTTP
+		// metrics): nothing to compare, so it is reported, not counted as the canary's missing data.
+		if len(finiteValues(p.stable)) == 0 && len(finiteValues(p.canary)) == 0 {
+			a.unmeasured = append(a.unmeasured, p.name)
 			continue
 		}
 		kept = append(kept, p)

@@ -27,6 +27,8 @@ func decide(a *analysis, ev []Evidence) *Verdict {
 		StableRecords: len(a.in.Stable), CanaryRecords: len(a.in.Canary),
 		ExposureKind: a.exposureKind, StableExposure: a.stableExposure, CanaryExposure: a.canaryExposure,
 		Templates: len(a.templates), Metrics: len(a.metrics),
+		StableStatusRecords: a.access[0].withStatus, CanaryStatusRecords: a.access[1].withStatus,
+		RequestStatusCompared: a.statusCompared(),
 	}}
 	switch {
 	case len(crit)+len(warn) > 0:

@@ -143,6 +143,11 @@ type Summary struct {
 	CanaryExposure float64 `json:"canaryExposure"`
 	Templates      int     `json:"templates"`
 	Metrics        int     `json:"metrics"`
+	// Records reporting an HTTP status per side (access lines); RequestStatusCompared when both sides
+	// had enough of them for the failed-request share to be compared like an error-rate metric.
+	StableStatusRecords   int  `json:"stableStatusRecords,omitempty"`
+	CanaryStatusRecords   int  `json:"canaryStatusRecords,omitempty"`
+	RequestStatusCompared bool `json:"requestStatusCompared,omitempty"`
 	// Older log lines left out per side to keep the newest within the byte budget (set by the collector).
 	StableLinesDropped int `json:"stableLinesDropped,omitempty"`
 	CanaryLinesDropped int `json:"canaryLinesDropped,omitempty"`

@@ -18,7 +18,8 @@ import (
 //
 // A failing critical metric is critical evidence, other failures warnings. Series with fewer than
 // MinSamples finite values per side are reported as lacking data (the data check turns that into
-// inconclusive). NaN and Inf samples are dropped, never read as zero.
+// inconclusive); a series with no sample on either side is reported as not measured. NaN and Inf
+// samples are dropped, never read as zero.
 type metricsCheck struct{}
 
 func (metricsCheck) name() string { return "metrics" }
@@ -50,6 +51,10 @@ func (metricsCheck) run(a *analysis) []Evidence {
 	var ev []Evidence
 	for _, p := range a.metrics {
 		ev = append(ev, judgeMetric(a, p))
+	}
+	for _, name := range a.unmeasured {
+		ev = append(ev, Evidence{Kind: KindMetric, Metric: name, Severity: SeverityInfo, p: 1,
+			Detail: "not measured: no sample on either side, so not compared"})
 	}
 	return ev
 }
