@@ -18,7 +18,7 @@ FUZZ_TARGETS += ./internal/logmine:FuzzAccessFacts
 
 GO_DIRS := $(shell find . -name '*.go' -not -path './node_modules/*' -not -path '*/node_modules/*' -not -path './.testenv/*' -not -path './bin/*' | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build plugin lint test fuzz bench testenv-build testenv-up testenv-down testenv-status demo
+.PHONY: all build plugin plugin-release lint test fuzz bench testenv-build testenv-up testenv-down testenv-status demo
 
 all: build
 
@@ -29,6 +29,16 @@ build:
 # fixloop's Argo Rollouts metric plugin, loaded by the Argo Rollouts controller (manifests/argo).
 plugin:
 	go build -ldflags "-X main.version=$(VERSION)" -o $(PLUGIN_BIN) ./cmd/rollouts-plugin-fixloop
+
+# Static plugin binaries for an https:// entry in argo-rollouts-config.yaml, with the sha256 values the
+# controller checks (fixloop publishes no prebuilt ones: host these where your controller can fetch them).
+plugin-release:
+	mkdir -p bin/release
+	for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" \
+	    -o bin/release/rollouts-plugin-fixloop-linux-$$arch ./cmd/rollouts-plugin-fixloop; \
+	done
+	cd bin/release && sha256sum rollouts-plugin-fixloop-linux-* > SHA256SUMS && cat SHA256SUMS
 
 # golangci-lint is built once from the module proxy into the cache (pinned: its findings change between
 # versions); `go mod tidy -diff` fails when go.mod/go.sum are not tidy.
@@ -66,6 +76,8 @@ test: lint build plugin testenv-build
 	$(MAKE) --no-print-directory testenv-up; \
 	status=0; \
 	FIXLOOP_TESTENV_DIR=$(TESTENV_DIR) FIXLOOP_BIN=$(BIN) go test -count=1 ./... -timeout $(GO_TEST_TIMEOUT) || status=$$?; \
+	[ -d ../shared/rollouts-demo ] || echo "NOT RUN: ../shared/rollouts-demo is absent: test/argo TestRolloutsDemoCompareCanary and TestRolloutsDemoWebProvider (argoproj/rollouts-demo) were skipped"; \
+	[ -d ../shared/rollouts-plugin-metric-ai ] || echo "NOT RUN: ../shared/rollouts-plugin-metric-ai is absent: test/argo TestAIPluginInRealController (the AI metric plugin in the real controller) was skipped"; \
 	go test -count=1 -v -run 'TestRedactionCorpusOnEverySurface|TestHarmlessLinesUntouched|TestLoghubFalsePositiveBudget' ./internal/redact | grep -E 'redaction corpus|false positives' || status=1; \
 	$(MAKE) --no-print-directory fuzz || status=$$?; \
 	exit $$status

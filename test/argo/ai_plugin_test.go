@@ -38,11 +38,13 @@ func TestAIPluginInRealController(t *testing.T) {
 		"stableMetadata": map[string]any{"labels": map[string]any{"role": "stable"}},
 		"canaryMetadata": map[string]any{"labels": map[string]any{"role": "canary"}},
 	}
-	steps := analysisSteps(name, "60s")
+	steps := indefiniteAnalysisSteps(name)
 	deploy(t, e, ns, testenv.DemoRollout{Name: "good", Steps: steps, Extra: roles})
 	deploy(t, e, ns, testenv.DemoRollout{Name: "bad", Steps: steps, Extra: roles})
 	good := canaryOf(t, e, ns, "good", map[string]string{"COLOR": "green"})
 	bad := canaryOf(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
+	resumeWithData(t, e, ns, "good", good, 0)
+	resumeWithData(t, e, ns, "bad", bad, 0)
 
 	waitFor(t, 6*time.Minute, "good revision promoted through the AI plugin", func() (bool, string) {
 		u := e.WaitRollout(t, ns, "good", func(*unstructured.Unstructured) bool { return true }, time.Second)

@@ -60,7 +60,7 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 		}
 		cfg["pollSeconds"], cfg["mask"] = int64(2), []any{`color=\w+`}
 	})
-	steps := analysisSteps(name, "60s")
+	steps := indefiniteAnalysisSteps(name)
 	deploy(t, e, ns, testenv.DemoRollout{Name: "good", Steps: steps})
 	deploy(t, e, ns, testenv.DemoRollout{Name: "bad", Steps: steps})
 	// Pods of an image nobody backs: Running, but no log line and no metric on either side.
@@ -80,6 +80,14 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 	hashes := map[string]string{}
 	for _, c := range cases {
 		hashes[c.rollout] = canaryOf(t, e, ns, c.rollout, c.env)
+	}
+	for _, c := range cases {
+		if c.rollout == "silent" { // no data will ever come: analyse it as it is
+			e.WaitRollout(t, ns, c.rollout, pausedAtStep, 3*time.Minute)
+			promoteStep(t, e, ns, c.rollout)
+			continue
+		}
+		resumeWithData(t, e, ns, c.rollout, hashes[c.rollout], 0)
 	}
 	for _, c := range cases {
 		want := c.want
@@ -118,7 +126,7 @@ func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testi
 	createTemplate(t, e, ns, "slow", fixloopMetric(slow.URL, ""))
 	createTemplate(t, e, ns, "fast", fixloopMetric(fast.URL, ""))
 	deploy(t, e, ns, testenv.DemoRollout{Name: "slow", Steps: analysisSteps("slow", "5s")})
-	deploy(t, e, ns, testenv.DemoRollout{Name: "fast", Steps: analysisSteps("fast", "60s")})
+	deploy(t, e, ns, testenv.DemoRollout{Name: "fast", Steps: indefiniteAnalysisSteps("fast")})
 
 	slowHash := canaryOf(t, e, ns, "slow", map[string]string{"COLOR": "green"})
 	waitFor(t, 3*time.Minute, "the slow analysis running", func() (bool, string) {
@@ -127,6 +135,7 @@ func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testi
 		return len(phases) > 0 && phases[len(phases)-1] == "Running", describe(t, e, ns, "slow", slowHash)
 	})
 	fastHash := canaryOf(t, e, ns, "fast", map[string]string{"COLOR": "green"})
+	resumeWithData(t, e, ns, "fast", fastHash, 0)
 	waitFor(t, 5*time.Minute, "the other rollout promoted while the slow analysis runs", func() (bool, string) {
 		u := e.WaitRollout(t, ns, "fast", func(*unstructured.Unstructured) bool { return true }, time.Second)
 		return promoted(fastHash)(u), describe(t, e, ns, "fast", fastHash)
