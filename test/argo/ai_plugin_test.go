@@ -23,11 +23,7 @@ func TestAIPluginInRealController(t *testing.T) {
 		}
 		t.Fatalf("%s exists but the controller did not load the AI metric plugin: run `hack/build-testenv.sh metric-ai`, then restart the environment (make testenv-down testenv-up)", src)
 	}
-	var flags []string
-	if serveSupports(t, "--plugin-route") {
-		flags = []string{"--plugin-route", "verdicts"} // the plugin sends no credentials
-	}
-	srv := startServe(t, e, e.PrometheusURL, flags...)
+	srv := startServe(t, e, e.PrometheusURL, "--plugin-route", "verdicts") // the plugin sends no credentials
 	ns := e.NewNamespace(t, "ai-plugin")
 	// The shipped template, told that the colour changes on purpose.
 	name := createShippedTemplate(t, e, ns, "analysis-template-plugin.yaml", srv.URL, func(p map[string]any) {

@@ -10,13 +10,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fixloop/fixloop/internal/testenv"
+	"github.com/fixloop/fixloop/test/fixloopserve"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -35,94 +33,17 @@ var (
 	runGVR      = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysisruns"}
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// fixloopBin is $FIXLOOP_BIN or a binary built once for this test run.
-func fixloopBin(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if binPath = os.Getenv("FIXLOOP_BIN"); binPath != "" {
-			return
-		}
-		dir, err := os.MkdirTemp("", "fixloop-argo-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "fixloop")
-		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/fixloop/fixloop/cmd/fixloop").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build fixloop: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// serve is a real `fixloop serve` process.
+// serve is a real `fixloop serve` process (test/fixloopserve) reading the test cluster.
 type serve struct {
-	URL     string
-	cmd     *exec.Cmd
-	logFile string
+	URL string
+	*fixloopserve.Server
 }
 
 func startServe(t *testing.T, e *testenv.Env, promURL string, extra ...string) *serve {
 	t.Helper()
-	port := freePort(t)
-	dir := t.TempDir()
-	s := &serve{URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(dir, "serve.log")}
-	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", e.Kubeconfig,
-		"--prometheus-url", promURL, "--state-dir", filepath.Join(dir, "state")}, extra...)
-	logf, err := os.Create(s.logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	s.cmd = exec.Command(fixloopBin(t), args...)
-	s.cmd.Env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=", "FIXLOOP_LLM=none")
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
-	waitFor(t, 60*time.Second, "fixloop serve answering /healthz", func() (bool, string) {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
-	return s
-}
-
-func (s *serve) stop(sig syscall.Signal) {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(sig)
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-func (s *serve) log() string {
-	b, _ := os.ReadFile(s.logFile)
-	return string(b)
+	args := append([]string{"--kubeconfig", e.Kubeconfig, "--prometheus-url", promURL}, extra...)
+	s := fixloopserve.StartArgs(t, args, "FIXLOOP_LLM=none")
+	return &serve{URL: s.Base, Server: s}
 }
 
 // blackhole accepts connections and never answers: a Prometheus that makes every analysis slow.
@@ -294,28 +215,10 @@ func sharedDir(sub string) string {
 	return abs
 }
 
-var (
-	helpOnce sync.Once
-	helpText string
-)
-
-// serveSupports reports whether `fixloop serve` has flag (authentication settings land separately).
-func serveSupports(t *testing.T, flag string) bool {
-	t.Helper()
-	helpOnce.Do(func() {
-		out, _ := exec.Command(fixloopBin(t), "serve", "--help").CombinedOutput()
-		helpText = string(out)
-	})
-	return strings.Contains(helpText, flag)
-}
-
 // withToken configures fixloop serve to require a static bearer token and returns the serve flags and
-// the path of a file holding the token (the plugin's tokenFile). nil flags: serve has no authentication.
+// the path of a file holding the token (the plugin's tokenFile).
 func withToken(t *testing.T) (flags []string, tokenFile string) {
 	t.Helper()
-	if !serveSupports(t, "--auth-file") {
-		return nil, ""
-	}
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -37,27 +36,20 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 	requirePlugin(t, e, testenv.FixloopPluginName)
 	authFlags, tokenFile := withToken(t)
 	srv := startServe(t, e, e.PrometheusURL, authFlags...)
-	if tokenFile != "" {
-		// The route refuses a caller without the token; the plugin below sends it from tokenFile.
-		resp, err := http.Post(srv.URL+"/argo/v1/analyses", "application/json", strings.NewReader(`{"id":"x","namespace":"a","rollout":"b"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("POST /argo/v1/analyses without a token = %d, want 401", resp.StatusCode)
-		}
-	} else {
-		t.Log("fixloop serve has no --auth-file: the plugin runs without credentials")
+	// The route refuses a caller without the token; the plugin below sends it from tokenFile.
+	resp, err := http.Post(srv.URL+"/argo/v1/analyses", "application/json", strings.NewReader(`{"id":"x","namespace":"a","rollout":"b"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("POST /argo/v1/analyses without a token = %d, want 401", resp.StatusCode)
 	}
 	ns := e.NewNamespace(t, "plugin")
 	// The shipped template, with the test's token file and the colour declared intended.
 	name := createShippedTemplate(t, e, ns, "analysis-template-fixloop.yaml", srv.URL, func(p map[string]any) {
 		cfg := p["plugin"].(map[string]any)[testenv.FixloopPluginName].(map[string]any)
-		delete(cfg, "tokenFile")
-		if tokenFile != "" {
-			cfg["tokenFile"] = tokenFile
-		}
+		cfg["tokenFile"] = tokenFile
 		cfg["pollSeconds"], cfg["mask"] = int64(2), []any{`color=\w+`}
 	})
 	steps := indefiniteAnalysisSteps(name)
@@ -108,8 +100,8 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 			t.Errorf("%s: the measurement lacks the verdict link or summary: %v", c.rollout, md)
 		}
 	}
-	if !strings.Contains(srv.log(), "POST /argo/v1/analyses") {
-		t.Errorf("fixloop logged no access line for the plugin's calls:\n%s", srv.log())
+	if !strings.Contains(srv.Log(), "POST /argo/v1/analyses") {
+		t.Errorf("fixloop logged no access line for the plugin's calls:\n%s", srv.Log())
 	}
 }
 
@@ -144,7 +136,7 @@ func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testi
 		t.Fatalf("the slow analysis ended (%s) before the other rollout was promoted: nothing was shown\n%s", p, describe(t, e, ns, "slow", slowHash))
 	}
 
-	slow.stop(syscall.SIGKILL)
+	slow.Kill()
 	waitFor(t, 4*time.Minute, "the slow rollout aborted after its fixloop died", func() (bool, string) {
 		u := e.WaitRollout(t, ns, "slow", func(*unstructured.Unstructured) bool { return true }, time.Second)
 		return aborted(u), describe(t, e, ns, "slow", slowHash)

@@ -46,6 +46,7 @@ type Server struct {
 	// stdio beside it can share it).
 	Bin, Home string
 	log       *lockedBuffer
+	cmd       *exec.Cmd
 }
 
 // Log is what the server wrote to stderr so far.
@@ -55,13 +56,19 @@ func (s *Server) Log() string { return s.log.String() }
 // (e.g. FIXLOOP_KUBECONFIG=...), and waits until /healthz answers. It is stopped at the end of the test.
 func Start(t testing.TB, env ...string) *Server {
 	t.Helper()
+	return StartArgs(t, nil, env...)
+}
+
+// StartArgs is Start with more `fixloop serve` flags (args).
+func StartArgs(t testing.TB, args []string, env ...string) *Server {
+	t.Helper()
 	bin := Bin(t)
 	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--state-dir", filepath.Join(home, "state"))
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--state-dir", filepath.Join(home, "state")}, args...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}, env...)
 	logs := &lockedBuffer{}
 	cmd.Stderr = logs
@@ -70,8 +77,8 @@ func Start(t testing.TB, env ...string) *Server {
 	}
 	t.Cleanup(func() { stop(cmd) })
 	_, port, _ := net.SplitHostPort(addr)
-	s := &Server{Base: "http://localhost:" + port, Bin: bin, Home: home, log: logs}
-	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true,
+	s := &Server{Base: "http://localhost:" + port, Bin: bin, Home: home, log: logs, cmd: cmd}
+	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true,
 		func(context.Context) (bool, error) {
 			resp, err := http.Get("http://" + addr + "/healthz")
 			if err != nil {
@@ -81,9 +88,15 @@ func Start(t testing.TB, env ...string) *Server {
 			return true, nil
 		})
 	if err != nil {
-		t.Fatalf("fixloop serve did not answer /healthz within 30s:\n%s", logs.String())
+		t.Fatalf("fixloop serve did not answer /healthz within a minute:\n%s", logs.String())
 	}
 	return s
+}
+
+// Kill ends the server at once (SIGKILL), as a crash would, and waits for it to exit.
+func (s *Server) Kill() {
+	_ = s.cmd.Process.Kill()
+	stop(s.cmd) // reaps it; the cleanup's stop then finds it done
 }
 
 // stop interrupts the server and kills it if it has not exited within 15 s.
