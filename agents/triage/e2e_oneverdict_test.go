@@ -47,7 +47,19 @@ func mcpCompareCanary(t *testing.T, base string, args map[string]any) map[string
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("compare_canary structured content: %s", raw)
 	}
+	if rep, _ := out["report"].(string); rep != "" && !hasResourceLink(res, rep) {
+		t.Errorf("compare_canary's result names report %s but carries no resource_link to it: %+v", rep, res.Content)
+	}
 	return out
+}
+
+func hasResourceLink(res *mcp.CallToolResult, uri string) bool {
+	for _, c := range res.Content {
+		if l, ok := c.(mcp.ResourceLink); ok && l.URI == uri {
+			return true
+		}
+	}
+	return false
 }
 
 // webVerdict polls POST /argo/v1/verdict as Argo's web provider does until the verdict is done (with a
@@ -83,10 +95,12 @@ func webVerdict(t *testing.T, base, token string, body map[string]any) map[strin
 // The same bad canary through every entry point — the MCP tool compare_canary, the AI metric plugin's
 // /a2a/analyze and the web provider's /argo/v1/verdict — gets the same verdict and fingerprint, and the
 // failure has exactly one issue in the GitHub sink (the old Argo path hashed a second fingerprint).
+// Every answer and the issue link the verdict's report page, and the Slack channel hears of the abort.
 func TestOneVerdictFromEveryEntryPoint(t *testing.T) {
 	e := testenv.Get(t)
 	sink, sinkURL := newSink(t)
-	srv := startServe(t, e, sinkURL, "acme/one")
+	slackAPI, posts := slackRecorder(t)
+	srv := startServe(t, e, sinkURL, "acme/one", slackNotifyArgs(t, slackAPI, "C-alerts")...)
 	ns := e.NewNamespace(t, "one")
 	deployCanary(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
 	soak(45 * time.Second)
@@ -118,4 +132,5 @@ func TestOneVerdictFromEveryEntryPoint(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(plugin["analysis"]), "/acme/one/issues/1") || !strings.Contains(fmt.Sprint(viaWeb["issueUrl"]), "/acme/one/issues/1") {
 		t.Errorf("the plugin answer and the web verdict do not both name issue #1: %v; %v", plugin["analysis"], viaWeb["issueUrl"])
 	}
+	checkReportLinks(t, srv, viaMCP, plugin, viaWeb, issues[0].Body, posts)
 }
