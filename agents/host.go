@@ -367,14 +367,17 @@ func (e *recordingExecutor) Execute(ctx context.Context, ec *a2asrv.ExecutorCont
 	if ec.StoredTask == nil {
 		e.host.rememberOwner(ctx, ec.TaskID)
 	}
-	return e.inner.Execute(ctx, ec)
+	return holdTask(ctx, e.store, ec.TaskID, store.NewClaimOwner(), func(ctx context.Context) iter.Seq2[a2a.Event, error] {
+		return e.inner.Execute(ctx, ec)
+	})
 }
 
 func (e *recordingExecutor) Cancel(ctx context.Context, ec *a2asrv.ExecutorContext) iter.Seq2[a2a.Event, error] {
 	return e.inner.Cancel(ctx, ec)
 }
 
-// Resume handles tasks a previous process left submitted/working: a Resumable agent re-executes them
+// Resume handles tasks a previous process left submitted/working (and no live replica holds: see
+// hostclaims.go): a Resumable agent re-executes them
 // in the background from their first message (results land in the store, so GetTask then answers with
 // the result); other tasks are marked failed. It returns at once; Wait blocks until resumed runs end.
 func (h *Host) Resume(ctx context.Context) error {
@@ -384,19 +387,24 @@ func (h *Host) Resume(ctx context.Context) error {
 	}
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID < tasks[j].ID })
 	for _, t := range tasks {
+		claimer := store.NewClaimOwner()
+		if !h.takeOver(ctx, t, claimer) {
+			continue // a live replica runs it
+		}
 		owner, err := h.cfg.Store.GetKV(ctx, agentKV, string(t.ID))
 		h.mu.RLock()
 		m := h.agents[string(owner)]
 		h.mu.RUnlock()
 		if err != nil || m == nil || !m.Resumable || len(t.History) == 0 {
 			h.failInterrupted(ctx, t, "the fixloop server restarted while this task was running; send the request again")
+			h.releaseTask(ctx, t.ID, claimer)
 			continue
 		}
 		h.log.Info("resuming task interrupted by a restart", "agent", m.Name, "task", t.ID)
 		h.wg.Add(1)
 		go func(t *a2a.Task, m *mounted) {
 			defer h.wg.Done()
-			h.resume(ctx, t, m)
+			h.resume(ctx, t, m, claimer)
 		}(t, m)
 	}
 	return nil
@@ -419,10 +427,11 @@ func (h *Host) failInterrupted(ctx context.Context, t *a2a.Task, reason string) 
 }
 
 // resume re-runs the executor and applies its events to the stored task the way a2a-go would.
-func (h *Host) resume(ctx context.Context, t *a2a.Task, m *mounted) {
+func (h *Host) resume(ctx context.Context, t *a2a.Task, m *mounted, claimer string) {
 	ec := &a2asrv.ExecutorContext{Message: t.History[0], TaskID: t.ID, StoredTask: t, ContextID: t.ContextID, Metadata: t.Metadata}
 	ctx = h.ownerContext(ctx, t.ID)
-	for ev, err := range m.Executor.Execute(ctx, ec) {
+	run := func(ctx context.Context) iter.Seq2[a2a.Event, error] { return m.Executor.Execute(ctx, ec) }
+	for ev, err := range holdTask(ctx, h.cfg.Store, t.ID, claimer, run) {
 		if err != nil {
 			h.failInterrupted(ctx, t, "resumed after a restart, then failed: "+err.Error())
 			return

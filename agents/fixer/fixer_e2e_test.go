@@ -560,6 +560,7 @@ func runHelperServer() {
 	if err := h.Resume(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
+	go h.KeepResuming(ctx) // as serve does: a task the killed helper still held is resumed once its lease ends
 	fmt.Println("URL " + ts.URL)
 	select {}
 }

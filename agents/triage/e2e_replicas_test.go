@@ -49,7 +49,9 @@ func TestTwoReplicasOnePostgresFileOnce(t *testing.T) {
 	wg.Wait()
 	soak(40 * time.Second)
 
-	// 1. Three analyses of "bad" on each replica at once.
+	// 1. Three analyses of "bad" on each replica at once; GitHub holds each replica's first issue search
+	// until the other's arrives (or 5 s pass), so both file at the same moment.
+	gh.meetAt("/issues", 5*time.Second, "/a/", "/b/")
 	answers := fireAnalyses(ns, "bad", replicas[:], 3)
 	for i, a := range answers {
 		if a.err != nil || a.out["promote"] != false {
@@ -103,6 +105,46 @@ type replicaGitHub struct {
 	prefix string
 	onHit  func()
 	killed atomic.Bool
+	meet   *meeting
+}
+
+// meeting holds the first request under suffix from each of prefixes until all have arrived or the
+// wait is over: without a claim shared by replicas, both then find no issue and both open one.
+type meeting struct {
+	suffix  string
+	wait    time.Duration
+	pending map[string]bool
+	all     chan struct{}
+}
+
+func (g *replicaGitHub) meetAt(suffix string, wait time.Duration, prefixes ...string) {
+	m := &meeting{suffix: suffix, wait: wait, pending: map[string]bool{}, all: make(chan struct{})}
+	for _, p := range prefixes {
+		m.pending[p] = true
+	}
+	g.mu.Lock()
+	g.meet = m
+	g.mu.Unlock()
+}
+
+// arrive blocks a replica's first matching request at the meeting.
+func (g *replicaGitHub) arrive(prefix string, r *http.Request) {
+	g.mu.Lock()
+	m := g.meet
+	if m == nil || !m.pending[prefix] || !strings.HasSuffix(r.URL.Path, m.suffix) {
+		g.mu.Unlock()
+		return
+	}
+	delete(m.pending, prefix)
+	if len(m.pending) == 0 {
+		close(m.all)
+		g.meet = nil
+	}
+	g.mu.Unlock()
+	select {
+	case <-m.all:
+	case <-time.After(m.wait):
+	}
 }
 
 func newReplicaGitHub(t *testing.T) *replicaGitHub {
@@ -140,6 +182,7 @@ func (g *replicaGitHub) slow(prefix string, next http.Handler) http.Handler {
 			g.killed.Store(true)
 			return // the replica is gone; nobody reads the answer
 		}
+		g.arrive(prefix, r)
 		time.Sleep(150 * time.Millisecond)
 		next.ServeHTTP(w, r)
 	})

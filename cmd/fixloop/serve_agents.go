@@ -142,6 +142,7 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	if err := host.Resume(context.Background()); err != nil {
 		logger.Warn("could not resume interrupted tasks", "err", err)
 	}
+	go host.KeepResuming(context.Background()) // a task whose replica died is resumed by a live one
 	logger.Info("agents mounted", "triage", base+"/agents/triage", "fixer", fixerURL, "stateDir", cfg.StateDir, "github", gh != nil)
 	return nil
 }
