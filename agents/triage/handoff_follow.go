@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fixloop/fixloop/internal/github"
+	"github.com/fixloop/fixloop/internal/store"
 )
 
 // WebhookPath receives GitHub webhook deliveries (issue_comment, pull_request, issues). A delivery is
@@ -76,6 +77,15 @@ func (t *Triage) FollowHandoffs(ctx context.Context, repo string) {
 	}
 	followMu.Lock()
 	defer followMu.Unlock()
+	// One replica makes the periodic sweep at a time: the others' looks would only spend the same
+	// rate-limit quota. A webhook's nudge (repo set) is always looked at.
+	if repo == "" {
+		owner := store.NewClaimOwner()
+		if _, won, err := t.cfg.Store.AcquireClaim(ctx, "handoff-follow", owner, claimLease); err != nil || !won {
+			return
+		}
+		defer func() { _ = t.cfg.Store.ReleaseClaim(context.WithoutCancel(ctx), "handoff-follow", owner, false, nil) }()
+	}
 	issues, err := t.cfg.Store.ListIssues(ctx)
 	if err != nil {
 		t.log.Warn("could not list issues to follow hand-offs", "err", err)

@@ -24,6 +24,12 @@ func TestPruneTasksBoundsRetention(t *testing.T) {
 			if err := s.PutKV(ctx, "a2a-task-owner", id, []byte("x")); err != nil {
 				t.Fatal(err)
 			}
+			if _, _, err := s.AcquireClaim(ctx, "a2a-task|"+id, "r", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ReleaseClaim(ctx, "a2a-task|"+id, "r", false, nil); err != nil {
+				t.Fatal(err)
+			}
 			clock = clock.Add(time.Minute)
 		}
 		create("old-done", a2a.TaskStateCompleted)
@@ -47,6 +53,9 @@ func TestPruneTasksBoundsRetention(t *testing.T) {
 			_, kvErr := s.GetKV(ctx, "a2a-task-owner", id)
 			if (kvErr == nil) != want {
 				t.Errorf("%s record kept=%v, want %v", id, kvErr == nil, want)
+			}
+			if _, cErr := s.GetClaim(ctx, "a2a-task|"+id); (cErr == nil) != want {
+				t.Errorf("%s claim kept=%v, want %v", id, cErr == nil, want)
 			}
 		}
 	})

@@ -336,6 +336,11 @@ func (s *SQLStore) PruneTasks(ctx context.Context, maxAge time.Duration, maxCoun
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM kv WHERE ns LIKE 'a2a-task-%' AND key NOT IN (SELECT id FROM a2a_tasks)`); err != nil {
 			return deleted, fmt.Errorf("store: prune task records: %w", err)
 		}
+		// A task's claim (agents/hostclaims.go: "a2a-task|<id>") goes too, unless someone holds it.
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM claims WHERE key LIKE 'a2a-task|%' AND held = 0
+			AND substr(key, 10) NOT IN (SELECT id FROM a2a_tasks)`); err != nil {
+			return deleted, fmt.Errorf("store: prune task claims: %w", err)
+		}
 	}
 	return deleted, nil
 }
