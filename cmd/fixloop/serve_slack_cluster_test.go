@@ -210,6 +210,14 @@ func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
 	if issues := sink.Issues("acme/slack"); len(issues) != 1 {
 		t.Fatalf("%d issues after the abort, want 1: %+v", len(issues), issues)
 	}
+	from := rec.count()
+	slackPost(t, base, "/slack/commands", secret, url.Values{"command": {"/fixloop"}, "text": {"status " + ns + "/bad"}, "channel_id": {"C1"}, "user_id": {"U0ASKER"}})
+	status, _ := rec.waitFor(t, from, time.Minute, func(f url.Values) bool {
+		return f.Get("method") == "chat.update" && strings.HasPrefix(f.Get("text"), "*"+ns+"/bad*")
+	})
+	if !strings.Contains(status.Get("text"), "aborted") {
+		t.Errorf("status after the abort: %s", status.Get("text"))
+	}
 	if l := logs.String(); !strings.Contains(l, "who=slack:U0ALLOWED") || !strings.Contains(l, "action=abort_rollout") || !strings.Contains(l, "who=slack:U0ASKER method=slack action=abort_rollout") {
 		t.Errorf("the abort and the refused press are not in the audit log:\n%s", l)
 	}
@@ -223,4 +231,10 @@ func aborted(t *testing.T, e *testenv.Env, ns string) bool {
 	}
 	a, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
 	return a
+}
+
+func (r *slackRecorder) all() []url.Values {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]url.Values(nil), r.calls...)
 }

@@ -81,3 +81,57 @@ func TestServeSlackCommand(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling the recorded posts: the answer is asynchronous
 	}
 }
+
+// A mention with free text reaches the real triage agent over A2A (in-process): its question is asked
+// in the mention's thread and a plain reply there answers it, continuing the same task.
+func TestServeSlackMentionConversation(t *testing.T) {
+	rec := newSlackRecorder(t)
+	const secret = "serve-slack-secret"
+	base, logs, err := startServe(t, func(c *config.Config) {
+		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: rec.api.GetAPIURL()}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(id, inner string) url.Values { // an Events API body is JSON; slackPost sends it as is
+		return url.Values{"": {`{"type":"event_callback","team_id":"T1","api_app_id":"A1","event_id":"` + id + `","event":` + inner + `,"event_time":1700000001}`}}
+	}
+	slackPostRaw(t, base, "/slack/events", secret, event("Ev1", `{"type":"app_mention","user":"U1","text":"<@UBOT> investigate shop","ts":"1700000001.000001","channel":"C1"}`))
+	q, next := rec.waitFor(t, 0, time.Minute, func(f url.Values) bool {
+		return f.Get("method") == "chat.update" && strings.Contains(f.Get("text"), "Which namespace is shop in?")
+	})
+	if !strings.Contains(q.Get("text"), "Answer in this thread") {
+		t.Errorf("question %q does not say how to answer", q.Get("text"))
+	}
+	slackPostRaw(t, base, "/slack/events", secret, event("Ev2", `{"type":"message","user":"U1","text":"default","ts":"1700000002.000001","thread_ts":"1700000001.000001","channel":"C1"}`))
+	a, _ := rec.waitFor(t, next, time.Minute, func(f url.Values) bool {
+		return f.Get("method") == "chat.update" && strings.Contains(f.Get("text"), "default/shop")
+	})
+	t.Logf("answer: %s", a.Get("text"))
+	for _, f := range rec.all() {
+		if f.Get("method") == "chat.postMessage" && f.Get("thread_ts") != "1700000001.000001" {
+			t.Errorf("posted outside the mention's thread: %v\n%s", f, logs.String())
+		}
+	}
+}
+
+// slackPostRaw sends form[""] as a JSON body signed like Slack's.
+func slackPostRaw(t *testing.T, base, path, secret string, form url.Values) {
+	t.Helper()
+	body := form.Get("")
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":" + body))
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", path, resp.StatusCode)
+	}
+}

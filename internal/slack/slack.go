@@ -122,8 +122,11 @@ func (b *Bridge) dispatch(req request) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout(0))
 	defer cancel()
 	name, args := splitCommand(req.Text)
+	// "investigate shop" in a mention is a question for the agent (it asks for the namespace); only
+	// the command form "<ns>/<name>" runs the command there.
+	conversational := req.Mention && b.Converse != nil && (len(args) == 0 || !strings.Contains(args[0], "/"))
 	switch {
-	case b.Commands[name] != nil:
+	case b.Commands[name] != nil && !conversational:
 		b.runRead(ctx, req, name, args)
 	case b.Writes[name].Run != nil:
 		b.askConfirmation(ctx, req, name, args)

@@ -295,3 +295,26 @@ func TestNotificationButtonsAskForConfirmation(t *testing.T) {
 		t.Errorf("a workload's promote must be refused to the presser: %s", api.text())
 	}
 }
+
+// In a mention, a command word without <ns>/<name> is a question for the agent; the command form runs
+// the command.
+func TestMentionCommandOrQuestion(t *testing.T) {
+	api := newSlackAPI(t)
+	var asked, ran atomic.Int32
+	b := &Bridge{SigningSecret: secret, Client: api.client(),
+		Commands: map[string]Command{"investigate": func(context.Context, []string, func(string)) (*Reply, error) {
+			ran.Add(1)
+			return &Reply{Text: "ok"}, nil
+		}},
+		Converse: func(context.Context, Turn, func(string)) (*Turn, error) {
+			asked.Add(1)
+			return &Turn{Text: "which namespace?"}, nil
+		}}
+	srv := serve(t, b)
+	signedSend(t, srv, "/slack/events", eventJSON("E1", `{"type":"app_mention","user":"U1","text":"<@UBOT> investigate shop","ts":"1.1","channel":"C1"}`))
+	signedSend(t, srv, "/slack/events", eventJSON("E2", `{"type":"app_mention","user":"U1","text":"<@UBOT> investigate shop/web","ts":"1.2","channel":"C1"}`))
+	b.Wait()
+	if asked.Load() != 1 || ran.Load() != 1 {
+		t.Errorf("agent asked %d times, command ran %d times; want once each", asked.Load(), ran.Load())
+	}
+}
