@@ -48,6 +48,14 @@ type Claim struct {
 // expired reports whether the holder's lease ran out by now.
 func (c Claim) expired(now time.Time) bool { return !now.Before(c.ExpiresAt) }
 
+// leaseBlocks is the one rule of every claim in the store (AcquireClaim, ClaimAnalysis,
+// ClaimMonitorAction): finished work is never handed out again, and a running holder's unexpired
+// lease keeps every other claimer out. The holder itself may claim again (a resumed run) unless the
+// caller passes no claimer name.
+func leaseBlocks(done, running bool, holder, claimer string, expires, now time.Time) bool {
+	return done || running && (claimer == "" || holder != claimer) && now.Before(expires)
+}
+
 const claimCols = `owner, token, held, done, result, expires_at, updated_at`
 
 func (s *SQLStore) getClaim(ctx context.Context, q interface {
@@ -103,7 +111,7 @@ func (s *SQLStore) AcquireClaim(ctx context.Context, key, owner string, lease ti
 		}
 		now := s.now().UTC()
 		found := err == nil
-		if found && (old.Done || old.Held && old.Owner != owner && !old.expired(now)) {
+		if found && leaseBlocks(old.Done, old.Held, old.Owner, owner, old.ExpiresAt, now) {
 			cur = old
 			return nil
 		}

@@ -183,11 +183,8 @@ func (s *SQLStore) ClaimMonitorAction(ctx context.Context, a MonitorAction) (*Mo
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
 			return err
-		case old.Status == MonitorDone:
-			cur = old
-			return nil
-		case old.Status == MonitorRunning && old.RunID != a.RunID && s.now().Sub(old.UpdatedAt) < MonitorActionLease:
-			cur = old // another run (maybe on another replica) is taking it right now
+		case leaseBlocks(old.Status == MonitorDone, old.Status == MonitorRunning, old.RunID, a.RunID, old.UpdatedAt.Add(MonitorActionLease), s.now()):
+			cur = old // done, or another run (maybe on another replica) is taking it right now
 			return nil
 		default:
 			a.CreatedAt = old.CreatedAt

@@ -343,15 +343,11 @@ func (s *SQLStore) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner strin
 			return err
 		}
 		now := s.now().UTC()
-		if a != nil {
-			switch {
-			case a.Status == AnalysisDone:
-				cur = a
-				return nil
-			case a.Status == AnalysisRunning && now.Sub(a.UpdatedAt) < staleAfter:
-				cur = a
-				return nil
-			}
+		// Not re-entrant (no claimer name): owner is per process, and two requests of one process
+		// must not both run the analysis.
+		if a != nil && leaseBlocks(a.Status == AnalysisDone, a.Status == AnalysisRunning, a.Owner, "", a.UpdatedAt.Add(staleAfter), now) {
+			cur = a
+			return nil
 		}
 		n := Analysis{Key: k, Status: AnalysisRunning, Owner: owner, StartedAt: now}
 		if a != nil && a.Status == AnalysisFailed {
