@@ -11,6 +11,9 @@ import (
 
 	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/a2aproject/a2a-go/v2/a2asrv"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
 // Input is what a skill function receives: the request's text parts joined, and the first DataPart
@@ -154,6 +157,9 @@ func (e *funcExecutor) Execute(ctx context.Context, ec *a2asrv.ExecutorContext) 
 		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
+		ctx, span := telemetry.Start(ctx, "a2a task", attribute.String("a2a.task.id", string(ec.TaskID)),
+			attribute.String("a2a.context.id", ec.ContextID))
+		defer span.End()
 		e.mu.Lock()
 		e.running[ec.TaskID] = cancel
 		e.mu.Unlock()

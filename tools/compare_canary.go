@@ -62,6 +62,13 @@ const (
 // Prometheus metrics when configured), runs the canary judge and returns its verdict. The MCP tool, the
 // triage agent's analyze_canary and the Argo routes all call it.
 func CompareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*CompareCanaryOutput, error) {
+	ctx, done := observeAnalysis(ctx, in)
+	out, err := compareCanary(ctx, d, in)
+	done(out, err)
+	return out, err
+}
+
+func compareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*CompareCanaryOutput, error) {
 	kc, err := d.kubeClient()
 	if err != nil {
 		return nil, err

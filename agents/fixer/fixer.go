@@ -21,6 +21,7 @@ import (
 	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/slack"
 	"github.com/fixloop/fixloop/internal/store"
+	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
 // Result statuses.
@@ -284,13 +285,17 @@ func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Resul
 	case f.sem <- struct{}{}:
 	default:
 		progress(fmt.Sprintf("waiting for a free slot (%d fixes already running)", cap(f.sem)))
+		telemetry.FixesWaiting.Inc()
 		select {
 		case f.sem <- struct{}{}:
+			telemetry.FixesWaiting.Dec()
 		case <-ctx.Done():
+			telemetry.FixesWaiting.Dec()
 			return nil, ctx.Err()
 		}
 	}
-	defer func() { <-f.sem }()
+	telemetry.FixesRunning.Inc()
+	defer func() { <-f.sem; telemetry.FixesRunning.Dec() }()
 
 	branch := BranchFor(req.Fingerprint)
 	rec, err := f.cfg.Store.GetFixerSession(ctx, req.Fingerprint)

@@ -32,7 +32,7 @@ func accessLog(logger *slog.Logger, wrap func(http.Handler) http.Handler, mux ht
 		if caller == "" {
 			caller = "unauthenticated"
 		}
-		logger.Info("http", "method", r.Method, "route", seen.route, "path", r.URL.Path, "status", rec.status,
+		logger.InfoContext(r.Context(), "http", "method", r.Method, "route", seen.route, "path", r.URL.Path, "status", rec.status,
 			"ms", time.Since(start).Milliseconds(), "caller", caller, "remote", r.RemoteAddr, "agent", r.UserAgent())
 	})
 }

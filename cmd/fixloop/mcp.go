@@ -42,6 +42,11 @@ func newMCPCmd() *cobra.Command {
 				return usageError("%v", err)
 			}
 			logger := cfg.Logger(os.Stderr) // stdout carries the protocol
+			flush, err := startTracing(cmd.Context(), cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer flush()
 			srv, _, err := newMCPServer(cfg, logger, nil, &auth.Audit{Logger: logger})
 			if err != nil {
 				return err
@@ -170,6 +175,7 @@ func newMCPServer(cfg *config.Config, logger *slog.Logger, metrics *serverMetric
 			"(summarize:true to compare canary with stable) and get_metrics; promote_rollout / abort_rollout act on a rollout. " +
 			"Missing data means inconclusive, never a silent promote."),
 	}
+	sopts = append(sopts, server.WithToolHandlerMiddleware(traceTool))
 	if metrics != nil {
 		sopts = append(sopts, server.WithToolHandlerMiddleware(metrics.middleware))
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/telemetry"
 	"github.com/fixloop/fixloop/tools"
 )
 
@@ -53,6 +54,14 @@ func newServeCmd() *cobra.Command {
 func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := telemetry.Register(reg); err != nil {
+		return err
+	}
+	flush, err := startTracing(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer flush()
 	metrics := newServerMetrics(reg)
 	audit := &auth.Audit{Logger: logger}
 	srv, deps, err := newMCPServer(cfg, logger, metrics, audit)
@@ -73,7 +82,8 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 	if err != nil {
 		return usageError("listen on %s (--listen / FIXLOOP_LISTEN): %v", cfg.Listen, err)
 	}
-	hs := &http.Server{Handler: accessLog(logger, sec.wrap, mux)}
+	// The server span is outermost so the access log line and every call below carry its trace ID.
+	hs := &http.Server{Handler: telemetry.Handler(accessLog(logger, sec.wrap, mux), routeName)}
 	serverTimeouts(hs)
 	if cfg.TLS.Enabled() {
 		certs, err := newCertReloader(cfg.TLS, logger)
@@ -116,8 +126,7 @@ func runServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 // mux is served behind sec.wrap: authentication and limits are decided there, per path.
 func newServeMux(cfg *config.Config, srv *server.MCPServer, deps tools.Deps, reg *prometheus.Registry, logger *slog.Logger, sec *security) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
-	httpRequests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fixloop_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"})
-	reg.MustRegister(httpRequests)
+	httpRequests := newHTTPRequests(reg)
 	count := func(route string, h http.Handler) http.Handler {
 		return promhttp.InstrumentHandlerCounter(httpRequests.MustCurryWith(prometheus.Labels{"route": route}), h)
 	}
@@ -140,6 +149,12 @@ func newServeMux(cfg *config.Config, srv *server.MCPServer, deps tools.Deps, reg
 		return nil, fmt.Errorf("agent endpoints: %w", err)
 	}
 	return mux, nil
+}
+
+func newHTTPRequests(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fixloop_http_requests_total", Help: "HTTP requests by route and status code."}, []string{"route", "code"})
+	reg.MustRegister(c)
+	return c
 }
 
 // readiness reports each backend. Only an unreachable configured cluster makes it 503: without the

@@ -24,6 +24,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
 // Config is the whole configuration. YAML keys are the json tags.
@@ -44,13 +46,14 @@ type Config struct {
 	Fixer      Fixer      `json:"fixer"`
 	// PublicURL is the externally reachable base URL of fixloop serve (agent cards, links); empty:
 	// derived from each request's Host header.
-	PublicURL string  `json:"publicURL,omitempty"`
-	A2A       A2A     `json:"a2a"`
-	Monitor   Monitor `json:"monitor"`
-	Handoff   Handoff `json:"handoff"`
-	Auth      Auth    `json:"auth"`
-	TLS       TLS     `json:"tls"`
-	Limits    Limits  `json:"limits"`
+	PublicURL string    `json:"publicURL,omitempty"`
+	A2A       A2A       `json:"a2a"`
+	Monitor   Monitor   `json:"monitor"`
+	Handoff   Handoff   `json:"handoff"`
+	Auth      Auth      `json:"auth"`
+	TLS       TLS       `json:"tls"`
+	Limits    Limits    `json:"limits"`
+	Telemetry Telemetry `json:"telemetry"`
 
 	// File is the YAML file that was read, if any.
 	File string `json:"-"`
@@ -475,6 +478,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Monitor.validate()...)
 	errs = append(errs, c.Handoff.validate()...)
 	c.validateAuth(bad)
+	c.validateTelemetry(bad)
 	return errors.Join(errs...)
 }
 
@@ -514,10 +518,11 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Log.Level))
 	opts := &slog.HandlerOptions{Level: lvl}
+	// Records logged with a traced context carry trace_id and span_id.
 	if c.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(telemetry.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // Env lists the environment variables fixloop reads, for docs and --help.

@@ -19,6 +19,8 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/fixloop/fixloop/internal/retryafter"
+
+	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
 // Client is what tools and agents use.
@@ -86,6 +88,9 @@ func New(cfg Config) (*GitHub, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
+	traced := *cfg.HTTPClient // a copy: the caller's client stays as it was
+	traced.Transport = telemetry.Transport(traced.Transport, "github")
+	cfg.HTTPClient = &traced
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 4
 	}
@@ -369,6 +374,7 @@ func (g *GitHub) CreatePullRequest(ctx context.Context, repo string, pr NewPullR
 		var resp *gh.Response
 		out, resp, err = g.c.PullRequests.Create(ctx, owner, name, req)
 		if err == nil {
+			telemetry.PullRequestsOpened.Inc()
 			return toPR(out), nil
 		}
 		wait, ok := g.retryable(err, resp, attempt)

@@ -105,6 +105,14 @@ func occurrenceMarker(id string) string { return "<!-- fixloop:occurrence=" + id
 // 5xx is re-checked by label before retrying, so a retry never duplicates. Concurrent calls in this
 // process for the same fingerprint are serialised.
 func (g *GitHub) EnsureIssue(ctx context.Context, req IssueRequest) (*IssueResult, error) {
+	res, err := g.ensureIssue(ctx, req)
+	if err == nil {
+		countIssue(res)
+	}
+	return res, err
+}
+
+func (g *GitHub) ensureIssue(ctx context.Context, req IssueRequest) (*IssueResult, error) {
 	if strings.TrimSpace(req.Fingerprint) == "" {
 		return nil, errors.New("github: EnsureIssue needs a failure fingerprint")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
 // Argo Rollouts resources, reached through the dynamic client so fixloop needs no argo-rollouts import.
@@ -145,6 +148,7 @@ func NewFromConfig(cfg *rest.Config, contextName string, o Options) (*Cluster, e
 	}
 	cfg.QPS, cfg.Burst = o.QPS, o.Burst
 	cfg.UserAgent = "fixloop"
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return telemetry.Transport(rt, "kubernetes") })
 	typed, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client for %s: %w", cfg.Host, err)

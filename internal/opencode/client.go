@@ -18,6 +18,8 @@ import (
 
 	sdk "github.com/sst/opencode-sdk-go"
 	"github.com/sst/opencode-sdk-go/option"
+
+	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
 // API is what the fixer needs from an OpenCode server. Every call names the working directory: one
@@ -124,8 +126,8 @@ func NewClient(baseURL string) (*Client, error) {
 	base := u.String()
 	c := &Client{
 		base:    base,
-		http:    &http.Client{Timeout: 60 * time.Second},
-		sse:     &http.Client{},
+		http:    &http.Client{Timeout: 60 * time.Second, Transport: telemetry.Transport(nil, "opencode")},
+		sse:     &http.Client{Transport: telemetry.Transport(nil, "opencode")},
 		Timeout: 60 * time.Second,
 	}
 	c.sdk = sdk.NewClient(option.WithBaseURL(base+"/"), option.WithHTTPClient(c.http), option.WithMaxRetries(1))

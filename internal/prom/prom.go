@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
 // ErrNotConfigured is returned by tools when no Prometheus URL was given.
@@ -48,7 +50,7 @@ func New(rawURL string, timeout time.Duration) (*HTTPClient, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	c, err := api.NewClient(api.Config{Address: rawURL, Client: &http.Client{Timeout: timeout}})
+	c, err := api.NewClient(api.Config{Address: rawURL, Client: &http.Client{Timeout: timeout, Transport: telemetry.Transport(nil, "prometheus")}})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %s: %w", rawURL, err)
 	}

@@ -95,13 +95,18 @@ options:
 }
 
 // writePrometheusConfig scrapes the demo pods (file_sd written by the supervisor, one target per pod with
-// its Kubernetes labels), the supervisor's kube-state-metrics endpoint and the Argo Rollouts controller.
+// its Kubernetes labels), the supervisor's kube-state-metrics endpoint, the Argo Rollouts controller and
+// the fixloop servers a test registers (job fixloop).
 func (s *starter) writePrometheusConfig() (string, error) {
 	targets := s.path("prometheus", "targets")
 	if err := os.MkdirAll(targets, 0o755); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(targets, "pods.json"), []byte("[]\n"), 0o644); err != nil {
+		return "", err
+	}
+	// fixloop processes under test (Env.ScrapeFixloop): their own /metrics, in a job of their own.
+	if err := os.MkdirAll(s.path("prometheus", "fixloop"), 0o755); err != nil {
 		return "", err
 	}
 	cfg := fmt.Sprintf(`global:
@@ -120,7 +125,11 @@ scrape_configs:
 - job_name: argo-rollouts
   static_configs:
   - targets: ["127.0.0.1:%d"]
-`, filepath.Join(targets, "*.json"), s.ports["supervisor"], s.ports["rollouts-metrics"])
+- job_name: fixloop
+  file_sd_configs:
+  - files: [%q]
+    refresh_interval: 5s
+`, filepath.Join(targets, "*.json"), s.ports["supervisor"], s.ports["rollouts-metrics"], filepath.Join(s.path("prometheus", "fixloop"), "*.json"))
 	p := s.path("prometheus", "prometheus.yml")
 	return p, os.WriteFile(p, []byte(cfg), 0o644)
 }
