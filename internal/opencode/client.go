@@ -127,7 +127,7 @@ func NewClient(baseURL string) (*Client, error) {
 	c := &Client{
 		base:    base,
 		http:    &http.Client{Timeout: 60 * time.Second, Transport: telemetry.Transport(nil, "opencode")},
-		sse:     &http.Client{Transport: telemetry.Transport(nil, "opencode")},
+		sse:     &http.Client{}, // not traced: one span per event stream would last as long as the session
 		Timeout: 60 * time.Second,
 	}
 	c.sdk = sdk.NewClient(option.WithBaseURL(base+"/"), option.WithHTTPClient(c.http), option.WithMaxRetries(1))
