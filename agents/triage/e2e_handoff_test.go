@@ -15,7 +15,8 @@ import (
 
 // With `--fixer label:jules`, an aborted canary on the real cluster gets its issue labelled jules once;
 // the scripted coding agent's PR comes back as prLink on the AI plugin route and in the A2A task's
-// artifact, and a second analysis does not label again.
+// artifact, and a second analysis does not label again. The hand-off's state (pr_open with the PR) shows
+// on the report page, in list_findings and in the Slack notice.
 func TestHandoffLabelJulesOnRealCluster(t *testing.T) {
 	e := testenv.Get(t)
 	sink, err := ghsink.New(ghsink.Options{Users: map[string]string{julesToken: "google-labs-jules"}})
@@ -29,7 +30,9 @@ func TestHandoffLabelJulesOnRealCluster(t *testing.T) {
 	defer cancel()
 	agent := &ghsink.ScriptedAgent{API: ts.URL + "/", Token: julesToken, Repo: "acme/handoff", Label: "jules", Interval: 200 * time.Millisecond}
 	go agent.Run(ctx)
-	srv := startServe(t, e, ts.URL+"/", "acme/handoff", "--fixer", "label:jules", "--handoff-wait", "60s", "--handoff-poll-interval", "500ms")
+	slackAPI, posts := slackRecorder(t)
+	srv := startServe(t, e, ts.URL+"/", "acme/handoff", append([]string{"--fixer", "label:jules", "--handoff-wait", "60s", "--handoff-poll-interval", "500ms"},
+		slackNotifyArgs(t, slackAPI, "C-alerts")...)...)
 	ns := e.NewNamespace(t, "handoff")
 	deployCanary(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
 	soak(40 * time.Second)
@@ -75,6 +78,7 @@ func TestHandoffLabelJulesOnRealCluster(t *testing.T) {
 	if labelled != 1 || labels != 1 {
 		t.Fatalf("label requests %d, jules labels on the issue %d: want 1 and 1 after two analyses", labelled, labels)
 	}
+	checkHandoffShown(t, srv, v, pulls[0].HTMLURL, posts)
 }
 
 const julesToken = "jules-token"

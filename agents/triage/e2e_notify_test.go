@@ -107,3 +107,39 @@ func getReport(t *testing.T, u string) string {
 	}
 	return string(b)
 }
+
+// checkHandoffShown: the hand-off's pull request is on the verdict's report page, in list_findings'
+// fixes and in the abort notice posted to Slack.
+func checkHandoffShown(t *testing.T, srv *serveProc, artifact map[string]any, prURL string, posts *slackPosts) {
+	t.Helper()
+	rep, _ := artifact["report"].(string)
+	if !reportPath.MatchString(rep) {
+		t.Fatalf("the A2A artifact names no report: %v", artifact)
+	}
+	if page := getReport(t, srv.URL+reportPath.FindString(rep)); !strings.Contains(page, "label:jules") ||
+		!strings.Contains(page, "pull request open") || !strings.Contains(page, prURL) {
+		t.Errorf("the report page does not show the hand-off's PR %s:\n%.3000s", prURL, page)
+	}
+	_, lf := mcpCallTool(t, srv.URL, "list_findings", map[string]any{})
+	fixes, _ := lf["fixes"].([]any)
+	found := false
+	for _, f := range fixes {
+		m, _ := f.(map[string]any)
+		found = found || m["fixer"] == "label:jules" && m["state"] == "pr_open" && m["pr"] == prURL
+	}
+	if !found {
+		t.Errorf("list_findings fixes lack the hand-off's PR: %v", lf["fixes"])
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, m := range posts.all() {
+			if b := m.Get("blocks"); strings.Contains(b, "aborted") && strings.Contains(b, prURL) && strings.Contains(b, "label:jules") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no Slack notice carried the hand-off's PR %s: %v", prURL, posts.all())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -21,6 +21,16 @@ import (
 // mcpCompareCanary calls the MCP tool compare_canary of a running `fixloop serve` over streamable HTTP.
 func mcpCompareCanary(t *testing.T, base string, args map[string]any) map[string]any {
 	t.Helper()
+	res, out := mcpCallTool(t, base, "compare_canary", args)
+	if rep, _ := out["report"].(string); rep != "" && !hasResourceLink(res, rep) {
+		t.Errorf("compare_canary's result names report %s but carries no resource_link to it: %+v", rep, res.Content)
+	}
+	return out
+}
+
+// mcpCallTool calls one MCP tool of a running `fixloop serve` and returns its result and structured content.
+func mcpCallTool(t *testing.T, base, name string, args map[string]any) (*mcp.CallToolResult, map[string]any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c, err := client.NewStreamableHttpClient(base+"/mcp", transport.WithHTTPTimeout(4*time.Minute))
@@ -37,20 +47,17 @@ func mcpCompareCanary(t *testing.T, base string, args map[string]any) map[string
 		t.Fatalf("MCP initialize: %v", err)
 	}
 	req := mcp.CallToolRequest{}
-	req.Params.Name, req.Params.Arguments = "compare_canary", args
+	req.Params.Name, req.Params.Arguments = name, args
 	res, err := c.CallTool(ctx, req)
 	if err != nil || res.IsError {
-		t.Fatalf("compare_canary: %v %+v", err, res)
+		t.Fatalf("%s: %v %+v", name, err, res)
 	}
 	raw, _ := json.Marshal(res.StructuredContent)
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("compare_canary structured content: %s", raw)
+		t.Fatalf("%s structured content: %s", name, raw)
 	}
-	if rep, _ := out["report"].(string); rep != "" && !hasResourceLink(res, rep) {
-		t.Errorf("compare_canary's result names report %s but carries no resource_link to it: %+v", rep, res.Content)
-	}
-	return out
+	return res, out
 }
 
 func hasResourceLink(res *mcp.CallToolResult, uri string) bool {

@@ -124,7 +124,11 @@ func (t *Triage) notify(ctx context.Context, no slack.Notice) {
 		return
 	}
 	// Posting must not hold up Argo or the monitor: Slack is told in the background (bounded by Notify).
-	go func() { _ = t.cfg.Notifier.Notify(context.WithoutCancel(ctx), no) }()
+	t.notices.Add(1)
+	go func() {
+		defer t.notices.Done()
+		_ = t.cfg.Notifier.Notify(context.WithoutCancel(ctx), no)
+	}()
 }
 
 type analysisKey struct{}

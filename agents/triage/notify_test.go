@@ -156,3 +156,22 @@ func TestHandoffStateRecordedAndPosted(t *testing.T) {
 		t.Errorf("a refused PR was recorded: %+v", f)
 	}
 }
+
+// An inconclusive verdict is posted (promote anyway, open issue); a verdict shaped by the caller's own
+// patterns, and a promote, are not.
+func TestInconclusivePostedUntrustedAndPromoteNot(t *testing.T) {
+	ctx := context.Background()
+	tr, posts, _ := notifyingTriage(t)
+	tr.afterVerdict(ctx, &AnalyzeResult{JudgeVerdict: judge.Verdict{Verdict: judge.Promote, Promote: true, Confidence: 95}, Namespace: "shop", Rollout: "web"})
+	tr.afterVerdict(ctx, &AnalyzeResult{JudgeVerdict: judge.Verdict{Verdict: judge.Abort, Confidence: 99}, Namespace: "shop", Rollout: "web",
+		Untrusted: []string{"ignore: panic"}})
+	tr.afterVerdict(ctx, &AnalyzeResult{JudgeVerdict: inconclusive("no canary logs"), Namespace: "shop", Rollout: "api"})
+	tr.notices.Wait()
+	if msgs := posts.waitPosts(t, 0); len(msgs) != 1 {
+		t.Fatalf("want only the inconclusive verdict posted: %v", msgs)
+	}
+	b := posts.waitPosts(t, 1)[0].Get("blocks")
+	if !strings.Contains(b, "inconclusive") || !strings.Contains(b, "shop/api") || !strings.Contains(b, slack.ActionPromoteAnyway) || !strings.Contains(b, slack.ActionOpenIssue) {
+		t.Errorf("inconclusive notice: %s", b)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fixloop/fixloop/internal/auth"
@@ -63,6 +64,8 @@ type Config struct {
 type Triage struct {
 	cfg Config
 	log *slog.Logger
+	// notices are Slack posts in flight (tests wait for them).
+	notices sync.WaitGroup
 }
 
 // New validates cfg and returns the agent.
