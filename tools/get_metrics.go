@@ -202,6 +202,9 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 	}
 	defs = ms.withSource(defs, 0)
 	out.HTTPSource, _ = ms.describe()
+	if src, ok := ms.source("traffic"); ok && in.ByPod && src.SideBy == prom.ByService {
+		out.Notes = append(out.Notes, src.Name+" measures requests in front of the Service: its series are per proxy pod, not per backend pod")
+	}
 	rateWin := model.Duration(max(2*step, time.Minute)).String()
 
 	out.Metrics = rangeMetrics(ctx, d, pc, defs, sel, rateWin, rng, maxPoints, in.ByPod)

@@ -102,6 +102,14 @@ func (ms *metricSources) withSource(defs []metricDef, side int) []metricDef {
 	return out
 }
 
+// source is the source discovery chose for a signal (none when discovery did not run).
+func (ms *metricSources) source(signal string) (prom.Source, bool) {
+	if ms == nil {
+		return prom.Source{}, false
+	}
+	return ms.disc.Source(signal)
+}
+
 // query is one HTTP metric's PromQL for a side, the source it reads, or why there is none.
 func (ms *metricSources) query(name, signal string, side int) (q, source, why string) {
 	if ms == nil {
