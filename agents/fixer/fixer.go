@@ -280,7 +280,42 @@ func (f *Fixer) fixOnce(ctx context.Context, req Request, progress Progress) (*R
 	return res, err
 }
 
+// fixRun is one run of fix: the request, its stored session record and the result being built.
+type fixRun struct {
+	*Fixer
+	req      Request
+	progress Progress
+	rec      *store.FixerSession
+	res      *Result
+	dir      string
+	branch   string
+	attempts int  // prompts sent in earlier runs
+	resuming bool // a turn of an earlier run is still in flight: follow it instead of prompting
+}
+
+// fix runs the steps in order: an existing pull request, the clone, the OpenCode session, one turn,
+// then delivery and verification. Each step returns a final result when the run ends there.
 func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Result, error) {
+	release, err := f.acquireSlot(ctx, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	r := &fixRun{Fixer: f, req: req, progress: progress}
+	if err := r.loadRecord(ctx); err != nil {
+		return nil, err
+	}
+	steps := []func(context.Context) (*Result, error){r.existingPR, r.clone, r.openSession, r.turn, r.deliverAndVerify}
+	for _, step := range steps {
+		if res, err := step(ctx); res != nil || err != nil {
+			return res, err
+		}
+	}
+	return nil, errors.New("fixer: the run ended without a result") // deliverAndVerify always returns one
+}
+
+// acquireSlot waits for one of the MaxConcurrent slots, saying so when it has to wait.
+func (f *Fixer) acquireSlot(ctx context.Context, progress Progress) (release func(), err error) {
 	select {
 	case f.sem <- struct{}{}:
 	default:
@@ -295,173 +330,212 @@ func (f *Fixer) fix(ctx context.Context, req Request, progress Progress) (*Resul
 		}
 	}
 	telemetry.FixesRunning.Inc()
-	defer func() { <-f.sem; telemetry.FixesRunning.Dec() }()
+	return func() { <-f.sem; telemetry.FixesRunning.Dec() }, nil
+}
 
-	branch := BranchFor(req.Fingerprint)
-	rec, err := f.cfg.Store.GetFixerSession(ctx, req.Fingerprint)
+// loadRecord reads the fingerprint's session record, creating it on the first run.
+func (r *fixRun) loadRecord(ctx context.Context) error {
+	r.branch = BranchFor(r.req.Fingerprint)
+	rec, err := r.cfg.Store.GetFixerSession(ctx, r.req.Fingerprint)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		now := time.Now().UTC()
-		rec = &store.FixerSession{Fingerprint: req.Fingerprint, Repo: req.Repo, Branch: branch, Status: "starting", CreatedAt: now, UpdatedAt: now}
-		if err := f.cfg.Store.PutFixerSession(ctx, *rec); err != nil {
-			return nil, fmt.Errorf("fixer: persist session record: %w", err)
+		rec = &store.FixerSession{Fingerprint: r.req.Fingerprint, Repo: r.req.Repo, Branch: r.branch, Status: "starting", CreatedAt: now, UpdatedAt: now}
+		if err := r.cfg.Store.PutFixerSession(ctx, *rec); err != nil {
+			return fmt.Errorf("fixer: persist session record: %w", err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("fixer: read session record: %w", err)
+		return fmt.Errorf("fixer: read session record: %w", err)
 	}
 	if rec.Branch != "" {
-		branch = rec.Branch
+		r.branch = rec.Branch
 	}
-	res := &Result{Branch: branch, SessionID: rec.SessionID, FilesChanged: []string{}}
+	r.rec = rec
+	r.res = &Result{Branch: r.branch, SessionID: rec.SessionID, FilesChanged: []string{}}
+	return nil
+}
 
-	// 1. A pull request for the branch (recorded, or pushed by a run that died before recording it)
-	// answers at once, unless a turn is still in flight: then the turn is followed to its end first.
-	if pr, err := f.cfg.GitHub.FindPullRequest(ctx, req.Repo, branch); err == nil {
-		if rec.Status != "running" {
-			progress(fmt.Sprintf("pull request %s already exists for %s", pr.URL, branch))
-			return f.finishPR(ctx, req, rec, res, pr, true)
-		}
-	} else if !errors.Is(err, github.ErrNotFound) {
-		return nil, fmt.Errorf("fixer: look up pull request for %s: %w", branch, err)
+// existingPR: a pull request for the branch (recorded, or pushed by a run that died before recording
+// it) answers at once, unless a turn is still in flight: then the turn is followed to its end first.
+func (r *fixRun) existingPR(ctx context.Context) (*Result, error) {
+	pr, err := r.cfg.GitHub.FindPullRequest(ctx, r.req.Repo, r.branch)
+	switch {
+	case errors.Is(err, github.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("fixer: look up pull request for %s: %w", r.branch, err)
+	case r.rec.Status == "running":
+		return nil, nil
 	}
+	r.progress(fmt.Sprintf("pull request %s already exists for %s", pr.URL, r.branch))
+	return r.finishPR(ctx, r.req, r.rec, r.res, pr, true)
+}
 
-	// 2. Working directory: a clone of the repository on the fix branch.
-	dir := CloneDirFor(f.cfg.WorkDir, req.Repo, req.Fingerprint)
-	if err := f.ensureClone(ctx, req, dir, branch, progress); err != nil {
-		f.step(ctx, rec, "clone", false, err.Error())
-		return f.failed(ctx, rec, res, err.Error())
+// clone makes the working directory: a clone of the repository on the fix branch.
+func (r *fixRun) clone(ctx context.Context) (*Result, error) {
+	r.dir = CloneDirFor(r.cfg.WorkDir, r.req.Repo, r.req.Fingerprint)
+	if err := r.ensureClone(ctx, r.req, r.dir, r.branch, r.progress); err != nil {
+		r.step(ctx, r.rec, "clone", false, err.Error())
+		return r.failed(ctx, r.rec, r.res, err.Error())
 	}
+	return nil, nil
+}
 
-	// 3. The session: reuse the recorded one unless the server lost it.
-	resuming := false
+// openSession reuses the recorded session unless the server lost it, gives up after MaxAttempts
+// failed prompts, and otherwise creates a session.
+func (r *fixRun) openSession(ctx context.Context) (*Result, error) {
+	rec := r.rec
 	if rec.SessionID != "" {
-		if _, err := f.cfg.OpenCode.GetSession(ctx, dir, rec.SessionID); err == nil {
-			resuming = rec.Status == "running"
+		if _, err := r.cfg.OpenCode.GetSession(ctx, r.dir, rec.SessionID); err == nil {
+			r.resuming = rec.Status == "running"
 		} else if errors.Is(err, opencode.ErrNotFound) {
-			progress("recorded OpenCode session " + rec.SessionID + " no longer exists; starting a new one")
-			f.step(ctx, rec, "session-lost", false, rec.SessionID)
+			r.progress("recorded OpenCode session " + rec.SessionID + " no longer exists; starting a new one")
+			r.step(ctx, rec, "session-lost", false, rec.SessionID)
 			rec.SessionID, rec.Status = "", "starting"
 		} else {
 			return nil, fmt.Errorf("fixer: %w", err)
 		}
 	}
-	attempts := countSteps(rec, "prompt")
-	if !resuming && attempts >= f.cfg.MaxAttempts && (rec.Status == StatusFailed || rec.Status == StatusNoPR) {
-		res.Status, res.SessionID = rec.Status, rec.SessionID
-		res.Error = fmt.Sprintf("gave up after %d attempts; last: %s", attempts, lastStepOutput(rec))
-		res.Reused = true
-		return res, nil
+	r.attempts = countSteps(rec, "prompt")
+	if !r.resuming && r.attempts >= r.cfg.MaxAttempts && (rec.Status == StatusFailed || rec.Status == StatusNoPR) {
+		r.res.Status, r.res.SessionID = rec.Status, rec.SessionID
+		r.res.Error = fmt.Sprintf("gave up after %d attempts; last: %s", r.attempts, lastStepOutput(rec))
+		r.res.Reused = true
+		return r.res, nil
 	}
 	if rec.SessionID == "" {
-		title := firstNonEmpty(req.Title, "fixloop fix "+short(req.Fingerprint))
-		s, err := f.cfg.OpenCode.CreateSession(ctx, dir, title)
+		title := firstNonEmpty(r.req.Title, "fixloop fix "+short(r.req.Fingerprint))
+		s, err := r.cfg.OpenCode.CreateSession(ctx, r.dir, title)
 		if err != nil {
 			return nil, fmt.Errorf("fixer: %w", err)
 		}
-		rec.SessionID = s.ID
-		rec.Status = "session"
-		if err := f.put(ctx, rec); err != nil {
+		rec.SessionID, rec.Status = s.ID, "session"
+		if err := r.put(ctx, rec); err != nil {
 			return nil, err
 		}
-		f.step(ctx, rec, "session", true, s.ID)
-		progress("created OpenCode session " + s.ID + " in " + dir)
+		r.step(ctx, rec, "session", true, s.ID)
+		r.progress("created OpenCode session " + s.ID + " in " + r.dir)
 	}
-	res.SessionID = rec.SessionID
+	r.res.SessionID = rec.SessionID
+	return nil, nil
+}
 
-	// 4. Prompt (unless resuming a turn in flight) and follow the events until the turn ends.
-	w, err := opencode.Watch(ctx, f.cfg.OpenCode, dir, rec.SessionID)
+// turn prompts (unless resuming a turn in flight) and follows the events until the turn ends.
+func (r *fixRun) turn(ctx context.Context) (*Result, error) {
+	w, err := opencode.Watch(ctx, r.cfg.OpenCode, r.dir, r.rec.SessionID)
 	if err != nil {
 		return nil, fmt.Errorf("fixer: %w", err)
 	}
 	defer w.Close()
-	deadline := time.Now().Add(f.cfg.Timeout)
-	if resuming {
-		if at, ok := lastStepAt(rec, "prompt"); ok {
-			deadline = at.Add(f.cfg.Timeout)
+	deadline := time.Now().Add(r.cfg.Timeout)
+	if r.resuming {
+		if at, ok := lastStepAt(r.rec, "prompt"); ok {
+			deadline = at.Add(r.cfg.Timeout)
 		}
-		progress("resuming OpenCode session " + rec.SessionID + " (fixloop restarted or the request was repeated)")
-		res.Reused = true
-	} else {
-		previous := ""
-		if attempts > 0 {
-			previous = lastStepOutput(rec)
-		}
-		text := f.prompt(req, branch, previous)
-		if err := f.cfg.OpenCode.PromptAsync(ctx, dir, rec.SessionID, opencode.Prompt{
-			Text: text, ProviderID: f.cfg.ProviderID, ModelID: f.cfg.ModelID}); err != nil {
-			f.step(ctx, rec, "prompt", false, err.Error())
-			return f.failed(ctx, rec, res, err.Error())
-		}
-		rec.Status = "running"
-		f.step(ctx, rec, "prompt", true, fmt.Sprintf("attempt %d", attempts+1))
-		progress(fmt.Sprintf("handed the plan to OpenCode (attempt %d, timeout %s)", attempts+1, f.cfg.Timeout))
+		r.progress("resuming OpenCode session " + r.rec.SessionID + " (fixloop restarted or the request was repeated)")
+		r.res.Reused = true
+	} else if res, err := r.prompt(ctx); res != nil || err != nil {
+		return res, err
 	}
-
 	waitCtx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	rep := newReporter(dir, progress)
-	wr, werr := w.Wait(waitCtx, opencode.WaitOptions{RetryLimit: f.cfg.RetryLimit, Resume: resuming, OnEvent: rep.event})
-	res.FilesChanged = rep.files()
+	rep := newReporter(r.dir, r.progress)
+	wr, werr := w.Wait(waitCtx, opencode.WaitOptions{RetryLimit: r.cfg.RetryLimit, Resume: r.resuming, OnEvent: rep.event})
+	r.res.FilesChanged = rep.files()
+	return r.turnEnded(ctx, wr, werr)
+}
+
+// prompt hands the plan (and the previous attempt's outcome) to the session.
+func (r *fixRun) prompt(ctx context.Context) (*Result, error) {
+	previous := ""
+	if r.attempts > 0 {
+		previous = lastStepOutput(r.rec)
+	}
+	text := r.Fixer.prompt(r.req, r.branch, previous)
+	if err := r.cfg.OpenCode.PromptAsync(ctx, r.dir, r.rec.SessionID, opencode.Prompt{
+		Text: text, ProviderID: r.cfg.ProviderID, ModelID: r.cfg.ModelID}); err != nil {
+		r.step(ctx, r.rec, "prompt", false, err.Error())
+		return r.failed(ctx, r.rec, r.res, err.Error())
+	}
+	r.rec.Status = "running"
+	r.step(ctx, r.rec, "prompt", true, fmt.Sprintf("attempt %d", r.attempts+1))
+	r.progress(fmt.Sprintf("handed the plan to OpenCode (attempt %d, timeout %s)", r.attempts+1, r.cfg.Timeout))
+	return nil, nil
+}
+
+// turnEnded turns how the wait ended into a failed result, an error (the caller went away: the
+// session keeps running and a rerun resumes it) or nil to go on to delivery.
+func (r *fixRun) turnEnded(ctx context.Context, wr opencode.WaitResult, werr error) (*Result, error) {
+	rec := r.rec
 	switch {
 	case werr != nil && errors.Is(werr, context.DeadlineExceeded) && ctx.Err() == nil:
-		msg := fmt.Sprintf("OpenCode session did not finish within %s", f.cfg.Timeout)
-		if wr.LastRetry.Type != "retry" {
-			// No retry event arrived in time (a slow first backoff): ask the server what it is doing now.
-			if st, err := f.cfg.OpenCode.Status(ctx, dir); err == nil && st[rec.SessionID].Type == "retry" {
-				wr.LastRetry = st[rec.SessionID]
-			}
-		}
-		if wr.LastRetry.Type == "retry" {
-			msg += fmt.Sprintf("; the LLM call was failing (retry %d: %s)", wr.LastRetry.Attempt, oneLine(wr.LastRetry.Message))
-		}
-		f.abort(dir, rec.SessionID, progress)
-		msg += "; session aborted"
-		f.step(ctx, rec, "wait", false, msg)
-		return f.failed(ctx, rec, res, msg)
+		msg := r.timedOut(ctx, wr)
+		r.step(ctx, rec, "wait", false, msg)
+		return r.failed(ctx, rec, r.res, msg)
 	case werr != nil:
-		// The caller went away (or fixloop is stopping): leave the session running; a rerun resumes it.
 		return nil, fmt.Errorf("fixer: following session %s: %w", rec.SessionID, werr)
 	case wr.Reason == opencode.WaitRetryLimit:
-		f.abort(dir, rec.SessionID, progress)
+		r.abort(r.dir, rec.SessionID, r.progress)
 		msg := fmt.Sprintf("the LLM call failed %d times in a row (%s); session aborted — check the model endpoint and its credentials", wr.LastRetry.Attempt, oneLine(wr.LastRetry.Message))
-		f.step(ctx, rec, "wait", false, msg)
-		return f.failed(ctx, rec, res, msg)
+		r.step(ctx, rec, "wait", false, msg)
+		return r.failed(ctx, rec, r.res, msg)
 	case len(wr.Errors) > 0:
 		msg := "OpenCode session failed: " + strings.Join(wr.Errors, "; ")
 		if hint := errorHint(wr.Errors); hint != "" {
 			msg += " — " + hint
 		}
-		f.step(ctx, rec, "wait", false, msg)
-		f.collect(ctx, dir, rec.SessionID, res)
-		return f.failed(ctx, rec, res, msg)
+		r.step(ctx, rec, "wait", false, msg)
+		r.collect(ctx, r.dir, rec.SessionID, r.res)
+		return r.failed(ctx, rec, r.res, msg)
 	}
-	f.step(ctx, rec, "wait", true, "session idle")
+	r.step(ctx, rec, "wait", true, "session idle")
+	return nil, nil
+}
 
-	// 5. Collect what the agent said and did, push its commits and open the PR, then verify.
-	f.collect(ctx, dir, rec.SessionID, res)
-	why, err := f.deliver(ctx, req, rec, dir, branch, res.Summary)
+// timedOut aborts a turn that outlived Timeout and says why, naming a failing LLM call if there is one.
+func (r *fixRun) timedOut(ctx context.Context, wr opencode.WaitResult) string {
+	msg := fmt.Sprintf("OpenCode session did not finish within %s", r.cfg.Timeout)
+	if wr.LastRetry.Type != "retry" {
+		// No retry event arrived in time (a slow first backoff): ask the server what it is doing now.
+		if st, err := r.cfg.OpenCode.Status(ctx, r.dir); err == nil && st[r.rec.SessionID].Type == "retry" {
+			wr.LastRetry = st[r.rec.SessionID]
+		}
+	}
+	if wr.LastRetry.Type == "retry" {
+		msg += fmt.Sprintf("; the LLM call was failing (retry %d: %s)", wr.LastRetry.Attempt, oneLine(wr.LastRetry.Message))
+	}
+	r.abort(r.dir, r.rec.SessionID, r.progress)
+	return msg + "; session aborted"
+}
+
+// deliverAndVerify collects what the agent said and did, pushes its commits and opens the pull
+// request, then verifies both through the GitHub API.
+func (r *fixRun) deliverAndVerify(ctx context.Context) (*Result, error) {
+	req, rec, res, branch := r.req, r.rec, r.res, r.branch
+	r.collect(ctx, r.dir, rec.SessionID, res)
+	why, err := r.deliver(ctx, req, rec, r.dir, branch, res.Summary)
 	if err != nil {
-		f.step(ctx, rec, "deliver", false, err.Error())
-		return f.failed(ctx, rec, res, err.Error())
+		r.step(ctx, rec, "deliver", false, err.Error())
+		return r.failed(ctx, rec, res, err.Error())
 	}
 	if why != "" {
-		return f.noPR(ctx, rec, res, why)
+		return r.noPR(ctx, rec, res, why)
 	}
-	if _, err := f.cfg.GitHub.GetBranch(ctx, req.Repo, branch); err != nil {
+	if _, err := r.cfg.GitHub.GetBranch(ctx, req.Repo, branch); err != nil {
 		if !errors.Is(err, github.ErrNotFound) {
 			return nil, fmt.Errorf("fixer: verify branch %s: %w", branch, err)
 		}
-		return f.noPR(ctx, rec, res, fmt.Sprintf("branch %s was not pushed to %s", branch, req.Repo))
+		return r.noPR(ctx, rec, res, fmt.Sprintf("branch %s was not pushed to %s", branch, req.Repo))
 	}
-	pr, err := f.cfg.GitHub.FindPullRequest(ctx, req.Repo, branch)
+	pr, err := r.cfg.GitHub.FindPullRequest(ctx, req.Repo, branch)
 	if errors.Is(err, github.ErrNotFound) {
-		return f.noPR(ctx, rec, res, fmt.Sprintf("branch %s exists but no pull request was opened for it", branch))
+		return r.noPR(ctx, rec, res, fmt.Sprintf("branch %s exists but no pull request was opened for it", branch))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fixer: verify pull request for %s: %w", branch, err)
 	}
-	progress(fmt.Sprintf("verified pull request %s (branch %s)", pr.URL, branch))
-	return f.finishPR(ctx, req, rec, res, pr, false)
+	r.progress(fmt.Sprintf("verified pull request %s (branch %s)", pr.URL, branch))
+	return r.finishPR(ctx, req, rec, res, pr, false)
 }
 
 // finishPR records the PR, links it from the issue once, and returns pr_open.
