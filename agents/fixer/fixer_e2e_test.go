@@ -178,6 +178,12 @@ func fixMessage(t *testing.T, req Request) *a2a.SendMessageRequest {
 // streamFix sends fix_issue over A2A streaming and returns the progress texts and the result artifact.
 func streamFix(t *testing.T, c *a2aclient.Client, req Request) ([]string, *Result, a2a.TaskState, error) {
 	t.Helper()
+	return streamFixWatching(t, c, req, nil)
+}
+
+// streamFixWatching is streamFix calling seen (when non-nil) with each progress line as it arrives.
+func streamFixWatching(t *testing.T, c *a2aclient.Client, req Request, seen func(string)) ([]string, *Result, a2a.TaskState, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var progress []string
@@ -193,6 +199,9 @@ func streamFix(t *testing.T, c *a2aclient.Client, req Request) ([]string, *Resul
 			if e.Status.Message != nil {
 				for _, p := range e.Status.Message.Parts {
 					progress = append(progress, p.Text())
+					if seen != nil {
+						seen(p.Text())
+					}
 				}
 			}
 		case *a2a.TaskArtifactUpdateEvent:
@@ -335,6 +344,8 @@ func TestConcurrentDuplicateRequestsShareOneRun(t *testing.T) {
 	errs := make([]error, 2)
 	var joined []string
 	var mu sync.Mutex
+	second := make(chan struct{}) // the second caller joined the first's run
+	var once sync.Once
 	for i := range 2 {
 		wg.Add(1)
 		go func(i int) {
@@ -343,11 +354,19 @@ func TestConcurrentDuplicateRequestsShareOneRun(t *testing.T) {
 				mu.Lock()
 				joined = append(joined, s)
 				mu.Unlock()
+				if strings.Contains(s, "already running") {
+					once.Do(func() { close(second) })
+				}
 			})
 		}(i)
 		if i == 0 {
 			waitForStep(t, sub, "dup", 1)
 		}
+	}
+	select { // without this the first run could finish before the second caller arrives
+	case <-second:
+	case <-time.After(time.Minute):
+		t.Fatal("the second caller never joined the running fix")
 	}
 	close(gate)
 	wg.Wait()
@@ -634,11 +653,24 @@ func TestFixloopKilledMidSessionResumesWithoutSecondSessionOrPR(t *testing.T) {
 	var progress []string
 	var res *Result
 	var err error
+	following := make(chan struct{})
+	var once sync.Once
 	go func() {
 		defer close(done)
-		progress, res, _, err = streamFix(t, c2, fx.request(fp, "kill")) // and the client retries
+		// The client retries; once its stream shows the run followed (resumed or joined), the held
+		// edit step may answer.
+		progress, res, _, err = streamFixWatching(t, c2, fx.request(fp, "kill"), func(s string) {
+			if strings.Contains(s, "resuming OpenCode session") || strings.Contains(s, "already running") {
+				once.Do(func() { close(following) })
+			}
+		})
 	}()
-	time.Sleep(500 * time.Millisecond)
+	select {
+	case <-following:
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the retried request never reported following the interrupted session")
+	}
 	close(gate)
 	<-done
 	if err != nil || res == nil || res.Status != StatusPROpen {
