@@ -202,7 +202,7 @@ func TestRequestPatternsNeverPoisonArgosVerdict(t *testing.T) {
 		h, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
 		return h != stableHash
 	}, 2*time.Minute)
-	soak(15 * time.Second)
+	soak(t, e, ns, 3)
 
 	// The attacker holds a valid read token (the Argo one): authentication alone does not make a
 	// request's patterns configuration.

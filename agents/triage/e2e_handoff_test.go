@@ -35,7 +35,7 @@ func TestHandoffLabelJulesOnRealCluster(t *testing.T) {
 		slackNotifyArgs(t, slackAPI, "C-alerts")...)...)
 	ns := e.NewNamespace(t, "handoff")
 	deployCanary(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
-	soak(40 * time.Second)
+	soak(t, e, ns, 8)
 
 	out, _ := pluginAnalyzeWith(t, srv, ns, "bad", "acme/handoff", "")
 	pulls := sink.Pulls("acme/handoff")

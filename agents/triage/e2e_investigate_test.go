@@ -19,7 +19,7 @@ func TestInvestigateServiceOnRealCluster(t *testing.T) {
 	srv := startServe(t, e, sinkURL, "acme/shop")
 	ns := e.NewNamespace(t, "investigate")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "sick", Replicas: 3, Env: map[string]string{"ERROR_RATE": "0.3"}})
-	soak(40 * time.Second)
+	soak(t, e, ns, 8)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -110,7 +110,7 @@ func TestOneVerdictFromEveryEntryPoint(t *testing.T) {
 	srv := startServe(t, e, sinkURL, "acme/one", slackNotifyArgs(t, slackAPI, "C-alerts")...)
 	ns := e.NewNamespace(t, "one")
 	deployCanary(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
-	soak(45 * time.Second)
+	soak(t, e, ns, 9)
 
 	viaMCP := mcpCompareCanary(t, srv.URL, map[string]any{"namespace": ns, "rollout": "bad"})
 	plugin, _ := pluginAnalyzeWith(t, srv, ns, "bad", "acme/one", "")

@@ -43,7 +43,7 @@ func TestKillAndRestartMidAnalysis(t *testing.T) {
 	srv := startServe(t, e, sinkURL, "acme/restart")
 	ns := e.NewNamespace(t, "restart")
 	deployCanary(t, e, ns, "crash", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
-	soak(40 * time.Second)
+	soak(t, e, ns, 8)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -188,9 +188,6 @@ func busyTraffic(t *testing.T, e *testenv.Env, ns, name string) {
 	}
 }
 
-// soak lets the traffic generator hit the pods so logs and metrics hold enough samples.
-func soak(d time.Duration) { time.Sleep(d) }
-
 func pluginAnalyze(t *testing.T, srv *serveProc, ns, rollout, repo string) (map[string]any, time.Duration) {
 	t.Helper()
 	// The operator says the colour differs on purpose (the plugin can only pass extraPrompt).
@@ -277,7 +274,7 @@ func TestPluginRouteOnRealCluster(t *testing.T) {
 		return
 	}
 	busyTraffic(t, e, ns, "good")
-	soak(45 * time.Second)
+	soak(t, e, ns, 9)
 
 	bad, took := pluginAnalyzeWith(t, srv, ns, "bad", "acme/shop", "")
 	t.Logf("bad canary (%s): %v in %s", badHash, bad, took)
