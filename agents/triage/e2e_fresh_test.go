@@ -20,8 +20,9 @@ import (
 )
 
 // installWebTemplate creates the shipped web-provider AnalysisTemplate (manifests/argo) pointed at
-// verdictURL, and the Secret holding the token the controller sends.
-func installWebTemplate(t *testing.T, e *testenv.Env, ns, verdictURL, token string) {
+// verdictURL, with mask patterns in its request body when given, and the Secret holding the token the
+// controller sends.
+func installWebTemplate(t *testing.T, e *testenv.Env, ns, verdictURL, token string, mask ...any) {
 	t.Helper()
 	if _, err := e.Clientset(t).CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "fixloop-argo-token"}, StringData: map[string]string{"token": token}}, metav1.CreateOptions{}); err != nil {
@@ -39,6 +40,9 @@ func installWebTemplate(t *testing.T, e *testenv.Env, ns, verdictURL, token stri
 	metrics, _, _ := unstructured.NestedSlice(u.Object, "spec", "metrics")
 	m := metrics[0].(map[string]any)
 	unstructured.SetNestedField(m, verdictURL, "provider", "web", "url")
+	if len(mask) > 0 {
+		unstructured.SetNestedSlice(m, mask, "provider", "web", "jsonBody", "mask")
+	}
 	metrics[0] = m
 	unstructured.SetNestedSlice(u.Object, metrics, "spec", "metrics")
 	u.SetNamespace(ns)

@@ -12,11 +12,8 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 	"github.com/a2aproject/a2a-go/v2/a2aclient"
 	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/testenv"
@@ -110,41 +107,9 @@ func TestWebProviderTemplateWithRealController(t *testing.T) {
 	token, authFile := argoToken(t)
 	srv := startServe(t, e, sinkURL, "acme/web", "--auth-file", authFile)
 	ns := e.NewNamespace(t, "webprov")
-	if _, err := e.Clientset(t).CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "fixloop-argo-token"}, StringData: map[string]string{"token": token}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
-	raw, err := os.ReadFile("../../manifests/argo/analysis-template-web.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tmpl map[string]any
-	if err := yaml.Unmarshal(raw, &tmpl); err != nil {
-		t.Fatal(err)
-	}
-	u := &unstructured.Unstructured{Object: tmpl}
-	metrics, _, _ := unstructured.NestedSlice(u.Object, "spec", "metrics")
-	m := metrics[0].(map[string]any)
-	unstructured.SetNestedField(m, srv.URL+"/argo/v1/verdict", "provider", "web", "url")
 	// The colour differs on purpose (as the demo tells fixloop).
-	unstructured.SetNestedSlice(m, []any{`color=\w+`}, "provider", "web", "jsonBody", "mask")
-	metrics[0] = m
-	unstructured.SetNestedSlice(u.Object, metrics, "spec", "metrics")
-	u.SetNamespace(ns)
-	if _, err := e.Dynamic(t).Resource(analysisTemplateGVR).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create AnalysisTemplate from manifests/argo/analysis-template-web.yaml: %v", err)
-	}
-	steps := func(name string) []map[string]any {
-		return []map[string]any{
-			{"setWeight": int64(20)},
-			{"pause": map[string]any{"duration": "40s"}},
-			{"analysis": map[string]any{
-				"templates": []any{map[string]any{"templateName": "fixloop-canary"}},
-				"args":      []any{map[string]any{"name": "rollout", "value": name}, map[string]any{"name": "namespace", "value": ns}},
-			}},
-		}
-	}
+	installWebTemplate(t, e, ns, srv.URL+"/argo/v1/verdict", token, `color=\w+`)
+	steps := func(name string) []map[string]any { return analysisSteps(ns, name, "40s") }
 	type outcome struct {
 		name string
 		env  map[string]string
