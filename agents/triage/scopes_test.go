@@ -2,41 +2,17 @@ package triage
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/fixloop/fixloop/internal/auth"
-	"github.com/fixloop/fixloop/internal/github"
-	"github.com/fixloop/fixloop/internal/github/ghsink"
-	"github.com/fixloop/fixloop/internal/judge"
-	"github.com/fixloop/fixloop/internal/redact"
 )
 
 // Attack from issue 14: /a2a/analyze (unauthenticated) filed issues and --read-only did not stop it.
 // An abort verdict now files an issue only for a caller holding scope issue on a writable server, and
 // delegates the fix only for one holding fix.
 func TestActNeedsScopesAndAWritableServer(t *testing.T) {
-	dir := "../../testdata/canary/5xx-increase"
-	in, err := judge.LoadFiles(judge.Files{Stable: dir + "/stable.log", Canary: dir + "/canary.log"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.Namespace, in.Rollout = "shop", "web"
-	v, err := judge.Judge(context.Background(), in, judge.Options{})
-	if err != nil || v.Verdict != judge.Abort {
-		t.Fatalf("judge: %+v %v", v, err)
-	}
-	sink, _ := ghsink.New(ghsink.Options{})
-	ts := httptest.NewServer(sink)
-	defer ts.Close()
-	sink.SetBaseURL(ts.URL)
-	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, _ := newTestTriage(t)
-	tr.cfg.GitHub, tr.cfg.DefaultRepo = gh, "acme/shop"
+	tr, v, sink := abortFixture(t)
 	tr.cfg.FixerURL = "http://127.0.0.1:1/agents/fixer" // never reached: the caller below lacks fix
 	act := func(ctx context.Context) *AnalyzeResult {
 		res := &AnalyzeResult{JudgeVerdict: *v, Namespace: "shop", Rollout: "web"}

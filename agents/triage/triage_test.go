@@ -138,10 +138,10 @@ func TestMasksFromPrompt(t *testing.T) {
 	}
 }
 
-// One failure, one fingerprint: the issue the triage agent files for testdata/canary/5xx-increase is
-// labelled with the judge's own fingerprint (what compare_canary and `fixloop judge` print), where the
-// old second fingerprint function filed it under another.
-func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
+// abortFixture is a triage agent filing into acme/shop on a local GitHub server, and the judge's abort
+// verdict on testdata/canary/5xx-increase.
+func abortFixture(t *testing.T) (*Triage, *judge.Verdict, *ghsink.Server) {
+	t.Helper()
 	dir := "../../testdata/canary/5xx-increase"
 	in, err := judge.LoadFiles(judge.Files{Stable: dir + "/stable.log", Canary: dir + "/canary.log"})
 	if err != nil {
@@ -157,7 +157,7 @@ func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(sink)
-	defer ts.Close()
+	t.Cleanup(ts.Close)
 	sink.SetBaseURL(ts.URL)
 	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
 	if err != nil {
@@ -165,6 +165,14 @@ func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
 	}
 	tr, _ := newTestTriage(t)
 	tr.cfg.GitHub, tr.cfg.DefaultRepo = gh, "acme/shop"
+	return tr, v, sink
+}
+
+// One failure, one fingerprint: the issue the triage agent files for testdata/canary/5xx-increase is
+// labelled with the judge's own fingerprint (what compare_canary and `fixloop judge` print), where the
+// old second fingerprint function filed it under another.
+func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
+	tr, v, sink := abortFixture(t)
 	for i := range 2 { // a second analysis of the same failure comments, never files again
 		res := &AnalyzeResult{JudgeVerdict: *v, Namespace: "shop", Rollout: "web"}
 		tr.act(context.Background(), AnalyzeInput{Namespace: "shop", Rollout: "web"}, analysisInputs{RepoURL: "acme/shop"}, fmt.Sprintf("op-%d", i), res, nop)
