@@ -47,7 +47,7 @@ func TestTwoReplicasOnePostgresFileOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	soak(40 * time.Second)
+	soak(t, e, ns, 8)
 
 	// 1. Three analyses of "bad" on each replica at once; GitHub holds each replica's first issue search
 	// until the other's arrives (or 5 s pass), so both file at the same moment.
