@@ -4,8 +4,10 @@
 package manifests_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -123,4 +125,59 @@ func TestHAComponent(t *testing.T) {
 	if object(t, m, "NetworkPolicy", "fixloop-store") == nil {
 		t.Fatal("no egress to PostgreSQL")
 	}
+}
+
+// The namespaced component leaves no cluster-wide grant and gives the Role every namespaced rule of
+// the ClusterRole (the two cannot drift apart unnoticed).
+func TestNamespacedComponent(t *testing.T) {
+	dir := t.TempDir()
+	here, _ := filepath.Abs(".")
+	rel, err := filepath.Rel(dir, here)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := "resources: [" + rel + "]\ncomponents: [" + filepath.Join(rel, "namespaced") + "]\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := render(t, dir)
+	if object(t, m, "ClusterRole", "fixloop") != nil || object(t, m, "ClusterRoleBinding", "fixloop") != nil {
+		t.Fatal("the namespaced install still grants cluster-wide rights")
+	}
+	role, binding := object(t, m, "Role", "fixloop"), object(t, m, "RoleBinding", "fixloop")
+	if role == nil || binding == nil || dig(binding, "subjects", 0, "name") != "fixloop" || dig(binding, "subjects", 0, "namespace") != "fixloop" {
+		t.Fatalf("Role %v RoleBinding %v", role, binding)
+	}
+	cluster := object(t, render(t, "."), "ClusterRole", "fixloop")
+	clusterScoped := map[string]bool{"namespaces": true, "tokenreviews": true, "clusteranalysistemplates": true}
+	for _, want := range grants(dig(cluster, "rules")) {
+		if !clusterScoped[want[1]] && !slices.Contains(grants(dig(role, "rules")), want) {
+			t.Errorf("the namespaced Role lacks %v of the ClusterRole", want)
+		}
+	}
+}
+
+// grants flattens RBAC rules to {group, resource, verb} triples.
+func grants(rules any) [][3]string {
+	var out [][3]string
+	list, _ := rules.([]any)
+	for _, r := range list {
+		for _, g := range strs(dig(r, "apiGroups")) {
+			for _, res := range strs(dig(r, "resources")) {
+				for _, v := range strs(dig(r, "verbs")) {
+					out = append(out, [3]string{g, res, v})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func strs(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, s := range l {
+		out = append(out, fmt.Sprint(s))
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -181,7 +182,7 @@ func Explain(err error, server, what string) error {
 	case apierrors.IsNotFound(err):
 		return &Error{Kind: KindNotFound, Err: fmt.Errorf("%s: not found (check the namespace and name): %w", what, err)}
 	case apierrors.IsForbidden(err):
-		return &Error{Kind: KindForbidden, Err: fmt.Errorf("%s: forbidden by RBAC (grant fixloop's identity this verb with a Role/ClusterRole binding): %w", what, err)}
+		return &Error{Kind: KindForbidden, Err: fmt.Errorf("%s: forbidden by RBAC: %s: %w", what, missingPermission(err), err)}
 	case apierrors.IsUnauthorized(err):
 		return &Error{Kind: KindUnauthorized, Err: fmt.Errorf("%s: credentials rejected by the API server at %s (refresh the kubeconfig credentials): %w", what, server, err)}
 	case meta.IsNoMatchError(err):
@@ -231,4 +232,24 @@ func isNetErr(err error) bool {
 	return errors.As(err, &oe) || errors.As(err, &ne) || errors.As(err, &ue) ||
 		errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused") ||
 		strings.Contains(err.Error(), "no such host")
+}
+
+// forbiddenRE reads the apiserver's RBAC denial: `User "u" cannot list resource "pods" in API group ""
+// in the namespace "shop"` (the group and namespace parts are optional).
+var forbiddenRE = regexp.MustCompile(`User "([^"]*)" cannot (\S+) resource "([^"]*)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?`)
+
+// missingPermission names the rule a denied request lacks and where to add it, so an operator can
+// grant exactly that (manifests/rbac.yaml, or the per-namespace Role of manifests/namespaced).
+func missingPermission(err error) string {
+	m := forbiddenRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "grant fixloop's identity this verb with a Role/ClusterRole binding"
+	}
+	user, verb, resource, group, ns := m[1], m[2], m[3], m[4], m[5]
+	where := "cluster-wide (ClusterRole)"
+	if ns != "" {
+		where = fmt.Sprintf("in namespace %q (Role or ClusterRole)", ns)
+	}
+	return fmt.Sprintf("%s lacks permission %q on %q (apiGroups: [%q]) %s; add it to the role bound to it (manifests/rbac.yaml, or manifests/namespaced for per-namespace Roles)",
+		user, verb, resource, group, where)
 }
