@@ -70,6 +70,22 @@ func freePort(t *testing.T) int {
 	return p
 }
 
+// asShipped applies the ServiceAccount and roles of manifests/ to the test cluster and returns a
+// kubeconfig acting as that ServiceAccount: fixloop serve runs with exactly the rights it ships with.
+func asShipped(t *testing.T, e *testenv.Env) string {
+	t.Helper()
+	var docs []string
+	for _, f := range []string{"namespace.yaml", "serviceaccount.yaml", "rbac.yaml"} {
+		raw, err := os.ReadFile("../../manifests/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(raw))
+	}
+	e.ApplyRBAC(t, []byte(strings.Join(docs, "\n---\n")), "fixloop")
+	return e.ImpersonatingKubeconfig(t, "fixloop", "fixloop")
+}
+
 // serveProc is a real `fixloop serve` process.
 type serveProc struct {
 	t        *testing.T
@@ -87,7 +103,7 @@ func startServe(t *testing.T, e *testenv.Env, sinkURL, repo string, extra ...str
 	port := freePort(t)
 	dir := t.TempDir()
 	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(dir, "serve.log"), stateDir: filepath.Join(dir, "state"),
-		args: []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", e.Kubeconfig, "--prometheus-url", e.PrometheusURL,
+		args: []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", asShipped(t, e), "--prometheus-url", e.PrometheusURL,
 			"--github-base-url", sinkURL, "--github-repo", repo, "--plugin-route", "verdicts"}}
 	p.args = append(append(p.args, "--state-dir", p.stateDir), extra...)
 	p.env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=")
