@@ -77,9 +77,8 @@ func mountSlack(mux *http.ServeMux, cfg *config.Config, b *fxslack.Bridge, logge
 	}
 	if cfg.Slack.AppToken != "" {
 		go func() { // lives as long as the process, like the other background loops of serve
-			if err := b.RunSocketMode(context.Background()); err != nil {
-				logger.Error("slack socket mode stopped", "err", err)
-			}
+			// RunSocketMode only returns when the connection loop gives up: always an error.
+			logger.Error("slack socket mode stopped", "err", b.RunSocketMode(context.Background()))
 		}()
 		logger.Info("slack bridge on over socket mode")
 	}
