@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/testenv"
@@ -21,16 +22,22 @@ import (
 
 // rolloutsDemoCases are the revisions of argoproj/rollouts-demo (blue) under test. Its ERROR_RATE is the
 // share of requests answered 200 (see its source), so 70 means 30% HTTP 500; LATENCY is seconds.
-// lines is how many request lines each canary pod logs before it is judged (see wait_data_test.go).
+// stable is the stable revision's env; lines is how many request lines each canary pod logs before it
+// is judged (see wait_data_test.go); kind is the evidence an abort must rest on (compare_canary).
+// In "slower" both sides log a duration (rollouts-demo logs LATENCY as it is configured and sleeps its
+// whole seconds), so the durations themselves are compared like a latency metric.
 var rolloutsDemoCases = []struct {
 	name    string
+	stable  map[string]string
 	env     map[string]string
 	verdict string
 	lines   int
+	kind    string
 }{
-	{"colour", map[string]string{"COLOR": "green"}, "promote", canaryLogLinesWanted},
-	{"errors", map[string]string{"ERROR_RATE": "70"}, "abort", canaryLogLinesWanted},
-	{"latency", map[string]string{"LATENCY": "2"}, "abort", canaryLogLinesToCompare},
+	{"colour", nil, map[string]string{"COLOR": "green"}, "promote", canaryLogLinesWanted, ""},
+	{"errors", nil, map[string]string{"ERROR_RATE": "70"}, "abort", canaryLogLinesWanted, judge.KindFailedRequests},
+	{"latency", nil, map[string]string{"LATENCY": "2"}, "abort", canaryLogLinesToCompare, ""},
+	{"slower", map[string]string{"LATENCY": "0.5"}, map[string]string{"LATENCY": "2"}, "abort", canaryLogLinesToCompare, judge.KindLogLatency},
 }
 
 func requireRolloutsDemo(t *testing.T, e *testenv.Env) {
@@ -62,7 +69,7 @@ func TestRolloutsDemoCompareCanary(t *testing.T) {
 	}
 	hashes := map[string]string{}
 	for _, c := range rolloutsDemoCases {
-		deploy(t, e, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage})
+		deploy(t, e, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage, Env: c.stable})
 		hashes[c.name] = canaryOf(t, e, ns, c.name, c.env)
 	}
 	for _, c := range rolloutsDemoCases {
@@ -78,6 +85,9 @@ func TestRolloutsDemoCompareCanary(t *testing.T) {
 		t.Logf("%s: %s (%d) %s", c.name, out.Verdict, out.Confidence, out.Analysis)
 		if out.Verdict != c.verdict {
 			t.Errorf("%s: compare_canary says %s, want %s: %s", c.name, out.Verdict, c.verdict, out.Analysis)
+		}
+		if c.kind != "" && !hasBlocking(out.Evidence, c.kind) {
+			t.Errorf("%s: no blocking %s evidence: %s", c.name, c.kind, out.Analysis)
 		}
 	}
 }
@@ -108,7 +118,7 @@ func TestRolloutsDemoWebProvider(t *testing.T) {
 	}
 	hashes := map[string]string{}
 	for _, c := range rolloutsDemoCases {
-		deploy(t, e, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage, Steps: steps})
+		deploy(t, e, ns, testenv.DemoRollout{Name: c.name, Image: testenv.RolloutsDemoImage, Steps: steps, Env: c.stable})
 		hashes[c.name] = canaryOf(t, e, ns, c.name, c.env)
 	}
 	for _, c := range rolloutsDemoCases {
@@ -130,6 +140,15 @@ func TestRolloutsDemoWebProvider(t *testing.T) {
 			t.Logf("%s: %s", c.name, v)
 		}
 	}
+}
+
+func hasBlocking(ev []judge.Evidence, kind string) bool {
+	for _, e := range ev {
+		if e.Kind == kind && (e.Severity == judge.SeverityCritical || e.Severity == judge.SeverityWarning) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastMeasuredValue is the value (the web provider keeps fixloop's JSON answer) of a run's last measurement.
