@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 )
 
@@ -152,4 +153,46 @@ current-context: fixloop-testenv
 		return err
 	}
 	return os.WriteFile(path, fmt.Appendf(nil, tmpl, server, caFile, user, certFile, keyFile, user), 0o600)
+}
+
+// loadPKI reads the environment's CA back from dir (written by newPKI when the environment started).
+func loadPKI(dir string) (*pki, error) {
+	p := &pki{dir: dir, CAFile: filepath.Join(dir, "ca.crt")}
+	certPEM, err := os.ReadFile(p.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if err != nil {
+		return nil, err
+	}
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, fmt.Errorf("the CA in %s is not PEM", dir)
+	}
+	if p.caCert, err = x509.ParseCertificate(cb.Bytes); err != nil {
+		return nil, err
+	}
+	if p.caKey, err = x509.ParseECPrivateKey(kb.Bytes); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ServingCert issues a serving certificate for 127.0.0.1 and localhost signed by the environment's CA
+// (for a test's own server that the cluster's components must trust) and returns it, its key and the
+// CA file, all under the test's temporary directory.
+func (e *Env) ServingCert(t testing.TB, name string) (certFile, keyFile, caFile string) {
+	t.Helper()
+	ca, err := loadPKI(filepath.Join(e.Dir, "pki"))
+	if err != nil {
+		t.Fatalf("reading the test environment's CA: %v", err)
+	}
+	ca.dir = t.TempDir()
+	certFile, keyFile, err = ca.issue(name, name, nil, []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile, ca.CAFile
 }

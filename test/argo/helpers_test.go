@@ -36,6 +36,8 @@ var (
 // serve is a real `fixloop serve` process (test/fixloopserve) reading the test cluster.
 type serve struct {
 	URL string
+	// CAFile verifies the server's certificate when it serves HTTPS (startServeTLS).
+	CAFile string
 	*fixloopserve.Server
 }
 
@@ -44,6 +46,15 @@ func startServe(t *testing.T, e *testenv.Env, promURL string, extra ...string) *
 	args := append([]string{"--kubeconfig", e.Kubeconfig, "--prometheus-url", promURL}, extra...)
 	s := fixloopserve.StartArgs(t, args, "FIXLOOP_LLM=none")
 	return &serve{URL: s.Base, Server: s}
+}
+
+// startServeTLS serves HTTPS with a certificate signed by the test environment's CA (CAFile).
+func startServeTLS(t *testing.T, e *testenv.Env, promURL string, extra ...string) *serve {
+	t.Helper()
+	cert, key, ca := e.ServingCert(t, "fixloop")
+	args := append([]string{"--kubeconfig", e.Kubeconfig, "--prometheus-url", promURL, "--tls-cert", cert, "--tls-key", key}, extra...)
+	s := fixloopserve.StartTLS(t, ca, args, "FIXLOOP_LLM=none")
+	return &serve{URL: s.Base, CAFile: ca, Server: s}
 }
 
 // blackhole accepts connections and never answers: a Prometheus that makes every analysis slow.

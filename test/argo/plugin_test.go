@@ -35,21 +35,14 @@ func TestFixloopPluginVerdicts(t *testing.T) {
 	e := testenv.Get(t)
 	requirePlugin(t, e, testenv.FixloopPluginName)
 	authFlags, tokenFile := withToken(t)
-	srv := startServe(t, e, e.PrometheusURL, authFlags...)
-	// The route refuses a caller without the token; the plugin below sends it from tokenFile.
-	resp, err := http.Post(srv.URL+"/argo/v1/analyses", "application/json", strings.NewReader(`{"id":"x","namespace":"a","rollout":"b"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("POST /argo/v1/analyses without a token = %d, want 401", resp.StatusCode)
-	}
+	// As shipped for production: HTTPS (the plugin verifies fixloop's certificate with caFile) and a token.
+	srv := startServeTLS(t, e, e.PrometheusURL, authFlags...)
+	refusesWithoutToken(t, srv)
 	ns := e.NewNamespace(t, "plugin")
 	// The shipped template, with the test's token file and the colour declared intended.
 	name := createShippedTemplate(t, e, ns, "analysis-template-fixloop.yaml", srv.URL, func(p map[string]any) {
 		cfg := p["plugin"].(map[string]any)[testenv.FixloopPluginName].(map[string]any)
-		cfg["tokenFile"] = tokenFile
+		cfg["tokenFile"], cfg["caFile"] = tokenFile, srv.CAFile
 		cfg["pollSeconds"], cfg["mask"] = int64(2), []any{`color=\w+`}
 	})
 	steps := indefiniteAnalysisSteps(name)
@@ -155,6 +148,19 @@ func TestFixloopPluginSlowAnalysisDoesNotBlockAndDeadFixloopNeverPasses(t *testi
 		t.Errorf("no measurement says fixloop was unreachable: %q", messages)
 	}
 	t.Logf("slow run: %s, measurements %v %q", runPhase(run), phases, messages)
+}
+
+// refusesWithoutToken: the plugin's route answers 401 to a caller without the token (over verified TLS).
+func refusesWithoutToken(t *testing.T, srv *serve) {
+	t.Helper()
+	resp, err := srv.Client.Post(srv.URL+"/argo/v1/analyses", "application/json", strings.NewReader(`{"id":"x","namespace":"a","rollout":"b"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("POST /argo/v1/analyses without a token = %d, want 401", resp.StatusCode)
+	}
 }
 
 func orEmpty(u *unstructured.Unstructured) *unstructured.Unstructured {

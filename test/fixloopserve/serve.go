@@ -5,6 +5,8 @@ package fixloopserve
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"os"
@@ -45,8 +47,10 @@ type Server struct {
 	// Bin is the fixloop binary it runs; Home its private HOME (clients that start `fixloop mcp` over
 	// stdio beside it can share it).
 	Bin, Home string
-	log       *lockedBuffer
-	cmd       *exec.Cmd
+	// Client reaches the server (with StartTLS, trusting only the given CA).
+	Client *http.Client
+	log    *lockedBuffer
+	cmd    *exec.Cmd
 }
 
 // Log is what the server wrote to stderr so far.
@@ -62,6 +66,22 @@ func Start(t testing.TB, env ...string) *Server {
 // StartArgs is Start with more `fixloop serve` flags (args).
 func StartArgs(t testing.TB, args []string, env ...string) *Server {
 	t.Helper()
+	return start(t, "", args, env)
+}
+
+// StartTLS is StartArgs for a server given --tls-cert/--tls-key in args: Base is https://localhost:PORT
+// and the readiness poll verifies the server's certificate against caFile.
+func StartTLS(t testing.TB, caFile string, args []string, env ...string) *Server {
+	t.Helper()
+	return start(t, caFile, args, env)
+}
+
+func start(t testing.TB, caFile string, args, env []string) *Server {
+	t.Helper()
+	scheme, client := "http", http.DefaultClient
+	if caFile != "" {
+		scheme, client = "https", tlsClient(t, caFile)
+	}
 	bin := Bin(t)
 	addr, err := freeport.Addr()
 	if err != nil {
@@ -77,10 +97,10 @@ func StartArgs(t testing.TB, args []string, env ...string) *Server {
 	}
 	t.Cleanup(func() { stop(cmd) })
 	_, port, _ := net.SplitHostPort(addr)
-	s := &Server{Base: "http://localhost:" + port, Bin: bin, Home: home, log: logs, cmd: cmd}
+	s := &Server{Base: scheme + "://localhost:" + port, Bin: bin, Home: home, Client: client, log: logs, cmd: cmd}
 	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true,
 		func(context.Context) (bool, error) {
-			resp, err := http.Get("http://" + addr + "/healthz")
+			resp, err := client.Get(scheme + "://" + addr + "/healthz")
 			if err != nil {
 				return false, nil // not listening yet
 			}
@@ -91,6 +111,20 @@ func StartArgs(t testing.TB, args []string, env ...string) *Server {
 		t.Fatalf("fixloop serve did not answer /healthz within a minute:\n%s", logs.String())
 	}
 	return s
+}
+
+// tlsClient trusts only the CA in caFile.
+func tlsClient(t testing.TB, caFile string) *http.Client {
+	t.Helper()
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		t.Fatalf("%s holds no PEM certificate", caFile)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 }
 
 // Kill ends the server at once (SIGKILL), as a crash would, and waits for it to exit.
