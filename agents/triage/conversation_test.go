@@ -55,12 +55,9 @@ func serveTriage(t *testing.T, tr *Triage) string {
 
 func textOf(m *a2a.Message) string { return agents.MessageText(m) }
 
-// The old executor failed "investigate shop" with "namespace is required" and then refused the answer
-// (the task was terminal). Now it asks, and the answer in the same task completes the request.
-func TestMissingNamespaceIsAskedAndTheAnswerContinuesTheTask(t *testing.T) {
-	base := startTriageHost(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// triageClient is an A2A client of the triage agent served at base, built from its card.
+func triageClient(ctx context.Context, t *testing.T, base string) *a2aclient.Client {
+	t.Helper()
 	card, err := agentcard.DefaultResolver.Resolve(ctx, base+"/agents/triage")
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +66,16 @@ func TestMissingNamespaceIsAskedAndTheAnswerContinuesTheTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// The old executor failed "investigate shop" with "namespace is required" and then refused the answer
+// (the task was terminal). Now it asks, and the answer in the same task completes the request.
+func TestMissingNamespaceIsAskedAndTheAnswerContinuesTheTask(t *testing.T) {
+	base := startTriageHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := triageClient(ctx, t, base)
 	res, err := c.SendMessage(ctx, &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("investigate shop"))})
 	if err != nil {
 		t.Fatal(err)

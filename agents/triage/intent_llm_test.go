@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/a2aproject/a2a-go/v2/a2a"
-	"github.com/a2aproject/a2a-go/v2/a2aclient"
-	"github.com/a2aproject/a2a-go/v2/a2aclient/agentcard"
 
 	"github.com/fixloop/fixloop/internal/llm"
 	"github.com/fixloop/fixloop/internal/llm/providers"
@@ -114,15 +112,7 @@ func TestFreeTextRunsTheSkillTheModelCalled(t *testing.T) {
 	base := serveTriage(t, tr)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	card, err := agentcard.DefaultResolver.Resolve(ctx, base+"/agents/triage")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := a2aclient.NewFromCard(ctx, card)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := c.SendMessage(ctx, &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("hmm, how is that payment thing doing over there"))})
+	res, err := triageClient(ctx, t, base).SendMessage(ctx, &a2a.SendMessageRequest{Message: a2a.NewMessage(a2a.MessageRoleUser, a2a.NewTextPart("hmm, how is that payment thing doing over there"))})
 	if err != nil {
 		t.Fatal(err)
 	}
