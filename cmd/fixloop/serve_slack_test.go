@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"github.com/slack-go/slack/slacktest"
 
 	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/store"
 )
 
 // On a server that requires bearer tokens, Slack's signed requests reach the bridge and unsigned ones
@@ -103,7 +105,7 @@ func TestServeSlackMentionConversation(t *testing.T) {
 	if !strings.Contains(q.Get("text"), "Answer in this thread") {
 		t.Errorf("question %q does not say how to answer", q.Get("text"))
 	}
-	slackPostRaw(t, base, "/slack/events", secret, event("Ev2", `{"type":"message","user":"U1","text":"default","ts":"1700000002.000001","thread_ts":"1700000001.000001","channel":"C1"}`))
+	slackPostRaw(t, base, "/slack/events", secret, event("Ev2", `{"type":"message","user":"U2","text":"default","ts":"1700000002.000001","thread_ts":"1700000001.000001","channel":"C1"}`))
 	a, _ := rec.waitFor(t, next, time.Minute, func(f url.Values) bool {
 		return f.Get("method") == "chat.update" && strings.Contains(f.Get("text"), "default/shop")
 	})
@@ -133,5 +135,32 @@ func slackPostRaw(t *testing.T, base, path, secret string, form url.Values) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s: %d", path, resp.StatusCode)
+	}
+}
+
+// fix takes only issues fixloop filed: the fingerprint and repository come from its record, never from
+// a URL or an issue's editable text; a malformed URL gets the usage before any confirmation.
+func TestSlackFixOnlyFixloopsIssues(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.PutIssue(ctx, store.IssueRecord{Fingerprint: "abc123", Repo: "acme/shop", Number: 7, URL: "https://github.com/acme/shop/issues/7", State: "open"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkFix([]string{"file:///etc/passwd"}); err == nil {
+		t.Error("a non-issue URL passed the check")
+	}
+	if what, err := checkFix([]string{"<https://github.com/acme/shop/issues/7>"}); err != nil || !strings.Contains(what, "issues/7") {
+		t.Errorf("Slack's <url> form: %q %v", what, err)
+	}
+	env := slackEnv{store: st}
+	if _, err := env.fix(ctx, []string{"https://github.com/acme/other/issues/7"}, func(string) {}); err == nil || !strings.Contains(err.Error(), "not an issue fixloop filed") {
+		t.Errorf("someone else's issue: %v", err)
+	}
+	if _, err := env.fix(ctx, []string{"https://github.com/acme/shop/issues/7"}, func(string) {}); err == nil || !strings.Contains(err.Error(), "no fixer agent") {
+		t.Errorf("fixloop's issue without a fixer: %v", err)
 	}
 }

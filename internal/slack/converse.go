@@ -15,6 +15,8 @@ type Turn struct {
 	TaskID, ContextID string
 	// InputRequired: the agent asked a question; the thread's next message answers it.
 	InputRequired bool
+	// Owner is the Slack user whose task it is (set by the bridge).
+	Owner string
 }
 
 // Converse sends a Slack user's free text to the triage agent (over A2A) and returns its answer;
@@ -25,21 +27,24 @@ type Converse func(ctx context.Context, in Turn, progress func(string)) (*Turn, 
 func (b *Bridge) converse(req request) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout(0))
 	defer cancel()
-	ctx = auth.WithIdentity(ctx, slackIdentity(req.User, auth.ScopeRead))
 	key := req.Channel + "/" + req.Thread
-	in := Turn{Text: req.Text}
+	in, owner := Turn{Text: req.Text}, req.User
 	if prev, ok := b.threads.get(key); ok {
 		in.ContextID = prev.ContextID
 		if prev.InputRequired {
-			in.TaskID = prev.TaskID
+			// Anyone in the thread may answer the agent's question; the task stays its asker's (A2A
+			// tasks are visible to their creator only), and a conversation only reads.
+			in.TaskID, owner = prev.TaskID, prev.Owner
 		}
 	}
+	ctx = auth.WithIdentity(ctx, slackIdentity(owner, auth.ScopeRead))
 	ts := b.post(ctx, req.Channel, req.Thread, "⏳ working…")
 	out, err := b.Converse(ctx, in, b.progress(ctx, req.Channel, ts, "⏳ "))
 	if err != nil {
 		b.show(ctx, req.Channel, req.Thread, ts, &Reply{Text: "The triage agent failed: " + err.Error()})
 		return
 	}
+	out.Owner = owner
 	b.threads.put(key, *out)
 	text := out.Text
 	if out.InputRequired {

@@ -235,7 +235,7 @@ func TestMentionConversesInThread(t *testing.T) {
 	signedSend(t, srv, "/slack/events", mention)
 	signedSend(t, srv, "/slack/events", strings.Replace(mention, `"event_time"`, `"retry":1,"event_time"`, 1)) // retry: same event id
 	b.Wait()
-	reply := eventJSON("Ev2", `{"type":"message","user":"U1","text":"shop","ts":"1700000002.000001","thread_ts":"1700000001.000001","channel":"C1"}`)
+	reply := eventJSON("Ev2", `{"type":"message","user":"U2","text":"shop","ts":"1700000002.000001","thread_ts":"1700000001.000001","channel":"C1"}`)
 	signedSend(t, srv, "/slack/events", reply)
 	unrelated := eventJSON("Ev3", `{"type":"message","user":"U1","text":"lunch?","ts":"1700000003.000001","thread_ts":"1699999999.000001","channel":"C1"}`)
 	signedSend(t, srv, "/slack/events", unrelated)
