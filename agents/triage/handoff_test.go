@@ -225,3 +225,25 @@ func TestWebhookSignatureAndNudge(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A replica that posted the mention and died before recording it leaves a begun hand-off; the replica
+// taking it over applies it again, which for a mention must not summon the agent a second time.
+func TestMentionHandoffTakenOverPostsOnce(t *testing.T) {
+	v := abortVerdict(t)
+	tr, sink := handoffSetup(t, "mention", "@claude please fix this", &ghsink.ScriptedAgent{Mention: "@claude"}, HandoffConfig{})
+	first := analyse(tr, v, "op-1")
+	if first.Issue == nil || first.Handoff == nil {
+		t.Fatalf("no hand-off: %+v %v %q", first.Handoff, first.Notes, first.FixerError)
+	}
+	rec, found, err := tr.loadHandoff(context.Background(), first.Fingerprint)
+	if err != nil || !found {
+		t.Fatalf("hand-off record: %v %v", found, err)
+	}
+	rec.HandedOffAt, rec.Obs = time.Time{}, github.Observation{} // as the dead replica left it: begun
+	tr.saveHandoff(context.Background(), rec)
+	again := analyse(tr, v, "op-2")
+	if again.Handoff == nil || again.FixerError != "" {
+		t.Fatalf("takeover: %+v %q", again.Handoff, again.FixerError)
+	}
+	assertHandedOffOnce(t, sink, first.Issue.Number, "mention", "@claude please fix this")
+}

@@ -51,9 +51,31 @@ func (g *GitHub) HandOff(ctx context.Context, repo string, number int, h Handoff
 			return r, err
 		})
 	case "mention":
+		// Labels and assignees are idempotent; a comment is not: a replica taking over a hand-off whose
+		// first attempt died mid-call must not summon the agent twice.
+		posted, err := g.mentioned(ctx, owner, name, number)
+		if err != nil || posted {
+			return err
+		}
 		return g.comment(ctx, owner, name, number, handoffMarker+"\n"+h.Value)
 	}
 	return fmt.Errorf("github: hand-off kind %q is not label, assignee or mention", h.Kind)
+}
+
+// mentioned reports whether fixloop's hand-off comment is on the issue. It reads the first 100
+// comments: the hand-off follows the issue's filing, so its comment is among the first.
+func (g *GitHub) mentioned(ctx context.Context, owner, name string, number int) (bool, error) {
+	var comments []*gh.IssueComment
+	err := g.call(ctx, fmt.Sprintf("list comments of #%d", number), func() (r *gh.Response, err error) {
+		comments, r, err = g.c.Issues.ListComments(ctx, owner, name, number, &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}})
+		return r, err
+	})
+	for _, c := range comments {
+		if strings.HasPrefix(c.GetBody(), handoffMarker) {
+			return true, nil
+		}
+	}
+	return false, err
 }
 
 // Observation is what fixloop has seen of a handed-off issue through the API, and the ETags that let
