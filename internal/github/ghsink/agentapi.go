@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -75,57 +74,43 @@ func (b *bufferedWriter) WriteHeader(code int)        { b.code = code }
 // NotModified counts the conditional GETs answered 304.
 func (s *Server) NotModified() int { s.mu.Lock(); defer s.mu.Unlock(); return s.notModified }
 
-// routeAgentAPI serves assignees and commit statuses; false when the path is not one of them.
-func (s *Server) routeAgentAPI(w http.ResponseWriter, r *http.Request, repoName string, rest []string, body []byte) bool {
-	switch {
-	case len(rest) == 3 && rest[0] == "issues" && rest[2] == "assignees" && r.Method == http.MethodPost:
-		n, err := strconv.Atoi(rest[1])
-		is := s.repo(repoName).Issues[n]
-		if err != nil || is == nil {
-			apiError(w, http.StatusNotFound, "Not Found")
-			return true
-		}
-		var in struct {
-			Assignees []string `json:"assignees"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			apiError(w, http.StatusBadRequest, "Problems parsing JSON")
-			return true
-		}
-		for _, a := range in.Assignees {
-			if !assigned(is, a) {
-				is.Assignees = append(is.Assignees, User{Login: a, ID: s.id(), Type: "User"})
-			}
-		}
-		is.UpdatedAt = s.now().UTC()
-		s.saveLocked()
-		writeJSON(w, http.StatusCreated, is)
-		return true
-	case len(rest) == 4 && rest[0] == "commits" && rest[3] == "status" || len(rest) == 3 && rest[0] == "commits" && rest[2] == "status":
-		s.combinedStatus(w, repoName, rest[1])
-		return true
-	case len(rest) == 2 && rest[0] == "statuses" && r.Method == http.MethodPost:
-		var in struct {
-			State   string `json:"state"`
-			Context string `json:"context"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil || in.State == "" {
-			apiError(w, http.StatusUnprocessableEntity, "Validation Failed: state is required")
-			return true
-		}
-		repo := s.repo(repoName)
-		if repo.Statuses == nil {
-			repo.Statuses = map[string]map[string]string{}
-		}
-		if repo.Statuses[rest[1]] == nil {
-			repo.Statuses[rest[1]] = map[string]string{}
-		}
-		repo.Statuses[rest[1]][in.Context] = in.State
-		s.saveLocked()
-		writeJSON(w, http.StatusCreated, map[string]string{"state": in.State, "context": in.Context})
-		return true
+func (s *Server) addAssignees(w http.ResponseWriter, r *http.Request, _ *Repo, is *Issue) {
+	var in struct {
+		Assignees []string `json:"assignees"`
 	}
-	return false
+	if err := json.Unmarshal(body(r), &in); err != nil {
+		apiError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	for _, a := range in.Assignees {
+		if !assigned(is, a) {
+			is.Assignees = append(is.Assignees, User{Login: a, ID: s.id(), Type: "User"})
+		}
+	}
+	is.UpdatedAt = s.now().UTC()
+	s.saveLocked()
+	writeJSON(w, http.StatusCreated, is)
+}
+
+func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		State   string `json:"state"`
+		Context string `json:"context"`
+	}
+	if err := json.Unmarshal(body(r), &in); err != nil || in.State == "" {
+		apiError(w, http.StatusUnprocessableEntity, "Validation Failed: state is required")
+		return
+	}
+	repo, sha := s.repo(repoOf(r)), r.PathValue("sha")
+	if repo.Statuses == nil {
+		repo.Statuses = map[string]map[string]string{}
+	}
+	if repo.Statuses[sha] == nil {
+		repo.Statuses[sha] = map[string]string{}
+	}
+	repo.Statuses[sha][in.Context] = in.State
+	s.saveLocked()
+	writeJSON(w, http.StatusCreated, map[string]string{"state": in.State, "context": in.Context})
 }
 
 func assigned(is *Issue, login string) bool {

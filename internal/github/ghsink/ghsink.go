@@ -125,6 +125,7 @@ type Server struct {
 	gitRepos    map[string]string // owner/name → bare repository path
 	faults      []Fault
 	requests    []Request
+	mux         *http.ServeMux    // the REST routes (routes.go)
 	token       string            // required bearer token ("" = any or none)
 	users       map[string]string // extra accepted tokens → the login acting with them
 	baseURL     string
@@ -170,6 +171,7 @@ func New(o Options) (*Server, error) {
 	if s.gitRepos == nil {
 		s.gitRepos = map[string]string{}
 	}
+	s.mux = s.routes()
 	return s, nil
 }
 
@@ -380,62 +382,6 @@ func (s *Server) writeFault(w http.ResponseWriter, f Fault) {
 	}
 }
 
-func (s *Server) route(w http.ResponseWriter, r *http.Request, path string, body []byte) {
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	if len(parts) < 4 || parts[0] != "repos" {
-		apiError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	repoName := parts[1] + "/" + parts[2]
-	rest := parts[3:]
-	if s.routeAgentAPI(w, r, repoName, rest, body) {
-		return
-	}
-	switch {
-	case rest[0] == "issues" && len(rest) == 1:
-		switch r.Method {
-		case http.MethodGet:
-			s.listIssues(w, r, repoName)
-		case http.MethodPost:
-			s.createIssue(w, repoName, body)
-		default:
-			apiError(w, http.StatusMethodNotAllowed, "method not allowed")
-		}
-	case rest[0] == "issues" && len(rest) >= 2:
-		n, err := strconv.Atoi(rest[1])
-		if err != nil {
-			apiError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		s.issue(w, r, repoName, n, rest[2:], body)
-	case rest[0] == "labels" && len(rest) == 1:
-		var ls []Label
-		for _, l := range s.repo(repoName).Labels {
-			ls = append(ls, *l)
-		}
-		sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
-		writeJSON(w, 200, ls)
-	case rest[0] == "pulls" && len(rest) == 1:
-		if r.Method == http.MethodPost {
-			s.createPull(w, repoName, body, userOf(r))
-		} else {
-			s.listPulls(w, r, repoName)
-		}
-	case rest[0] == "pulls" && len(rest) == 2:
-		n, _ := strconv.Atoi(rest[1])
-		p := s.repo(repoName).Pulls[n]
-		if p == nil {
-			apiError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		writeJSON(w, 200, p)
-	case rest[0] == "branches" && len(rest) >= 2:
-		s.branch(w, repoName, strings.Join(rest[1:], "/"))
-	default:
-		apiError(w, http.StatusNotFound, "Not Found")
-	}
-}
-
 func (s *Server) label(repo *Repo, name string) Label {
 	key := strings.ToLower(name)
 	if l := repo.Labels[key]; l != nil {
@@ -602,73 +548,67 @@ func (s *Server) applyIssue(repo *Repo, is *Issue, in issueInput) {
 	}
 }
 
-func (s *Server) issue(w http.ResponseWriter, r *http.Request, repoName string, n int, sub []string, body []byte) {
-	repo := s.repo(repoName)
-	is := repo.Issues[n]
-	if is == nil {
-		apiError(w, http.StatusNotFound, "Not Found")
+func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
+	var in issueInput
+	if err := json.Unmarshal(body(r), &in); err != nil {
+		apiError(w, http.StatusBadRequest, "Problems parsing JSON")
 		return
 	}
-	switch {
-	case len(sub) == 0 && r.Method == http.MethodGet:
-		writeJSON(w, 200, is)
-	case len(sub) == 0 && r.Method == http.MethodPatch:
-		var in issueInput
-		if err := json.Unmarshal(body, &in); err != nil {
+	s.applyIssue(repo, is, in)
+	is.UpdatedAt = s.now().UTC()
+	s.saveLocked()
+	writeJSON(w, 200, is)
+}
+
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
+	cs := paginate(w, r, repo.Comments[is.Number])
+	if cs == nil {
+		cs = []*Comment{}
+	}
+	writeJSON(w, 200, cs)
+}
+
+func (s *Server) createComment(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := json.Unmarshal(body(r), &in); err != nil || strings.TrimSpace(in.Body) == "" {
+		apiError(w, http.StatusUnprocessableEntity, "Validation Failed: body is required")
+		return
+	}
+	now := s.now().UTC()
+	c := &Comment{ID: s.id(), Body: in.Body, User: userOf(r), CreatedAt: now, UpdatedAt: now, IssueURL: is.URL}
+	c.HTMLURL = fmt.Sprintf("%s#issuecomment-%d", is.HTMLURL, c.ID)
+	n := is.Number
+	repo.Comments[n] = append(repo.Comments[n], c)
+	is.Comments = len(repo.Comments[n])
+	is.UpdatedAt = now
+	s.saveLocked()
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// addLabels takes a JSON array of names or {"labels": [...]}, as GitHub does.
+func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
+	b := body(r)
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		var obj struct {
+			Labels []string `json:"labels"`
+		}
+		if err := json.Unmarshal(b, &obj); err != nil {
 			apiError(w, http.StatusBadRequest, "Problems parsing JSON")
 			return
 		}
-		s.applyIssue(repo, is, in)
-		is.UpdatedAt = s.now().UTC()
-		s.saveLocked()
-		writeJSON(w, 200, is)
-	case len(sub) == 1 && sub[0] == "comments" && r.Method == http.MethodGet:
-		cs := paginate(w, r, repo.Comments[n])
-		if cs == nil {
-			cs = []*Comment{}
-		}
-		writeJSON(w, 200, cs)
-	case len(sub) == 1 && sub[0] == "comments" && r.Method == http.MethodPost:
-		var in struct {
-			Body string `json:"body"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil || strings.TrimSpace(in.Body) == "" {
-			apiError(w, http.StatusUnprocessableEntity, "Validation Failed: body is required")
-			return
-		}
-		now := s.now().UTC()
-		c := &Comment{ID: s.id(), Body: in.Body, User: userOf(r), CreatedAt: now, UpdatedAt: now, IssueURL: is.URL}
-		c.HTMLURL = fmt.Sprintf("%s#issuecomment-%d", is.HTMLURL, c.ID)
-		repo.Comments[n] = append(repo.Comments[n], c)
-		is.Comments = len(repo.Comments[n])
-		is.UpdatedAt = now
-		s.saveLocked()
-		writeJSON(w, http.StatusCreated, c)
-	case len(sub) == 1 && sub[0] == "labels" && r.Method == http.MethodGet:
-		writeJSON(w, 200, is.Labels)
-	case len(sub) == 1 && sub[0] == "labels" && r.Method == http.MethodPost:
-		var names []string
-		if err := json.Unmarshal(body, &names); err != nil {
-			var obj struct {
-				Labels []string `json:"labels"`
-			}
-			if err := json.Unmarshal(body, &obj); err != nil {
-				apiError(w, http.StatusBadRequest, "Problems parsing JSON")
-				return
-			}
-			names = obj.Labels
-		}
-		for _, nm := range names {
-			if !hasAll(is.Labels, []string{strings.ToLower(nm)}) {
-				is.Labels = append(is.Labels, s.label(repo, nm))
-			}
-		}
-		is.UpdatedAt = s.now().UTC()
-		s.saveLocked()
-		writeJSON(w, 200, is.Labels)
-	default:
-		apiError(w, http.StatusNotFound, "Not Found")
+		names = obj.Labels
 	}
+	for _, nm := range names {
+		if !hasAll(is.Labels, []string{strings.ToLower(nm)}) {
+			is.Labels = append(is.Labels, s.label(repo, nm))
+		}
+	}
+	is.UpdatedAt = s.now().UTC()
+	s.saveLocked()
+	writeJSON(w, 200, is.Labels)
 }
 
 func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, repoName string) {
