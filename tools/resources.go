@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/store"
 	"github.com/fixloop/fixloop/skills"
 )
@@ -138,6 +139,9 @@ func registerFindings(s *server.MCPServer, d Deps, rec Records) {
 
 func readVerdict(ctx context.Context, d Deps, rec Records, uri string) ([]mcp.ResourceContents, error) {
 	id := strings.TrimPrefix(uri, "fixloop://verdicts/")
+	if !taskVisible(ctx, rec, id) {
+		return nil, fmt.Errorf("no task %q", id)
+	}
 	st, err := rec.Tasks().Get(ctx, a2a.TaskID(id))
 	if err != nil {
 		return nil, fmt.Errorf("no task %q: %w", id, err)
@@ -150,6 +154,19 @@ func readVerdict(ctx context.Context, d Deps, rec Records, uri string) ([]mcp.Re
 		}
 	}
 	return nil, fmt.Errorf("task %s has no result yet (state %s)", id, st.Task.Status.State)
+}
+
+// taskVisible: a verdict is its A2A task's result, so like the task over A2A only its creator or an admin
+// reads it; anyone else is told there is no such task (ids of others cannot be probed). In-process and
+// stdio callers carry no identity and act as the process.
+func taskVisible(ctx context.Context, rec Records, id string) bool {
+	who := auth.FromContext(ctx)
+	scoper, ok := rec.(store.TaskScoper)
+	if who == nil || who.IsAdmin() || !ok {
+		return true
+	}
+	owner, err := scoper.TaskOwner(ctx, a2a.TaskID(id))
+	return err == nil && owner == who.Name
 }
 
 func jsonContents(d Deps, uri string, v any) ([]mcp.ResourceContents, error) {
