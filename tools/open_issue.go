@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/fixloop/fixloop/internal/github"
@@ -27,6 +28,7 @@ type OpenIssueInput struct {
 	Assignees   []string             `json:"assignees,omitempty"`
 	Occurrence  string               `json:"occurrenceId,omitempty" jsonschema:"idempotency key: repeating a call with the same id adds no second comment"`
 	Links       map[string]string    `json:"links,omitempty" jsonschema:"extra links shown under the summary"`
+	Report      string               `json:"report,omitempty" jsonschema:"the verdict's page (compare_canary's report URL): the issue links it and the page links the issue"`
 }
 
 // OpenIssueOutput says what happened on GitHub.
@@ -47,14 +49,18 @@ func OpenIssue(ctx context.Context, d Deps, in OpenIssueInput) (*OpenIssueOutput
 	if repo == "" {
 		return nil, errors.New("repo is required (or set FIXLOOP_GITHUB_REPO / github.repo)")
 	}
+	if in.Report != "" && !d.ownReport(in.Report) {
+		return nil, fmt.Errorf("report %q is not a report of this server (want %s/reports/<id>, as compare_canary returns)", in.Report, d.reportBase())
+	}
 	res, err := gh.EnsureIssue(ctx, github.IssueRequest{
 		Repo: repo, Fingerprint: in.Fingerprint, Title: in.Title, Summary: in.Summary, RootCause: in.RootCause, Remediation: in.Remediation,
 		Verdict: in.Verdict, Confidence: in.Confidence, Evidence: in.Evidence, LogExamples: in.LogExamples, Namespace: in.Namespace,
-		Rollout: in.Rollout, Revision: in.Revision, Labels: in.Labels, Assignees: in.Assignees, OccurrenceID: in.Occurrence, Links: in.Links,
+		Rollout: in.Rollout, Revision: in.Revision, Labels: in.Labels, Assignees: in.Assignees, OccurrenceID: in.Occurrence, Links: in.Links, Report: in.Report,
 	})
 	if err != nil {
 		return nil, err
 	}
+	issueOpened(ctx, d, in, res)
 	return &OpenIssueOutput{IssueResult: *res}, nil
 }
 

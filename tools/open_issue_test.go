@@ -3,15 +3,23 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slacktest"
 
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/redact"
+	"github.com/fixloop/fixloop/internal/report"
+	"github.com/fixloop/fixloop/internal/slack"
+	"github.com/fixloop/fixloop/internal/store"
 )
 
 func TestOpenIssueThroughTheMCPHandler(t *testing.T) {
@@ -88,5 +96,70 @@ func TestOpenIssueUsesConfiguredRepo(t *testing.T) {
 	}
 	if _, err := OpenIssue(context.Background(), Deps{GitHubRepo: "acme/configured"}, in); err == nil || !strings.Contains(err.Error(), "FIXLOOP_GITHUB_TOKEN") {
 		t.Fatalf("without a client: err = %v, want the setting named", err)
+	}
+}
+
+// open_issue with compare_canary's report links both ways and posts the new issue to Slack; a report
+// URL that is not this server's is refused before anything reaches GitHub.
+func TestOpenIssueLinksTheReportAndNotifies(t *testing.T) {
+	ctx := context.Background()
+	sink, _ := ghsink.New(ghsink.Options{})
+	ts := httptest.NewServer(sink)
+	defer ts.Close()
+	sink.SetBaseURL(ts.URL)
+	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var posted []url.Values
+	var mu sync.Mutex
+	sl := slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			mu.Lock()
+			posted = append(posted, r.Form)
+			mu.Unlock()
+			_, _ = w.Write([]byte(`{"ok":true,"channel":"C1","ts":"1.1"}`))
+		})
+	})
+	sl.Start()
+	defer sl.Stop()
+	d := Deps{GitHub: gh, Reports: &report.Recorder{KV: st, BaseURL: "https://fixloop.example"},
+		Notifier: &slack.Notifier{Client: slackapi.New("xoxb-t", slackapi.OptionAPIURL(sl.GetAPIURL())), Channel: "C1"}}
+	r := report.Report{Namespace: "shop", Rollout: "web"}
+	reportURL, err := d.Reports.Save(ctx, &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := OpenIssueInput{Repo: "acme/shop", Fingerprint: "f00d", Title: "panic", Namespace: "shop", Rollout: "web", Report: reportURL}
+	for _, bad := range []string{"https://evil.example/reports/" + r.ID, "javascript:alert(1)", reportURL + "/../x"} {
+		bin := in
+		bin.Report = bad
+		if _, err := OpenIssue(ctx, d, bin); err == nil {
+			t.Errorf("report %q accepted", bad)
+		}
+	}
+	if len(sink.Issues("acme/shop")) != 0 {
+		t.Fatal("a refused call reached GitHub")
+	}
+	out, err := OpenIssue(ctx, d, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := sink.Issues("acme/shop")[0].Body; !strings.Contains(body, reportURL) {
+		t.Errorf("issue body lacks the report:\n%s", body)
+	}
+	if saved, err := report.Load(ctx, st, r.ID); err != nil || saved.Links.Issue != out.URL {
+		t.Errorf("report not linked to the issue: %+v %v", saved, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posted) != 1 || !strings.Contains(posted[0].Get("blocks"), out.URL) || !strings.Contains(posted[0].Get("text"), "Issue opened for `shop/web`") {
+		t.Errorf("issue notice: %v", posted)
 	}
 }

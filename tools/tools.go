@@ -32,6 +32,7 @@ import (
 	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/report"
+	"github.com/fixloop/fixloop/internal/slack"
 )
 
 // Deps are the backends a tool may use. A nil backend makes the tools that need it answer with an
@@ -60,6 +61,8 @@ type Deps struct {
 	Fixer Fixer
 	// Reports keeps a page per verdict (compare_canary returns its URL); nil or without a store: none.
 	Reports *report.Recorder
+	// Notifier posts opened issues to Slack (nil: off).
+	Notifier *slack.Notifier
 }
 
 // Toolsets group tools so a user can enable a subset (--toolsets).

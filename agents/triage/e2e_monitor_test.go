@@ -254,7 +254,9 @@ func TestWatcherFilesIssueForRolloutAbortedByAnotherAnalysis(t *testing.T) {
 	steps := []map[string]any{{"setWeight": int64(20)}, {"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "error-budget"}}}}}
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "checkout", Replicas: 2, Steps: steps})
 	state := filepath.Join(t.TempDir(), "state")
-	srv := startMonitorServe(t, e, sinkURL, "acme/checkout", state, "watcher", ns, "--monitor-namespaces", ns, "--monitor-interval", "10m")
+	slackAPI, posts := slackRecorder(t)
+	srv := startMonitorServe(t, e, sinkURL, "acme/checkout", state, "watcher", ns, append([]string{"--monitor-namespaces", ns, "--monitor-interval", "10m"},
+		slackNotifyArgs(t, slackAPI, "C-alerts")...)...)
 	e.UpdateDemoRollout(t, ns, "checkout", map[string]string{"COLOR": "green"})
 	aborted := e.WaitRollout(t, ns, "checkout", func(u *unstructured.Unstructured) bool {
 		aborted, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
@@ -287,5 +289,19 @@ func TestWatcherFilesIssueForRolloutAbortedByAnotherAnalysis(t *testing.T) {
 		if !strings.Contains(is[0].Body, want) {
 			t.Errorf("issue does not name %q", want)
 		}
+	}
+	// The channel hears of the abort (Argo's reason) with its issue, once, and not of fixloop's own
+	// comparison of the scaled-down canary as a second, inconclusive notice.
+	issueRef := fmt.Sprintf("/issues/%d", is[0].Number)
+	waitFor(t, "the abort notice in Slack", 30*time.Second, func() bool {
+		for _, m := range posts.all() {
+			if b := m.Get("blocks"); strings.Contains(b, "aborted") && strings.Contains(b, "error-budget") && strings.Contains(b, issueRef) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(posts.all()); n != 1 {
+		t.Errorf("%d Slack notices for one abort, want 1: %v", n, posts.all())
 	}
 }

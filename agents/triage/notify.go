@@ -16,6 +16,14 @@ import (
 func (t *Triage) afterVerdict(ctx context.Context, res *AnalyzeResult) {
 	t.linkReport(ctx, res)
 	t.recordDelegation(ctx, res)
+	if !noticeWanted(ctx) {
+		return // the caller tells the channel itself (the rollout watcher, after filing Argo's abort)
+	}
+	t.notifyVerdict(ctx, res)
+}
+
+// notifyVerdict posts an abort or inconclusive verdict.
+func (t *Triage) notifyVerdict(ctx context.Context, res *AnalyzeResult) {
 	if len(res.Untrusted) > 0 {
 		return // a verdict shaped by a caller's own patterns is the caller's answer, not the channel's news
 	}
@@ -41,6 +49,16 @@ func verdictNotice(res *AnalyzeResult) slack.Notice {
 		no.Fixer, no.Handoff = "opencode", "working"
 	}
 	return no
+}
+
+// argoAbortFiled tells people about a rollout Argo aborted on its own analysis, now that fixloop filed
+// its issue: the abort is the news whatever fixloop's own comparison said.
+func (t *Triage) argoAbortFiled(ctx context.Context, res *AnalyzeResult, analysis string) {
+	t.linkReport(ctx, res)
+	t.recordDelegation(ctx, res)
+	no := verdictNotice(res)
+	no.Kind, no.Verdict, no.Confidence, no.Summary = slack.NoticeAbort, VerdictAbort, 100, analysis
+	t.notify(ctx, no)
 }
 
 // linkReport adds the issue and the fix to the verdict's page.
@@ -139,3 +157,14 @@ func withinAnalysis(ctx context.Context) context.Context {
 }
 
 func inAnalysis(ctx context.Context) bool { v, _ := ctx.Value(analysisKey{}).(bool); return v }
+
+type noNoticeKey struct{}
+
+func withoutNotice(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noNoticeKey{}, true)
+}
+
+func noticeWanted(ctx context.Context) bool {
+	quiet, _ := ctx.Value(noNoticeKey{}).(bool)
+	return !quiet
+}

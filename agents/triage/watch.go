@@ -103,11 +103,12 @@ func (t *Triage) triageWatched(ctx context.Context, in AnalyzeInput, opID string
 	if err != nil {
 		return nil, err
 	}
-	res, err := t.AnalyzeCanary(ctx, in, opID, progress)
+	res, err := t.AnalyzeCanary(withoutNotice(ctx), in, opID, progress)
 	if err != nil {
 		return nil, err
 	}
 	if !failed(ro) || res.Issue != nil || res.IssueError != "" {
+		t.notifyVerdict(ctx, res)
 		return res, nil
 	}
 	if err := t.fileArgoFailure(ctx, ro, opID, res); err != nil {
@@ -142,7 +143,7 @@ func (t *Triage) fileArgoFailure(ctx context.Context, ro *kube.Rollout, opID str
 	req := github.IssueRequest{Repo: repo, Fingerprint: fp, OccurrenceID: hex.EncodeToString(occ[:8]), Title: "rollout aborted: " + firstLine(reason),
 		Summary: analysis, RootCause: reason, Remediation: "Read the failed analysis metrics in the evidence table, fix the regression in the revision and redeploy.",
 		Verdict: VerdictAbort, Confidence: 100, Namespace: ro.Namespace, Rollout: ro.Name, Revision: ro.CurrentHash, StableRevision: ro.StableHash,
-		Evidence: metrics, OccurredAt: t.cfg.Now().UTC()}
+		Evidence: metrics, OccurredAt: t.cfg.Now().UTC(), Report: res.Report}
 	is, err := t.fileIssue(ctx, repo, fp, req)
 	if err != nil {
 		return err
@@ -152,6 +153,7 @@ func (t *Triage) fileArgoFailure(ctx context.Context, ro *kube.Rollout, opID str
 	if t.cfg.FixerURL != "" {
 		t.delegate(ctx, repo, t.cfg.DefaultBaseBranch, fp, opID, AnalyzeInput{Namespace: ro.Namespace, Rollout: ro.Name}, res)
 	}
+	t.argoAbortFiled(ctx, res, analysis)
 	return nil
 }
 

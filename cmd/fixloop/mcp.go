@@ -99,6 +99,7 @@ func buildDeps(cfg *config.Config, logger *slog.Logger) (tools.Deps, error) {
 		d.GitHub = gh
 	}
 	d.GitHubRepo = cfg.GitHub.Repo
+	d.Notifier = slackNotifier(cfg, d.Redactor, logger)
 	if d.LLM, err = llmProvider(cfg); err != nil {
 		return d, usageError("%v", err)
 	}
