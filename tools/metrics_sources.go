@@ -18,6 +18,8 @@ type metricSources struct {
 	disc  *prom.Discovery
 	sides []prom.Side
 	split TrafficSplit
+	// forcedBy names the override that chose the source when discovery did not.
+	forcedBy string
 }
 
 // discoverSources asks Prometheus which known source carries the sides' HTTP metrics.
@@ -26,11 +28,15 @@ func discoverSources(ctx context.Context, d Deps, sides []prom.Side, split Traff
 	if err != nil {
 		return nil, err
 	}
-	disc, err := prom.Discover(ctx, pc, sides, split.Override)
+	force, forcedBy := split.Override, "annotation "+AnnotationMetricsSource
+	if force == "" && d.MetricsSource != "" {
+		force, forcedBy = d.MetricsSource, "config prometheus.source (--metrics-source)"
+	}
+	disc, err := prom.Discover(ctx, pc, sides, force)
 	if err != nil {
 		return nil, fmt.Errorf("metrics source discovery: %w", err)
 	}
-	return &metricSources{disc: disc, sides: sides, split: split}, nil
+	return &metricSources{disc: disc, sides: sides, split: split, forcedBy: forcedBy}, nil
 }
 
 // canarySides are a rollout's stable and canary pods with the Services and Ingresses its router sends
@@ -140,7 +146,7 @@ func (ms *metricSources) describe() (string, bool) {
 	}
 	how := "discovered"
 	if ms.disc.Forced {
-		how = "set by annotation " + AnnotationMetricsSource
+		how = "set by " + ms.forcedBy
 	}
 	lat := ms.disc.Latency
 	if lat == "" {
@@ -202,6 +208,9 @@ func MetricsSources(ctx context.Context, d Deps, ns, rollout string) (*MetricsSo
 		return nil, err
 	}
 	out.Routing, out.Override = out.Split.describe(), out.Split.Override
+	if out.Override == "" {
+		out.Override = d.MetricsSource
+	}
 	hashes := []string{ro.StableHash}
 	if ro.CanaryInFlight() {
 		hashes = append(hashes, ro.CanaryHash)

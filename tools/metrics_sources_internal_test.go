@@ -118,3 +118,11 @@ func TestNoMetricsSourceButAccessStatusesKeepsConfidence(t *testing.T) {
 		t.Errorf("the verdict does not say the statuses came from the access lines: %s", out.Analysis)
 	}
 }
+
+// A source forced by configuration is named as such in the verdict, as the annotation is.
+func TestForcedSourceNamesItsOverride(t *testing.T) {
+	ms := &metricSources{disc: &prom.Discovery{Traffic: "istio", Latency: "istio", Forced: true}, forcedBy: "config prometheus.source (--metrics-source)"}
+	if msg, found := ms.describe(); !found || !strings.Contains(msg, "istio (set by config prometheus.source") {
+		t.Errorf("describe: %q", msg)
+	}
+}

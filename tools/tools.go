@@ -50,7 +50,10 @@ type Deps struct {
 	Redactor *redact.Redactor
 	// PromQL overrides the default query of a get_metrics metric by name (see MetricNames).
 	PromQL map[string]string
-	Logger *slog.Logger
+	// MetricsSource forces the HTTP metrics source of every workload (config prometheus.source); a
+	// Rollout's annotation still wins. Empty: discovered.
+	MetricsSource string
+	Logger        *slog.Logger
 	// Version is reported by server_info.
 	Version string
 	// ReadOnly is reported by server_info (write tools are then not registered at all).

@@ -68,7 +68,7 @@ func newMCPCmd() *cobra.Command {
 // buildDeps connects the backends named in cfg. A missing cluster or Prometheus is not an error (the
 // tools say what to configure); a configured but broken one (bad kubeconfig, unknown context) is.
 func buildDeps(cfg *config.Config, logger *slog.Logger) (tools.Deps, error) {
-	d := tools.Deps{Logger: logger, Version: version, ReadOnly: cfg.ReadOnly, PromQL: cfg.Prometheus.PromQL,
+	d := tools.Deps{Logger: logger, Version: version, ReadOnly: cfg.ReadOnly, PromQL: cfg.Prometheus.PromQL, MetricsSource: cfg.Prometheus.Source,
 		Monitor: monitor.NewStatus(cfg.Store, cfg.StateDir), Reports: &report.Recorder{BaseURL: cfg.PublicURL}, Fixer: &hostFixer{}}
 	kc, err := kube.New(kube.Options{Kubeconfig: cfg.Kube.Kubeconfig, Context: cfg.Kube.Context, Timeout: cfg.Kube.Timeout.Duration})
 	switch {

@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fixloop/fixloop/internal/prom"
 	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
@@ -76,6 +77,9 @@ type Prometheus struct {
 	// PromQL overrides get_metrics queries by metric name (cpu, memory, requests, ...). Placeholders:
 	// {{selector}} (label matchers for the pods), {{window}} (rate window).
 	PromQL map[string]string `json:"promql,omitempty"`
+	// Source names the HTTP metrics source (a row of prom.Sources) for every workload instead of
+	// discovering it; a Rollout's fixloop.dev/metrics-source annotation still wins.
+	Source string `json:"source,omitempty"`
 }
 
 // LLM is the one model configuration: the judge's explainer and the model the fixer gives OpenCode.
@@ -211,6 +215,7 @@ var settings = []setting{
 	{"kube-timeout", []string{"FIXLOOP_KUBE_TIMEOUT"}, kDuration, "timeout of one Kubernetes API request", func(c *Config) any { return &c.Kube.Timeout }},
 	{"prometheus-url", []string{"FIXLOOP_PROMETHEUS_URL"}, kString, "Prometheus base URL, e.g. http://prometheus:9090", func(c *Config) any { return &c.Prometheus.URL }},
 	{"prometheus-timeout", []string{"FIXLOOP_PROMETHEUS_TIMEOUT"}, kDuration, "timeout of one Prometheus query", func(c *Config) any { return &c.Prometheus.Timeout }},
+	{"metrics-source", []string{"FIXLOOP_METRICS_SOURCE"}, kString, "HTTP metrics source of every workload (istio, linkerd, ingress-nginx, ...: `fixloop metrics sources` lists them) instead of discovering it; a rollout's fixloop.dev/metrics-source annotation wins", func(c *Config) any { return &c.Prometheus.Source }},
 	{"llm-provider", []string{"FIXLOOP_LLM_PROVIDER", "FIXLOOP_LLM"}, kString, "none, gemini or openai (any OpenAI-compatible server); empty: openai when --llm-base-url is set, gemini when GEMINI_API_KEY is, else none", func(c *Config) any { return &c.LLM.Provider }},
 	{"llm-model", []string{"FIXLOOP_LLM_MODEL"}, kString, "LLM model name", func(c *Config) any { return &c.LLM.Model }},
 	{"llm-base-url", []string{"FIXLOOP_LLM_BASE_URL"}, kString, "LLM API base URL (OpenAI-compatible server such as Ollama or vLLM)", func(c *Config) any { return &c.LLM.BaseURL }},
@@ -469,6 +474,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StateDir == "" {
 		bad("state dir (--state-dir / FIXLOOP_STATE_DIR)", "must not be empty")
+	}
+	if src := c.Prometheus.Source; src != "" && !slices.Contains(prom.SourceNames(), src) {
+		bad("metrics source (--metrics-source / FIXLOOP_METRICS_SOURCE)", "%q is not a known source (known: %s)", src, strings.Join(prom.SourceNames(), ", "))
 	}
 	for name, q := range c.Prometheus.PromQL {
 		if strings.TrimSpace(q) == "" {

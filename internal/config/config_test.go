@@ -77,6 +77,7 @@ func TestValidationNamesTheSetting(t *testing.T) {
 		"FIXLOOP_GITHUB_REPO":    {"justaname", "--github-repo"},
 		"FIXLOOP_KUBECONFIG":     {"/does/not/exist", "--kubeconfig"},
 		"FIXLOOP_READ_ONLY":      {"maybe", "FIXLOOP_READ_ONLY"},
+		"FIXLOOP_METRICS_SOURCE": {"kayenta", "--metrics-source"},
 	}
 	for k, v := range cases {
 		_, err := Load(nil, env(map[string]string{k: v[0]}))
