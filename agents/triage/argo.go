@@ -172,8 +172,15 @@ func pluginResponse(res *AnalyzeResult) PluginResponse {
 	if res.Verdict == VerdictInconclusive && !strings.HasPrefix(analysis, "Inconclusive") {
 		analysis = "Inconclusive (not promoting): " + analysis
 	}
-	if len(res.Notes) > 0 {
-		analysis += " Notes: " + strings.Join(res.Notes, "; ") + "."
+	// Notes the analysis already states (compare_canary's metrics-source note) are not repeated.
+	var notes []string
+	for _, n := range res.Notes {
+		if !strings.Contains(analysis, n) {
+			notes = append(notes, n)
+		}
+	}
+	if len(notes) > 0 {
+		analysis += " Notes: " + strings.Join(notes, "; ") + "."
 	}
 	if len(res.Untrusted) > 0 {
 		analysis += " Untrusted request settings: " + strings.Join(res.Untrusted, "; ") + "."
