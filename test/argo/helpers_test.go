@@ -119,7 +119,8 @@ func createTemplate(t *testing.T, e *testenv.Env, ns, name string, metric map[st
 	}
 }
 
-// analysisSteps: 20% canary, a pause while the traffic generator gives both sides data, then the analysis.
+// analysisSteps: 20% canary, a timed pause, then the analysis (for a rollout whose verdict does not
+// depend on how much data there is; the others use indefiniteAnalysisSteps).
 func analysisSteps(template string, soak string) []map[string]any {
 	return []map[string]any{
 		{"setWeight": int64(20)},
@@ -248,9 +249,8 @@ func withToken(t *testing.T) (flags []string, tokenFile string) {
 	return []string{"--auth-file", authFile}, tokenFile
 }
 
-// deploy creates a demo rollout and raises its Service's generated traffic, so a canary at 20% serves
-// enough requests within the pause for a confident verdict (the judge's confidence grows with the
-// canary's requests) even on a loaded machine.
+// deploy creates a demo rollout and raises its Service's generated traffic, so a canary at 20% soon
+// serves what a confident verdict needs (the tests wait for it: resumeWithData).
 func deploy(t *testing.T, e *testenv.Env, ns string, r testenv.DemoRollout) {
 	t.Helper()
 	e.DeployDemoRollout(t, ns, r)
