@@ -87,6 +87,24 @@ options:
 		}
 	}
 	b.WriteString("---\n" + heartbeatStage)
+	// Pods without a Logs object of their own (no process behind them) get an empty log: one default
+	// here instead of 10,000 objects.
+	empty := s.path("pods", "empty.log")
+	if err := os.MkdirAll(filepath.Dir(empty), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, `---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: fixloop-testenv-empty
+spec:
+  logs:
+  - logsFile: %s
+`, empty)
 	p := s.path("kwok", "kwok.yaml")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", err

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -61,6 +62,7 @@ type supervisor struct {
 	procs      map[string]*demoProc // by ns/name
 	restarts   map[types.UID]int    // local process restarts, added to the pod's restart count
 	registered map[types.UID]bool   // pods whose Logs object exists
+	dirty      map[string]bool      // ns/name of demo pods changed since the last pass
 	kick       chan struct{}
 	httpClient *http.Client
 }
@@ -100,24 +102,22 @@ func Supervise(ctx context.Context, dir string, logOut io.Writer) error {
 	}
 	s := &supervisor{
 		dir: dir, st: st, log: slog.New(slog.NewTextHandler(logOut, nil)), cs: cs, dyn: dyn,
-		procs: map[string]*demoProc{}, restarts: map[types.UID]int{}, registered: map[types.UID]bool{},
+		procs: map[string]*demoProc{}, restarts: map[types.UID]int{}, registered: map[types.UID]bool{}, dirty: map[string]bool{},
 		kick: make(chan struct{}, 1), shapes: metricshapes.NewRecorder(),
 		httpClient: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}},
 	}
-	factory := informers.NewSharedInformerFactory(cs, 0)
+	// Managed fields are half of a cached pod and nothing here reads them: at 10,000 pods that is
+	// hundreds of megabytes.
+	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(stripManagedFields))
 	podInf := factory.Core().V1().Pods()
 	svcInf := factory.Core().V1().Services()
 	s.pods, s.svcs = podInf.Lister(), svcInf.Lister()
 	s.ings = factory.Networking().V1().Ingresses().Lister()
-	poke := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { s.poke() },
-		UpdateFunc: func(any, any) { s.poke() },
-		DeleteFunc: func(any) { s.poke() },
-	}
-	if _, err := podInf.Informer().AddEventHandler(poke); err != nil {
-		return err
-	}
-	if _, err := svcInf.Informer().AddEventHandler(poke); err != nil {
+	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    s.podChanged,
+		UpdateFunc: func(_, obj any) { s.podChanged(obj) },
+		DeleteFunc: s.podChanged,
+	}); err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())
@@ -131,7 +131,8 @@ func Supervise(ctx context.Context, dir string, logOut io.Writer) error {
 	reg.MustRegister(&kubeStateCollector{s: s})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// One scrape at a time: over 10,000 pods a slow scrape must not pile up concurrent copies of the series.
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: 1}))
 	mux.Handle("/shapes/", s.shapes)
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", st.Ports["supervisor"]))
 	if err != nil {
@@ -144,8 +145,9 @@ func Supervise(ctx context.Context, dir string, logOut io.Writer) error {
 	s.log.Info("pod supervisor running", "addr", ln.Addr().String())
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
-	for {
-		s.reconcile(ctx)
+	for n := 0; ; n++ {
+		// Changed pods every pass; every pod only every 30 s (a missed event), never a full list per event.
+		s.reconcile(ctx, n%15 == 0)
 		select {
 		case <-ctx.Done():
 			_ = srv.Close()
@@ -155,6 +157,25 @@ func Supervise(ctx context.Context, dir string, logOut io.Writer) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// podChanged marks a pod the supervisor backs (or backed) with a process for the next pass.
+func (s *supervisor) podChanged(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	key := p.Namespace + "/" + p.Name
+	s.mu.Lock()
+	_, running := s.procs[key]
+	if _, demo := isDemoPod(p); demo || running {
+		s.dirty[key] = true
+	}
+	s.mu.Unlock()
+	s.poke()
 }
 
 func (s *supervisor) poke() {
@@ -171,57 +192,76 @@ func isDemoPod(p *corev1.Pod) (string, bool) {
 	return c, b != nil
 }
 
-func (s *supervisor) reconcile(ctx context.Context) {
-	pods, err := s.pods.List(labels.Everything())
-	if err != nil {
-		s.log.Error("listing pods", "err", err)
-		return
-	}
-	seen := map[string]bool{}
-	for _, p := range pods {
-		if p.Spec.NodeName == "" {
-			continue
-		}
-		s.ensureLogs(ctx, p)
-		container, demo := isDemoPod(p)
-		if !demo {
-			continue
-		}
-		key := p.Namespace + "/" + p.Name
-		want := p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil
-		s.mu.Lock()
-		proc := s.procs[key]
-		if proc != nil && proc.uid != p.UID {
-			want = false // same name, new pod: restart below on the next pass
-		}
-		s.mu.Unlock()
-		if want {
-			seen[key] = true
-			if proc == nil {
-				s.startProc(ctx, p, container)
-			}
-		}
-	}
+// reconcile starts a process for each Running demo pod and stops the processes of pods that are gone,
+// for the pods changed since the last pass, or for all of them when full.
+func (s *supervisor) reconcile(ctx context.Context, full bool) {
 	s.mu.Lock()
-	var gone []*demoProc
-	for key, proc := range s.procs {
-		if !seen[key] {
-			gone = append(gone, proc)
-			delete(s.procs, key)
+	keys := s.dirty
+	s.dirty = map[string]bool{}
+	if full {
+		for key := range s.procs {
+			keys[key] = true
 		}
 	}
 	s.mu.Unlock()
-	for _, proc := range gone {
-		s.stopProc(proc)
-		s.shapes.ForgetPod(proc.ns, proc.name)
+	if full {
+		pods, err := s.pods.List(labels.Everything())
+		if err != nil {
+			s.log.Error("listing pods", "err", err)
+			return
+		}
+		for _, p := range pods {
+			if _, demo := isDemoPod(p); demo {
+				keys[p.Namespace+"/"+p.Name] = true
+			}
+		}
 	}
-	if len(gone) > 0 {
+	stopped := false
+	for key := range keys {
+		stopped = s.syncPod(ctx, key) || stopped
+	}
+	if stopped {
 		s.writeTargets()
 	}
 }
 
-// ensureLogs registers the pod's per-container log files with kwok (a namespaced Logs object named like
-// the pod, owned by it so it is garbage-collected with it).
+// syncPod makes the process of one pod match it: started when the demo pod runs on a node, stopped when
+// it is gone, stopping or replaced by a pod of the same name. It reports whether it stopped one.
+func (s *supervisor) syncPod(ctx context.Context, key string) bool {
+	ns, name, _ := strings.Cut(key, "/")
+	p, err := s.pods.Pods(ns).Get(name)
+	if err != nil {
+		p = nil
+	}
+	container, demo := "", false
+	if p != nil {
+		container, demo = isDemoPod(p)
+	}
+	want := demo && p.Spec.NodeName != "" && p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil
+	s.mu.Lock()
+	proc := s.procs[key]
+	replace := proc != nil && (!want || proc.uid != p.UID)
+	if replace {
+		delete(s.procs, key)
+	}
+	s.mu.Unlock()
+	if replace {
+		s.stopProc(proc)
+		s.shapes.ForgetPod(proc.ns, proc.name)
+	}
+	if demo && p.Spec.NodeName != "" {
+		s.ensureLogs(ctx, p)
+	}
+	if want && (proc == nil || replace) {
+		s.startProc(ctx, p, container)
+	}
+	return replace
+}
+
+// ensureLogs registers the pod's per-container log files with kwok once per pod. Only pods backed by a
+// process get one up front; kwok serves every other pod the empty default log of its configuration
+// (one Logs object per pod costs kwok and the apiserver gigabytes at 10,000 pods), and AppendPodLog
+// registers the pods whose logs a test writes.
 func (s *supervisor) ensureLogs(ctx context.Context, p *corev1.Pod) {
 	s.mu.Lock()
 	done := s.registered[p.UID]
@@ -229,17 +269,29 @@ func (s *supervisor) ensureLogs(ctx context.Context, p *corev1.Pod) {
 	if done || p.DeletionTimestamp != nil {
 		return
 	}
+	if err := registerLogs(ctx, s.dyn, s.dir, p); err != nil {
+		if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) { // namespace going away
+			s.log.Error("registering pod logs with kwok", "pod", p.Namespace+"/"+p.Name, "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	s.registered[p.UID] = true
+	s.mu.Unlock()
+}
+
+// registerLogs points kwok at the pod's per-container log files: a namespaced Logs object named like the
+// pod, owned by it so it is garbage-collected with it.
+func registerLogs(ctx context.Context, dyn dynamic.Interface, dir string, p *corev1.Pod) error {
 	var logs []any
 	for _, c := range p.Spec.Containers {
-		path := PodLogPath(s.dir, p.Namespace, p.Name, c.Name)
+		path := PodLogPath(dir, p.Namespace, p.Name, c.Name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			s.log.Error("creating pod log dir", "err", err)
-			return
+			return err
 		}
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			s.log.Error("creating pod log", "err", err)
-			return
+			return err
 		}
 		f.Close()
 		logs = append(logs, map[string]any{"containers": []any{c.Name}, "logsFile": path, "follow": true})
@@ -253,7 +305,7 @@ func (s *supervisor) ensureLogs(ctx context.Context, p *corev1.Pod) {
 		},
 		"spec": map[string]any{"logs": logs},
 	}}
-	ri := s.dyn.Resource(logsGVR).Namespace(p.Namespace)
+	ri := dyn.Resource(logsGVR).Namespace(p.Namespace)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := ri.Create(cctx, obj, metav1.CreateOptions{})
@@ -265,15 +317,15 @@ func (s *supervisor) ensureLogs(ctx context.Context, p *corev1.Pod) {
 			_, err = ri.Update(cctx, obj, metav1.UpdateOptions{})
 		}
 	}
-	if err != nil {
-		if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) { // namespace going away
-			s.log.Error("registering pod logs with kwok", "pod", p.Namespace+"/"+p.Name, "err", err)
-		}
-		return
+	return err
+}
+
+// stripManagedFields drops what the supervisor never reads from its cache.
+func stripManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
 	}
-	s.mu.Lock()
-	s.registered[p.UID] = true
-	s.mu.Unlock()
+	return obj, nil
 }
 
 func (s *supervisor) startProc(ctx context.Context, p *corev1.Pod, container string) {
@@ -352,6 +404,9 @@ func (s *supervisor) startProc(ctx context.Context, p *corev1.Pod, container str
 			_ = appendCRILines(logPath, "stderr", []string{fmt.Sprintf("container %s exited: %v", container, err)})
 			s.writeTargets()
 			time.Sleep(time.Second)
+			s.mu.Lock()
+			s.dirty[key] = true
+			s.mu.Unlock()
 			s.poke()
 		}
 	}()
