@@ -123,7 +123,7 @@ func envPID(e *testenv.Env, name string) int {
 }
 
 func createPods(b *testing.B, cs kubernetes.Interface, ns string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil || len(nodes.Items) == 0 {
