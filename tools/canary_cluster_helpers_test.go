@@ -43,20 +43,9 @@ func newCanaryCluster(t *testing.T, nsPrefix string) *canaryCluster {
 	return &canaryCluster{e: e, ns: e.NewNamespace(t, nsPrefix), d: tools.Deps{Kube: kc, Prom: pc}, pc: pc}
 }
 
-// pausedCanary deploys r (its Services and Ingresses, if any, must exist), waits for its stable revision,
-// gives the canary canaryEnv and waits until it pauses; it returns both revisions' pod-template hashes.
-func (c *canaryCluster) pausedCanary(t *testing.T, r testenv.DemoRollout, canaryEnv map[string]string) (stableHash, canaryHash string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	stableHash, canaryHash, err := c.startCanary(ctx, r, canaryEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stableHash, canaryHash
-}
-
-// pausedCanaries is pausedCanary for several rollouts at once (deploys mostly wait on the controller).
+// pausedCanaries deploys each rollout (its Services and Ingresses, if any, must exist), waits for its stable
+// revision, gives the canary its canaryEnv and waits until it pauses, all at once (deploys mostly wait on the
+// controller); it returns both revisions' pod-template hashes per rollout.
 func (c *canaryCluster) pausedCanaries(t *testing.T, rs []testenv.DemoRollout, canaryEnv []map[string]string) map[string][2]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
