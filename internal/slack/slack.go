@@ -132,12 +132,10 @@ func (b *Bridge) dispatch(req request) {
 		b.askConfirmation(ctx, req, name, args)
 	case req.Mention && b.Converse != nil && name != "" && name != "help":
 		b.converse(req)
+	case req.Thread == "": // help for a slash command is its sender's alone
+		b.tell(ctx, req.Channel, "", req.User, b.help(name))
 	default:
-		thread := req.Thread
-		if name != "" && name != "help" {
-			thread = b.ensureThread(ctx, req)
-		}
-		b.post(ctx, req.Channel, thread, b.help(name))
+		b.post(ctx, req.Channel, req.Thread, b.help(name))
 	}
 }
 

@@ -318,3 +318,27 @@ func TestMentionCommandOrQuestion(t *testing.T) {
 		t.Errorf("agent asked %d times, command ran %d times; want once each", asked.Load(), ran.Load())
 	}
 }
+
+// Help and an unknown command are told to the slash command's sender alone, naming every command.
+func TestHelpAndUnknownCommand(t *testing.T) {
+	api := newSlackAPI(t)
+	noop := func(context.Context, []string, func(string)) (*Reply, error) { return &Reply{}, nil }
+	b := &Bridge{SigningSecret: secret, Client: api.client(), Commands: map[string]Command{"status": noop, "analyze": noop},
+		Writes: map[string]Write{"abort": {Check: func([]string) (string, error) { return "", nil }, Run: noop}}}
+	srv := serve(t, b)
+	signedSend(t, srv, "/slack/commands", slash("help", "U1"))
+	signedSend(t, srv, "/slack/commands", slash("frobnicate shop/web", "U1"))
+	b.Wait()
+	eph := api.of("chat.postEphemeral")
+	if len(api.of("chat.postMessage")) != 0 || len(eph) != 2 {
+		t.Fatalf("help must go to the sender alone: %s", api.text())
+	}
+	for _, e := range eph {
+		if e.Get("user") != "U1" || !strings.Contains(e.Get("text"), "Read: analyze, status, help") || !strings.Contains(e.Get("text"), "abort") {
+			t.Errorf("help: %v", e)
+		}
+	}
+	if !strings.Contains(api.text(), `Unknown command "frobnicate"`) { // the two answers may come in either order
+		t.Errorf("unknown command not named: %s", api.text())
+	}
+}
