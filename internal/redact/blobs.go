@@ -170,9 +170,21 @@ func looksLikePath(t string) bool {
 		for k := j; k < len(sg) && isDigit(sg[k]); k++ {
 			j++
 		}
-		if j == len(sg) && len(sg) >= 2 {
+		if j == len(sg) && len(sg) >= 2 && caseChanges(sg) <= 2 {
 			words++
 		}
 	}
 	return words*2 >= len(segs)
+}
+
+// caseChanges counts lower-to-upper steps: path words have few ("HarddiskVolume1", "ProgramFiles"),
+// random key material has many ("wJalrXUtnFEMI").
+func caseChanges(w string) int {
+	n := 0
+	for i := 1; i < len(w); i++ {
+		if w[i-1] >= 'a' && w[i-1] <= 'z' && w[i] >= 'A' && w[i] <= 'Z' {
+			n++
+		}
+	}
+	return n
 }
