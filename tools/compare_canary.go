@@ -5,11 +5,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -94,8 +97,15 @@ func compareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	var jin judge.Input
 	var stableDropped, canaryDropped int
 	Progress(ctx, 1, 4, fmt.Sprintf("reading logs of %d stable and %d canary pods", len(stablePods), len(canaryPods)))
-	jin.Stable, out.StablePods, stableDropped, out.Notes = fetchSideLogs(ctx, kc, stablePods, in.SinceSeconds, "stable", out.Notes)
-	jin.Canary, out.CanaryPods, canaryDropped, out.Notes = fetchSideLogs(ctx, kc, canaryPods, in.SinceSeconds, "canary", out.Notes)
+	// Both sides at once: the time is the log transfer and its parsing, not the CPU of this process alone.
+	var stableNotes, canaryNotes []string
+	var sides sync.WaitGroup
+	sides.Go(func() {
+		jin.Stable, out.StablePods, stableDropped, stableNotes = fetchSideLogs(ctx, kc, stablePods, in.SinceSeconds, "stable")
+	})
+	jin.Canary, out.CanaryPods, canaryDropped, canaryNotes = fetchSideLogs(ctx, kc, canaryPods, in.SinceSeconds, "canary")
+	sides.Wait()
+	out.Notes = append(append(out.Notes, stableNotes...), canaryNotes...)
 	if len(canaryPods) == 0 {
 		out.Notes = append(out.Notes, "no started pods match the canary selector "+out.Selectors[1])
 	}
@@ -204,8 +214,9 @@ func listStartedPods(ctx context.Context, kc kube.Client, ns, selector string) (
 // fetchSideLogs reads every pod's log (and its previous container's, where one restarted) and parses
 // each separately, so a trace never joins across pods. It returns the records, the pod names and how
 // many older lines the byte budget dropped.
-func fetchSideLogs(ctx context.Context, kc kube.Client, pods []corev1.Pod, since int64, side string, notes []string) ([]logmine.Record, []string, int, []string) {
+func fetchSideLogs(ctx context.Context, kc kube.Client, pods []corev1.Pod, since int64, side string) ([]logmine.Record, []string, int, []string) {
 	names := []string{}
+	var notes []string
 	if len(pods) == 0 {
 		return nil, names, 0, notes
 	}
@@ -223,29 +234,53 @@ func fetchSideLogs(ctx context.Context, kc kube.Client, pods []corev1.Pod, since
 			}
 		}
 	}
+	// Each log is parsed as soon as it arrives, on up to one goroutine per CPU, while the others are still
+	// being read (PodLogs calls back one result at a time); the results are then taken in arrival order.
+	type fetched struct {
+		r           kube.LogResult
+		unavailable bool
+		recs        []logmine.Record
+		err         error
+	}
+	var got []*fetched
+	var parse errgroup.Group
+	parse.SetLimit(runtime.GOMAXPROCS(0))
+	err := kc.PodLogs(ctx, reqs, logConcurrency, func(r kube.LogResult) {
+		f := &fetched{r: r, unavailable: r.Err != nil && len(r.Data) == 0}
+		got = append(got, f)
+		if f.unavailable {
+			return
+		}
+		parse.Go(func() error {
+			f.recs, f.err = judge.ParseLogs(bytes.NewReader(f.r.Data), f.r.Req.Pod)
+			f.r.Data = nil // the records hold their own copies
+			return nil
+		})
+	})
+	_ = parse.Wait() // parse errors are reported per log below
 	byPod := map[string][]logmine.Record{}
 	dropped := 0
-	err := kc.PodLogs(ctx, reqs, logConcurrency, func(r kube.LogResult) {
-		if r.Err != nil && len(r.Data) == 0 {
+	for _, f := range got {
+		r := f.r
+		if f.unavailable {
 			if !r.Req.Previous { // a previous log that was rotated away is no finding
 				notes = append(notes, fmt.Sprintf("%s pod %s: logs unavailable: %v", side, r.Req.Pod, r.Err))
 			}
-			return
+			continue
 		}
 		if r.DroppedLines > 0 {
 			dropped += r.DroppedLines
 			notes = append(notes, fmt.Sprintf("%s pod %s: %d older log lines dropped to keep the newest %d MiB", side, r.Req.Pod, r.DroppedLines, compareLogBudget>>20))
 		}
-		recs, err := judge.ParseLogs(bytes.NewReader(r.Data), r.Req.Pod)
-		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s pod %s: %v", side, r.Req.Pod, err))
+		if f.err != nil {
+			notes = append(notes, fmt.Sprintf("%s pod %s: %v", side, r.Req.Pod, f.err))
 		}
 		if r.Req.Previous {
-			byPod[r.Req.Pod] = append(recs, byPod[r.Req.Pod]...)
+			byPod[r.Req.Pod] = append(f.recs, byPod[r.Req.Pod]...)
 		} else {
-			byPod[r.Req.Pod] = append(byPod[r.Req.Pod], recs...)
+			byPod[r.Req.Pod] = append(byPod[r.Req.Pod], f.recs...)
 		}
-	})
+	}
 	if err != nil {
 		notes = append(notes, fmt.Sprintf("%s logs: %v", side, err))
 	}

@@ -6,8 +6,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/fixloop/fixloop/internal/logmine"
 	"github.com/fixloop/fixloop/internal/redact"
@@ -197,11 +199,28 @@ func LoadFiles(f Files) (Input, error) {
 // redactRecords returns copies of recs with secrets redacted from their text. It runs before the miner
 // sees the records: a template keeps the constant part of a message, so a token redacted only in the
 // examples after mining would leave its prefix or tail in the template, the root cause and the title.
+// Records are independent, so large inputs are split over the CPUs (this is most of a judgement's time).
 func redactRecords(recs []logmine.Record, r *redact.Redactor) []logmine.Record {
 	out := make([]logmine.Record, len(recs))
+	const minChunk = 2048
+	workers := min(runtime.GOMAXPROCS(0), (len(recs)+minChunk-1)/minChunk)
+	if workers <= 1 {
+		redactInto(out, recs, r)
+		return out
+	}
+	chunk := (len(recs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(recs); lo += chunk {
+		hi := min(lo+chunk, len(recs))
+		wg.Go(func() { redactInto(out[lo:hi], recs[lo:hi], r) })
+	}
+	wg.Wait()
+	return out
+}
+
+func redactInto(out, recs []logmine.Record, r *redact.Redactor) {
 	for i, rec := range recs {
 		rec.Text = r.String(rec.Text)
 		out[i] = rec
 	}
-	return out
 }

@@ -41,20 +41,29 @@ func lower(c byte) byte {
 	return c
 }
 
-// indexFold finds sub (lower case ASCII letters) in s from i on, ignoring case; -1 when absent.
-func indexFold(s, sub string, i int) int {
-	n := len(sub)
-	for ; i+n <= len(s); i++ {
-		if lower(s[i]) != sub[0] {
-			continue
+// lowerASCII lowercases ASCII letters only, so every byte keeps its offset (strings.ToLower may not): a
+// line is lowered once and each word is then found with strings.Index instead of a byte-by-byte fold.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lower(b[j])
+			}
+			return string(b)
 		}
-		j := 1
-		for j < n && lower(s[i+j]) == sub[j] {
-			j++
-		}
-		if j == n {
-			return i
-		}
+	}
+	return s
+}
+
+// indexFold finds sub (lower case ASCII letters) from i on in the string ls = lowerASCII(s), i.e. in s
+// ignoring case; -1 when absent.
+func indexFold(ls, sub string, i int) int {
+	if i > len(ls) {
+		return -1
+	}
+	if k := strings.Index(ls[i:], sub); k >= 0 {
+		return i + k
 	}
 	return -1
 }
@@ -98,9 +107,10 @@ func isCredChar(c byte) bool {
 // redactAuthSchemes: "Bearer <cred>", "Basic <cred>" and "token <random-looking cred>".
 func redactAuthSchemes(s string) string {
 	var spans []span
+	ls := lowerASCII(s)
 	for _, scheme := range [...]struct{ word, kind string }{{"bearer", "bearer"}, {"basic", "basic_auth"}, {"token", "bearer"}} {
 		for i := 0; ; {
-			k := indexFold(s, scheme.word, i)
+			k := indexFold(ls, scheme.word, i)
 			if k < 0 {
 				break
 			}
@@ -270,9 +280,10 @@ func redactKeyValues(s string) string {
 		return s
 	}
 	var spans []span
+	ls := lowerASCII(s)
 	for _, stem := range secretStems {
 		for i := 0; ; {
-			k := indexFold(s, stem, i)
+			k := indexFold(ls, stem, i)
 			if k < 0 {
 				break
 			}

@@ -221,6 +221,11 @@ func Quantile(xs []float64, q float64) float64 {
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
+	return quantileSorted(s, q)
+}
+
+// quantileSorted is Quantile of s, already sorted.
+func quantileSorted(s []float64, q float64) float64 {
 	pos := q * float64(len(s)-1)
 	i := int(math.Floor(pos))
 	if i >= len(s)-1 {
@@ -256,7 +261,8 @@ func HodgesLehmann(x, y []float64) float64 {
 			d = append(d, yi-xi)
 		}
 	}
-	return Median(d)
+	sort.Float64s(d) // d is ours: no copy of up to 4e6 values as Median would make
+	return quantileSorted(d, 0.5)
 }
 
 func thin(xs []float64, n int) []float64 {
