@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 	"github.com/fixloop/fixloop/internal/testenv"
 )
 
@@ -82,17 +80,17 @@ func (r *slackRecorder) count() int {
 	return len(r.calls)
 }
 
-// slackPost sends a request signed like Slack's to a fixloop route.
+// slackPost sends form to a fixloop route signed like Slack's and returns the status.
 func slackPost(t *testing.T, base, path, secret string, form url.Values) int {
 	t.Helper()
-	body := form.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("v0:" + ts + ":" + body))
+	return slackSend(t, base, path, form.Encode(), slacktesting.Sign(form.Encode(), time.Now(), secret, "application/x-www-form-urlencoded"))
+}
+
+// slackSend posts body with headers h to a fixloop route and returns the status.
+func slackSend(t *testing.T, base, path, body string, h http.Header) int {
+	t.Helper()
 	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header = h
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -105,24 +103,6 @@ func pressButton(user, actionID, value, ts string) url.Values {
 	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": user}, "channel": map[string]any{"id": "C1"},
 		"message": map[string]any{"ts": ts}, "actions": []map[string]any{{"block_id": "b", "action_id": actionID, "value": value, "type": "button"}}})
 	return url.Values{"payload": {string(payload)}}
-}
-
-func buttonValue(form url.Values, actionID string) string {
-	var blocks []struct {
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	_ = json.Unmarshal([]byte(form.Get("blocks")), &blocks)
-	for _, b := range blocks {
-		for _, e := range b.Elements {
-			if e.ActionID == actionID {
-				return e.Value
-			}
-		}
-	}
-	return ""
 }
 
 // From Slack alone, on the real cluster: /fixloop analyze of a panicking canary answers abort with an
@@ -181,14 +161,14 @@ func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
 			verdict = answer
 		}
 	}
-	abort := buttonValue(verdict, "fixloop_cmd_abort")
+	abort := slacktesting.ButtonValue(verdict, "fixloop_cmd_abort")
 	if abort != "abort "+ns+"/bad" {
 		t.Fatalf("abort verdict offers no Abort button: %v", verdict)
 	}
 	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ASKER", "fixloop_cmd_abort", abort, verdict.Get("ts")))
-	confirmation, next := rec.waitFor(t, next, time.Minute, func(f url.Values) bool { return buttonValue(f, "fixloop_confirm") != "" })
+	confirmation, next := rec.waitFor(t, next, time.Minute, func(f url.Values) bool { return slacktesting.ButtonValue(f, "fixloop_confirm") != "" })
 	ts := confirmation.Get("posted_ts")
-	confirm := buttonValue(confirmation, "fixloop_confirm")
+	confirm := slacktesting.ButtonValue(confirmation, "fixloop_confirm")
 
 	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ASKER", "fixloop_confirm", confirm, ts))
 	refusal, _ := rec.waitFor(t, next, time.Minute, func(f url.Values) bool { return f.Get("method") == "chat.postEphemeral" })

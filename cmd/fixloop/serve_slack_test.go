@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +12,7 @@ import (
 	"github.com/slack-go/slack/slacktest"
 
 	"github.com/fixloop/fixloop/internal/config"
+	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -48,13 +45,8 @@ func TestServeSlackCommand(t *testing.T) {
 	})
 	body := url.Values{"command": {"/fixloop"}, "text": {"analyze shop/web"}, "channel_id": {"C1"}, "user_id": {"U1"}}.Encode()
 	post := func(key string, path ...string) int {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		mac := hmac.New(sha256.New, []byte(key))
-		mac.Write([]byte("v0:" + ts + ":" + body))
 		req, _ := http.NewRequest("POST", s.base+append(path, "/slack/commands")[0], strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Slack-Request-Timestamp", ts)
-		req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+		req.Header = slacktesting.Sign(body, time.Now(), key, "application/x-www-form-urlencoded")
 		return do(t, req).code
 	}
 	for _, p := range []string{"/slack/commands", "/slack/events", "/slack/interactions"} {
@@ -121,20 +113,8 @@ func TestServeSlackMentionConversation(t *testing.T) {
 func slackPostRaw(t *testing.T, base, path, secret string, form url.Values) {
 	t.Helper()
 	body := form.Get("")
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("v0:" + ts + ":" + body))
-	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %d", path, resp.StatusCode)
+	if code := slackSend(t, base, path, body, slacktesting.Sign(body, time.Now(), secret, "application/json")); code != http.StatusOK {
+		t.Fatalf("%s: %d", path, code)
 	}
 }
 

@@ -2,13 +2,9 @@ package redact_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +14,7 @@ import (
 	"github.com/slack-go/slack/slacktest"
 
 	fxslack "github.com/fixloop/fixloop/internal/slack"
+	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 )
 
 // slackText asks the Slack bridge for the verdict with a signed /fixloop command, the answer carrying
@@ -52,13 +49,8 @@ func slackText(t *testing.T, line string) string {
 	srv := httptest.NewServer(b.SlashHandler())
 	defer srv.Close()
 	body := url.Values{"command": {"/fixloop"}, "text": {"analyze o/r"}, "channel_id": {"C1"}, "user_id": {"U1"}}.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("v0:" + ts + ":" + body))
 	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header = slacktesting.Sign(body, time.Now(), secret, "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

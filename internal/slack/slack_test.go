@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fixloop/fixloop/internal/auth"
+	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 )
 
 func TestRefusesForgedStaleAndReplayedRequests(t *testing.T) {
@@ -24,17 +25,17 @@ func TestRefusesForgedStaleAndReplayedRequests(t *testing.T) {
 	srv := serve(t, b)
 	body := slash("analyze shop/web", "U1")
 	for _, path := range []string{"/slack/commands", "/slack/events", "/slack/interactions"} {
-		if code, _ := send(t, srv, path, body, sign(body, time.Now(), "not-the-secret")); code != http.StatusUnauthorized {
+		if code, _ := send(t, srv, path, body, slacktesting.Sign(body, time.Now(), "not-the-secret", formType)); code != http.StatusUnauthorized {
 			t.Errorf("%s bad signature: %d", path, code)
 		}
-		if code, _ := send(t, srv, path, body, sign(body, time.Now().Add(-6*time.Minute), secret)); code != http.StatusUnauthorized {
+		if code, _ := send(t, srv, path, body, slacktesting.Sign(body, time.Now().Add(-6*time.Minute), secret, formType)); code != http.StatusUnauthorized {
 			t.Errorf("%s stale timestamp: %d", path, code)
 		}
 		if code, _ := send(t, srv, path, body, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}); code != http.StatusUnauthorized {
 			t.Errorf("%s unsigned: %d", path, code)
 		}
 	}
-	h := sign(body, time.Now(), secret)
+	h := slacktesting.Sign(body, time.Now(), secret, formType)
 	if code, _ := send(t, srv, "/slack/commands", slash("abort shop/web", "U1"), h); code != http.StatusUnauthorized {
 		t.Errorf("body changed under a valid signature: %d", code)
 	}
@@ -227,7 +228,7 @@ func TestMentionConversesInThread(t *testing.T) {
 	}}
 	srv := serve(t, b)
 	code, body := send(t, srv, "/slack/events", `{"type":"url_verification","challenge":"abc123","token":"x"}`,
-		sign(`{"type":"url_verification","challenge":"abc123","token":"x"}`, time.Now(), secret))
+		slacktesting.Sign(`{"type":"url_verification","challenge":"abc123","token":"x"}`, time.Now(), secret, formType))
 	if code != http.StatusOK || body != "abc123" {
 		t.Fatalf("url_verification: %d %q", code, body)
 	}

@@ -2,9 +2,6 @@ package slack
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +16,7 @@ import (
 	"github.com/slack-go/slack/slacktest"
 
 	"github.com/fixloop/fixloop/internal/auth"
+	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 )
 
 const secret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -143,16 +141,9 @@ func serve(t *testing.T, b *Bridge) *httptest.Server {
 	return srv
 }
 
-func sign(body string, at time.Time, key string) http.Header {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(key))
-	mac.Write([]byte("v0:" + ts + ":" + body))
-	h := http.Header{}
-	h.Set("X-Slack-Request-Timestamp", ts)
-	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-	h.Set("Content-Type", "application/x-www-form-urlencoded")
-	return h
-}
+// formType is the content type of slash commands and interactivity payloads (Events API sends JSON and
+// the bridge reads either).
+const formType = "application/x-www-form-urlencoded"
 
 // send posts body to path signed with h and returns the status and response body.
 func send(t *testing.T, srv *httptest.Server, path, body string, h http.Header) (int, string) {
@@ -178,7 +169,7 @@ func send(t *testing.T, srv *httptest.Server, path, body string, h http.Header) 
 
 func signedSend(t *testing.T, srv *httptest.Server, path, body string) int {
 	t.Helper()
-	code, _ := send(t, srv, path, body, sign(body, time.Now(), secret))
+	code, _ := send(t, srv, path, body, slacktesting.Sign(body, time.Now(), secret, formType))
 	return code
 }
 
@@ -201,19 +192,8 @@ func press(user, actionID, value, ts string) string {
 // button finds the value of the button with actionID in the blocks of a recorded call.
 func button(t *testing.T, form url.Values, actionID string) string {
 	t.Helper()
-	var blocks []struct {
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	_ = json.Unmarshal([]byte(form.Get("blocks")), &blocks)
-	for _, bl := range blocks {
-		for _, e := range bl.Elements {
-			if e.ActionID == actionID {
-				return e.Value
-			}
-		}
+	if v := slacktesting.ButtonValue(form, actionID); v != "" {
+		return v
 	}
 	t.Fatalf("no %s button in %v", actionID, form)
 	return ""
