@@ -16,7 +16,6 @@ import (
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/judge"
-	"github.com/fixloop/fixloop/internal/redact"
 )
 
 const agentToken = "agent-token-1"
@@ -25,18 +24,8 @@ const agentToken = "agent-token-1"
 // triage agent configured with fixer kind:value.
 func handoffSetup(t *testing.T, kind, value string, agent *ghsink.ScriptedAgent, h HandoffConfig) (*Triage, *ghsink.Server) {
 	t.Helper()
-	sink, err := ghsink.New(ghsink.Options{Users: map[string]string{agentToken: "coding-agent"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
-	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent.API, agent.Token, agent.Repo = ts.URL+"/", agentToken, "acme/shop"
+	sink, gh, api := localGitHub(t, ghsink.Options{Users: map[string]string{agentToken: "coding-agent"}})
+	agent.API, agent.Token, agent.Repo = api, agentToken, "acme/shop"
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go agent.Run(ctx)

@@ -3,7 +3,6 @@ package triage
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/judge"
-	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/slack"
 )
@@ -60,17 +58,7 @@ func notifyingTriage(t *testing.T) (*Triage, *slackPosts, *ghsink.Server) {
 	sl := slacktest.NewTestServer(func(c slacktest.Customize) { c.Handle("/chat.postMessage", posts.handle) })
 	sl.Start()
 	t.Cleanup(sl.Stop)
-	sink, err := ghsink.New(ghsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
-	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sink, gh, _ := localGitHub(t, ghsink.Options{})
 	tr, _ := newTestTriage(t)
 	tr.cfg.GitHub, tr.cfg.DefaultRepo = gh, "acme/shop"
 	tr.cfg.Tools.Reports = &report.Recorder{KV: tr.cfg.Store, BaseURL: "https://fixloop.example"}

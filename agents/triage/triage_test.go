@@ -152,17 +152,7 @@ func abortFixture(t *testing.T) (*Triage, *judge.Verdict, *ghsink.Server) {
 	if err != nil || v.Verdict != judge.Abort || v.Fingerprint == "" {
 		t.Fatalf("judge on 5xx-increase: %+v %v", v, err)
 	}
-	sink, err := ghsink.New(ghsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
-	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sink, gh, _ := localGitHub(t, ghsink.Options{})
 	tr, _ := newTestTriage(t)
 	tr.cfg.GitHub, tr.cfg.DefaultRepo = gh, "acme/shop"
 	return tr, v, sink
@@ -191,4 +181,22 @@ func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
 	if !slices.Contains(labels, github.FingerprintLabel(v.Fingerprint)) {
 		t.Fatalf("issue labels %v lack the judge's fingerprint %s", labels, v.Fingerprint)
 	}
+}
+
+// localGitHub starts the local GitHub server (ghsink) with opts and fixloop's GitHub client on it; it
+// returns the API base URL too, for clients of other accounts.
+func localGitHub(t *testing.T, opts ghsink.Options) (*ghsink.Server, *github.GitHub, string) {
+	t.Helper()
+	sink, err := ghsink.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sink)
+	t.Cleanup(ts.Close)
+	sink.SetBaseURL(ts.URL)
+	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sink, gh, ts.URL + "/"
 }
