@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/slack-go/slack/slacktest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -21,64 +18,6 @@ import (
 	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 	"github.com/fixloop/fixloop/internal/testenv"
 )
-
-// slackRecorder is slacktest's server recording the Web API calls fixloop makes.
-type slackRecorder struct {
-	mu    sync.Mutex
-	calls []url.Values // each with "method" added
-	api   *slacktest.Server
-}
-
-func newSlackRecorder(t *testing.T) *slackRecorder {
-	r := &slackRecorder{}
-	r.api = slacktest.NewTestServer(func(c slacktest.Customize) {
-		for _, m := range []string{"chat.postMessage", "chat.update", "chat.postEphemeral"} {
-			c.Handle("/"+m, func(w http.ResponseWriter, req *http.Request) {
-				_ = req.ParseForm()
-				f := req.Form
-				f.Set("method", m)
-				r.mu.Lock()
-				r.calls = append(r.calls, f)
-				ts := "1700000000." + strconv.Itoa(100000+len(r.calls))
-				r.mu.Unlock()
-				if m == "chat.update" {
-					ts = f.Get("ts")
-				}
-				f.Set("posted_ts", ts)
-				_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": f.Get("channel"), "ts": ts})
-			})
-		}
-	})
-	r.api.Start()
-	t.Cleanup(r.api.Stop)
-	return r
-}
-
-// waitFor returns the first recorded call after from matching ok, failing after limit.
-func (r *slackRecorder) waitFor(t *testing.T, from int, limit time.Duration, ok func(url.Values) bool) (url.Values, int) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		r.mu.Lock()
-		calls := append([]url.Values(nil), r.calls...)
-		r.mu.Unlock()
-		for i := from; i < len(calls); i++ {
-			if ok(calls[i]) {
-				return calls[i], i + 1
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no such Slack call within %s; calls:\n%v", limit, calls)
-		}
-		time.Sleep(100 * time.Millisecond) // polling what fixloop posted: its work is asynchronous
-	}
-}
-
-func (r *slackRecorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.calls)
-}
 
 // slackPost sends form to a fixloop route signed like Slack's and returns the status.
 func slackPost(t *testing.T, base, path, secret string, form url.Values) int {
@@ -99,12 +38,6 @@ func slackSend(t *testing.T, base, path, body string, h http.Header) int {
 	return resp.StatusCode
 }
 
-func pressButton(user, actionID, value, ts string) url.Values {
-	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]any{"id": user}, "channel": map[string]any{"id": "C1"},
-		"message": map[string]any{"ts": ts}, "actions": []map[string]any{{"block_id": "b", "action_id": actionID, "value": value, "type": "button"}}})
-	return url.Values{"payload": {string(payload)}}
-}
-
 // From Slack alone, on the real cluster: /fixloop analyze of a panicking canary answers abort with an
 // Abort button; the button asks for confirmation; a user who is not allowed cannot confirm (the
 // rollout keeps running); an allowed user's confirmation aborts the rollout through the real Argo
@@ -118,12 +51,12 @@ func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
 	ghs := httptest.NewServer(sink)
 	defer ghs.Close()
 	sink.SetBaseURL(ghs.URL)
-	rec := newSlackRecorder(t)
+	rec := slacktesting.NewRecorder(t)
 	const secret = "cluster-slack-secret"
 	base, logs, err := startServe(t, func(c *config.Config) {
 		c.Kube.Kubeconfig, c.Prometheus.URL = e.Kubeconfig, e.PrometheusURL
 		c.GitHub.BaseURL, c.GitHub.Repo = ghs.URL+"/", "acme/slack"
-		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: rec.api.GetAPIURL(), AllowedUsers: []string{"U0ALLOWED"}}
+		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: rec.URL(), AllowedUsers: []string{"U0ALLOWED"}}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +70,7 @@ func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
 	}, 2*time.Minute)
 
 	// Ask until the canary has served enough to be judged (an early answer is inconclusive).
-	var verdict url.Values
+	var verdict *slacktesting.Call
 	next := 0
 	deadline := time.Now().Add(4 * time.Minute)
 	for try := 0; verdict == nil; try++ {
@@ -152,26 +85,26 @@ func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
 		if code := slackPost(t, base, "/slack/commands", secret, cmd); code != http.StatusOK {
 			t.Fatalf("slash command: %d", code)
 		}
-		answer, n := rec.waitFor(t, next, 4*time.Minute, func(f url.Values) bool {
-			return f.Get("method") == "chat.update" && !strings.HasPrefix(f.Get("text"), "⏳")
+		answer, n := rec.WaitFor(t, next, 4*time.Minute, func(f slacktesting.Call) bool {
+			return f.Method == "chat.update" && !strings.HasPrefix(f.Get("text"), "⏳")
 		})
 		next = n
 		t.Logf("analyze answered: %s", answer.Get("text"))
 		if strings.HasPrefix(answer.Get("text"), "*abort*") {
-			verdict = answer
+			verdict = &answer
 		}
 	}
-	abort := slacktesting.ButtonValue(verdict, "fixloop_cmd_abort")
+	abort := slacktesting.ButtonValue(verdict.Form, "fixloop_cmd_abort")
 	if abort != "abort "+ns+"/bad" {
 		t.Fatalf("abort verdict offers no Abort button: %v", verdict)
 	}
-	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ASKER", "fixloop_cmd_abort", abort, verdict.Get("ts")))
-	confirmation, next := rec.waitFor(t, next, time.Minute, func(f url.Values) bool { return slacktesting.ButtonValue(f, "fixloop_confirm") != "" })
-	ts := confirmation.Get("posted_ts")
-	confirm := slacktesting.ButtonValue(confirmation, "fixloop_confirm")
+	slackPost(t, base, "/slack/interactions", secret, slacktesting.PressForm("U0ASKER", "fixloop_cmd_abort", abort, verdict.TS, ""))
+	confirmation, next := rec.WaitFor(t, next, time.Minute, func(f slacktesting.Call) bool { return slacktesting.ButtonValue(f.Form, "fixloop_confirm") != "" })
+	ts := confirmation.TS
+	confirm := slacktesting.ButtonValue(confirmation.Form, "fixloop_confirm")
 
-	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ASKER", "fixloop_confirm", confirm, ts))
-	refusal, _ := rec.waitFor(t, next, time.Minute, func(f url.Values) bool { return f.Get("method") == "chat.postEphemeral" })
+	slackPost(t, base, "/slack/interactions", secret, slacktesting.PressForm("U0ASKER", "fixloop_confirm", confirm, ts, ""))
+	refusal, _ := rec.WaitFor(t, next, time.Minute, func(f slacktesting.Call) bool { return f.Method == "chat.postEphemeral" })
 	if refusal.Get("user") != "U0ASKER" || !strings.Contains(refusal.Get("text"), "may not confirm") {
 		t.Fatalf("non-allowed press: %v", refusal)
 	}
@@ -179,9 +112,9 @@ func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
 		t.Fatal("a non-allowed user's press aborted the rollout")
 	}
 
-	slackPost(t, base, "/slack/interactions", secret, pressButton("U0ALLOWED", "fixloop_confirm", confirm, ts))
-	done, _ := rec.waitFor(t, next, 4*time.Minute, func(f url.Values) bool {
-		return f.Get("method") == "chat.update" && strings.Contains(f.Get("text"), "<@U0ALLOWED> confirmed") && strings.Contains(f.Get("text"), "/issues/")
+	slackPost(t, base, "/slack/interactions", secret, slacktesting.PressForm("U0ALLOWED", "fixloop_confirm", confirm, ts, ""))
+	done, _ := rec.WaitFor(t, next, 4*time.Minute, func(f slacktesting.Call) bool {
+		return f.Method == "chat.update" && strings.Contains(f.Get("text"), "<@U0ALLOWED> confirmed") && strings.Contains(f.Get("text"), "/issues/")
 	})
 	t.Logf("confirmed abort: %s", done.Get("text"))
 	if !aborted(t, e, ns) {
@@ -190,10 +123,10 @@ func TestSlackAnalyzeAbortIssueOnCluster(t *testing.T) {
 	if issues := sink.Issues("acme/slack"); len(issues) != 1 {
 		t.Fatalf("%d issues after the abort, want 1: %+v", len(issues), issues)
 	}
-	from := rec.count()
+	from := rec.Count()
 	slackPost(t, base, "/slack/commands", secret, url.Values{"command": {"/fixloop"}, "text": {"status " + ns + "/bad"}, "channel_id": {"C1"}, "user_id": {"U0ASKER"}})
-	status, _ := rec.waitFor(t, from, time.Minute, func(f url.Values) bool {
-		return f.Get("method") == "chat.update" && strings.HasPrefix(f.Get("text"), "*"+ns+"/bad*")
+	status, _ := rec.WaitFor(t, from, time.Minute, func(f slacktesting.Call) bool {
+		return f.Method == "chat.update" && strings.HasPrefix(f.Get("text"), "*"+ns+"/bad*")
 	})
 	if !strings.Contains(status.Get("text"), "aborted") {
 		t.Errorf("status after the abort: %s", status.Get("text"))
@@ -211,10 +144,4 @@ func aborted(t *testing.T, e *testenv.Env, ns string) bool {
 	}
 	a, _, _ := unstructured.NestedBool(u.Object, "status", "abort")
 	return a
-}
-
-func (r *slackRecorder) all() []url.Values {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]url.Values(nil), r.calls...)
 }

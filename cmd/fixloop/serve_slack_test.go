@@ -5,11 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/slack-go/slack/slacktest"
 
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/slack/slacktesting"
@@ -19,31 +16,12 @@ import (
 // On a server that requires bearer tokens, Slack's signed requests reach the bridge and unsigned ones
 // are refused; the answer is posted to the Slack Web API (slacktest) in a thread.
 func TestServeSlackCommand(t *testing.T) {
-	var mu sync.Mutex
-	var posted []url.Values
-	api := slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
-			_ = r.ParseForm()
-			mu.Lock()
-			posted = append(posted, r.Form)
-			mu.Unlock()
-			_, _ = w.Write([]byte(`{"ok":true,"channel":"C1","ts":"1700000000.000100"}`))
-		})
-		c.Handle("/chat.update", func(w http.ResponseWriter, r *http.Request) {
-			_ = r.ParseForm()
-			mu.Lock()
-			posted = append(posted, r.Form)
-			mu.Unlock()
-			_, _ = w.Write([]byte(`{"ok":true,"channel":"C1","ts":"1700000000.000100"}`))
-		})
-	})
-	api.Start()
-	defer api.Stop()
+	rec := slacktesting.NewRecorder(t)
 	const secret = "serve-slack-secret"
 	s := newAuthServer(t, func(c *config.Config) {
-		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: api.GetAPIURL()}
+		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: rec.URL()}
 	})
-	body := url.Values{"command": {"/fixloop"}, "text": {"analyze shop/web"}, "channel_id": {"C1"}, "user_id": {"U1"}}.Encode()
+	body := slacktesting.Slash("analyze shop/web", "U1").Encode()
 	post := func(key string, path ...string) int {
 		req, _ := http.NewRequest("POST", s.base+append(path, "/slack/commands")[0], strings.NewReader(body))
 		req.Header = slacktesting.Sign(body, time.Now(), key, "application/x-www-form-urlencoded")
@@ -57,32 +35,23 @@ func TestServeSlackCommand(t *testing.T) {
 	if code := post(secret); code != http.StatusOK {
 		t.Fatalf("signed Slack request: %d", code)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mu.Lock()
-		seen := append([]url.Values(nil), posted...)
-		mu.Unlock()
-		if n := len(seen); n >= 3 && !strings.HasPrefix(seen[n-1].Get("text"), "⏳") {
-			last := seen[n-1]
-			if seen[1].Get("thread_ts") != "1700000000.000100" || last.Get("ts") != "1700000000.000100" || !strings.Contains(last.Get("text"), "shop/web") {
-				t.Fatalf("answer %v not edited into the thread's working message", seen)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing answered in Slack (%d posts)", len(seen))
-		}
-		time.Sleep(20 * time.Millisecond) // polling the recorded posts: the answer is asynchronous
+	answer, _ := rec.WaitFor(t, 0, 30*time.Second, func(c slacktesting.Call) bool {
+		return c.Method == "chat.update" && !strings.HasPrefix(c.Get("text"), "⏳")
+	})
+	calls := rec.Calls()
+	working := calls[1] // after the request itself, posted to start the thread
+	if working.Get("thread_ts") != calls[0].TS || answer.TS != working.TS || !strings.Contains(answer.Get("text"), "shop/web") {
+		t.Fatalf("answer %v not edited into the thread's working message:\n%s", answer, rec.Text())
 	}
 }
 
 // A mention with free text reaches the real triage agent over A2A (in-process): its question is asked
 // in the mention's thread and a plain reply there answers it, continuing the same task.
 func TestServeSlackMentionConversation(t *testing.T) {
-	rec := newSlackRecorder(t)
+	rec := slacktesting.NewRecorder(t)
 	const secret = "serve-slack-secret"
 	base, logs, err := startServe(t, func(c *config.Config) {
-		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: rec.api.GetAPIURL()}
+		c.Slack = config.Slack{BotToken: "xoxb-test", SigningSecret: secret, APIURL: rec.URL()}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -91,19 +60,19 @@ func TestServeSlackMentionConversation(t *testing.T) {
 		return url.Values{"": {`{"type":"event_callback","team_id":"T1","api_app_id":"A1","event_id":"` + id + `","event":` + inner + `,"event_time":1700000001}`}}
 	}
 	slackPostRaw(t, base, "/slack/events", secret, event("Ev1", `{"type":"app_mention","user":"U1","text":"<@UBOT> investigate shop","ts":"1700000001.000001","channel":"C1"}`))
-	q, next := rec.waitFor(t, 0, time.Minute, func(f url.Values) bool {
-		return f.Get("method") == "chat.update" && strings.Contains(f.Get("text"), "Which namespace is shop in?")
+	q, next := rec.WaitFor(t, 0, time.Minute, func(f slacktesting.Call) bool {
+		return f.Method == "chat.update" && strings.Contains(f.Get("text"), "Which namespace is shop in?")
 	})
 	if !strings.Contains(q.Get("text"), "Answer in this thread") {
 		t.Errorf("question %q does not say how to answer", q.Get("text"))
 	}
 	slackPostRaw(t, base, "/slack/events", secret, event("Ev2", `{"type":"message","user":"U2","text":"default","ts":"1700000002.000001","thread_ts":"1700000001.000001","channel":"C1"}`))
-	a, _ := rec.waitFor(t, next, time.Minute, func(f url.Values) bool {
-		return f.Get("method") == "chat.update" && strings.Contains(f.Get("text"), "default/shop")
+	a, _ := rec.WaitFor(t, next, time.Minute, func(f slacktesting.Call) bool {
+		return f.Method == "chat.update" && strings.Contains(f.Get("text"), "default/shop")
 	})
 	t.Logf("answer: %s", a.Get("text"))
-	for _, f := range rec.all() {
-		if f.Get("method") == "chat.postMessage" && f.Get("thread_ts") != "1700000001.000001" {
+	for _, f := range rec.Calls() {
+		if f.Method == "chat.postMessage" && f.Get("thread_ts") != "1700000001.000001" {
 			t.Errorf("posted outside the mention's thread: %v\n%s", f, logs.String())
 		}
 	}

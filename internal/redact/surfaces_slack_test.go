@@ -4,14 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slacktest"
 
 	fxslack "github.com/fixloop/fixloop/internal/slack"
 	"github.com/fixloop/fixloop/internal/slack/slacktesting"
@@ -21,23 +16,9 @@ import (
 // the verdict and the raw line (as progress and as text), and returns everything posted or edited.
 func slackText(t *testing.T, line string) string {
 	_, v := verdictFor(t, line)
-	var mu sync.Mutex
-	var sent []string
-	api := slacktest.NewTestServer(func(c slacktest.Customize) {
-		for _, m := range []string{"/chat.postMessage", "/chat.update"} {
-			c.Handle(m, func(w http.ResponseWriter, r *http.Request) {
-				_ = r.ParseForm()
-				mu.Lock()
-				sent = append(sent, r.Form.Get("text"), r.Form.Get("blocks"))
-				mu.Unlock()
-				_, _ = w.Write([]byte(`{"ok":true,"channel":"C1","ts":"1700000000.000001"}`))
-			})
-		}
-	})
-	api.Start()
-	defer api.Stop()
+	api := slacktesting.NewRecorder(t)
 	const secret = "corpus"
-	b := &fxslack.Bridge{SigningSecret: secret, Client: slack.New("xoxb-x", slack.OptionAPIURL(api.GetAPIURL())),
+	b := &fxslack.Bridge{SigningSecret: secret, Client: api.Client(),
 		Commands: map[string]fxslack.Command{"analyze": func(_ context.Context, _ []string, progress func(string)) (*fxslack.Reply, error) {
 			progress("reading logs: " + line)
 			text := v.Analysis + "\nRoot cause: " + v.RootCause + "\n" + line
@@ -48,7 +29,7 @@ func slackText(t *testing.T, line string) string {
 		}}}
 	srv := httptest.NewServer(b.SlashHandler())
 	defer srv.Close()
-	body := url.Values{"command": {"/fixloop"}, "text": {"analyze o/r"}, "channel_id": {"C1"}, "user_id": {"U1"}}.Encode()
+	body := slacktesting.Slash("analyze o/r", "U1").Encode()
 	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
 	req.Header = slacktesting.Sign(body, time.Now(), secret, "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
@@ -57,12 +38,10 @@ func slackText(t *testing.T, line string) string {
 	}
 	resp.Body.Close()
 	b.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if len(sent) < 4 {
-		t.Fatalf("the bridge posted %d texts, want the request and the answer", len(sent)/2)
+	if n := len(api.Calls()); n < 2 {
+		t.Fatalf("the bridge posted %d texts, want the request and the answer", n)
 	}
-	return strings.Join(sent, "\n")
+	return api.Text()
 }
 
 func init() { surfaces = append(surfaces, surface{"Slack text", slackText}) }

@@ -3,25 +3,25 @@ package slack
 import (
 	"context"
 	"encoding/json"
-	"net/http"
+	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slacktest"
+
+	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 )
 
-// newNotifier posts to a slacktest server recording chat.postMessage.
-func newNotifier(t *testing.T, channel string) (*Notifier, *posts) {
+// newNotifier posts to the Slack Web API stand-in; posted reads what reached it.
+func newNotifier(t *testing.T, channel string) (*Notifier, *slacktesting.Recorder) {
 	t.Helper()
-	rec := &posts{}
-	ts := slacktest.NewTestServer(func(c slacktest.Customize) { c.Handle("/chat.postMessage", rec.handler) })
-	ts.Start()
-	t.Cleanup(ts.Stop)
-	return &Notifier{Client: slack.New("xoxb-test", slack.OptionAPIURL(ts.GetAPIURL())), Channel: channel}, rec
+	rec := slacktesting.NewRecorder(t)
+	return &Notifier{Client: rec.Client(), Channel: channel}, rec
 }
+
+// posted is every chat.postMessage rec received.
+func posted(rec *slacktesting.Recorder) []url.Values { return rec.Of("chat.postMessage") }
 
 // postedBlocks decodes the blocks of a recorded chat.postMessage.
 func postedBlocks(t *testing.T, form map[string][]string) slack.Blocks {
@@ -83,7 +83,7 @@ func TestNotifyOffUnlessConfigured(t *testing.T) {
 	if err := n.Notify(context.Background(), abortNotice()); err != nil {
 		t.Errorf("no channel: %v", err)
 	}
-	if got := rec.all(); len(got) != 0 {
+	if got := posted(rec); len(got) != 0 {
 		t.Errorf("posted without a channel: %v", got)
 	}
 }
@@ -93,7 +93,7 @@ func TestNotifyAbortPostsSummaryReportAndButtons(t *testing.T) {
 	if err := n.Notify(context.Background(), abortNotice()); err != nil {
 		t.Fatal(err)
 	}
-	msgs := rec.all()
+	msgs := posted(rec)
 	if len(msgs) != 1 || msgs[0].Get("channel") != "C-alerts" {
 		t.Fatalf("want one post to C-alerts, got %v", msgs)
 	}
@@ -132,7 +132,7 @@ func TestNotifyRedactsAndEscapes(t *testing.T) {
 	if err := n.Notify(context.Background(), no); err != nil {
 		t.Fatal(err)
 	}
-	m := rec.all()[0]
+	m := posted(rec)[0]
 	all := m.Get("text") + unescapedJSON(t, m.Get("blocks"))
 	for _, bad := range []string{leak, "<!channel>", "<https://evil.example", "<@U123>"} {
 		if strings.Contains(all, bad) {
@@ -153,11 +153,11 @@ func TestNotifyOncePerWindowAndFollowUpsInThread(t *testing.T) {
 	_ = n.Notify(ctx, abortNotice()) // Argo's next measurement: same verdict
 	issue := Notice{Kind: NoticeIssue, Namespace: "shop", Target: "web", Fingerprint: "fp1", Issue: "https://github.com/o/r/issues/7", Report: abortNotice().Report}
 	_ = n.Notify(ctx, issue)
-	msgs := rec.all()
+	msgs := posted(rec)
 	if len(msgs) != 2 {
 		t.Fatalf("want the abort once and the issue: %d posts", len(msgs))
 	}
-	if msgs[1].Get("thread_ts") != "1700000000.000001" {
+	if msgs[1].Get("thread_ts") != rec.Calls()[0].TS {
 		t.Errorf("issue notice not in the abort's thread: %v", msgs[1])
 	}
 	if btn := buttonsOf(postedBlocks(t, msgs[1])); btn[ActionStartFix] == nil || btn[ActionOpenIssue] != nil {
@@ -165,35 +165,21 @@ func TestNotifyOncePerWindowAndFollowUpsInThread(t *testing.T) {
 	}
 	now = now.Add(31 * time.Minute)
 	_ = n.Notify(ctx, abortNotice())
-	if got := len(rec.all()); got != 3 {
+	if got := len(posted(rec)); got != 3 {
 		t.Errorf("after the window the abort is posted again: %d posts", got)
 	}
 }
 
 func TestNotifyFailureIsRetriedNextTime(t *testing.T) {
-	var fail atomic.Bool
-	fail.Store(true)
-	rec := &posts{}
-	ts := slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
-			if fail.Load() {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(`{"ok":false,"error":"channel_not_found"}`))
-				return
-			}
-			rec.handler(w, r)
-		})
-	})
-	ts.Start()
-	t.Cleanup(ts.Stop)
-	n := &Notifier{Client: slack.New("xoxb-test", slack.OptionAPIURL(ts.GetAPIURL())), Channel: "C404"}
+	n, rec := newNotifier(t, "C404")
+	rec.Fail("chat.postMessage", "channel_not_found")
 	err := n.Notify(context.Background(), abortNotice())
 	if err == nil || !strings.Contains(err.Error(), "channel_not_found") {
 		t.Fatalf("want Slack's error, got %v", err)
 	}
-	fail.Store(false)
-	if err := n.Notify(context.Background(), abortNotice()); err != nil || len(rec.all()) != 1 {
-		t.Errorf("a failed post must not count as posted: %v, %d posts", err, len(rec.all()))
+	rec.Fail("chat.postMessage", "")
+	if err := n.Notify(context.Background(), abortNotice()); err != nil || len(posted(rec)) != 1 {
+		t.Errorf("a failed post must not count as posted: %v, %d posts", err, len(posted(rec)))
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 func TestRefusesForgedStaleAndReplayedRequests(t *testing.T) {
 	var ran atomic.Int32
 	api := newSlackAPI(t)
-	b := &Bridge{SigningSecret: secret, Client: api.client(), Commands: map[string]Command{
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), Commands: map[string]Command{
 		"analyze": func(context.Context, []string, func(string)) (*Reply, error) {
 			ran.Add(1)
 			return &Reply{Text: "ok"}, nil
@@ -54,7 +54,7 @@ func TestRefusesForgedStaleAndReplayedRequests(t *testing.T) {
 func TestAnalyzeAnswersRedactedInThreadWithProgress(t *testing.T) {
 	leak := "ghp_0123456789abcdefghijABCDEFGHIJ012345"
 	api := newSlackAPI(t)
-	b := &Bridge{SigningSecret: secret, Client: api.client(), Commands: map[string]Command{
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), Commands: map[string]Command{
 		"analyze": func(_ context.Context, args []string, progress func(string)) (*Reply, error) {
 			progress("collecting logs with token=" + leak)
 			return &Reply{Text: "verdict abort for " + args[0] + ": panic with token=" + leak,
@@ -65,20 +65,20 @@ func TestAnalyzeAnswersRedactedInThreadWithProgress(t *testing.T) {
 		t.Fatalf("status %d", code)
 	}
 	b.Wait()
-	posts, updates := api.of("chat.postMessage"), api.of("chat.update")
+	posts, updates := api.Of("chat.postMessage"), api.Of("chat.update")
 	if len(posts) != 2 || len(updates) < 1 {
-		t.Fatalf("want the request, a working message and its edits: %s", api.text())
+		t.Fatalf("want the request, a working message and its edits: %s", api.Text())
 	}
 	root, working := posts[0], posts[1]
 	if !strings.Contains(root.Get("text"), "<@U1> asked: /fixloop analyze shop/web") || working.Get("thread_ts") != "1700000000.100001" {
-		t.Errorf("request not posted with the answer in its thread: %s", api.text())
+		t.Errorf("request not posted with the answer in its thread: %s", api.Text())
 	}
 	answer := updates[len(updates)-1]
 	if answer.Get("ts") != "1700000000.100002" || !strings.Contains(answer.Get("text"), "verdict abort for shop/web") {
 		t.Errorf("answer not edited into the working message: %v", answer)
 	}
-	if strings.Contains(api.text(), leak) {
-		t.Errorf("a token reached Slack: %s", api.text())
+	if strings.Contains(api.Text(), leak) {
+		t.Errorf("a token reached Slack: %s", api.Text())
 	}
 	if v := button(t, answer, "fixloop_cmd_abort"); v != "abort shop/web" {
 		t.Errorf("abort button runs %q", v)
@@ -89,10 +89,10 @@ func TestAnalyzeAnswersRedactedInThreadWithProgress(t *testing.T) {
 // told alone, nothing run); a group member's press runs it once; a second press does nothing.
 func TestWriteRunsOnlyAfterAllowedConfirmation(t *testing.T) {
 	api := newSlackAPI(t)
-	api.groups["S0OPS"] = []string{"U2"}
+	api.SetGroup("S0OPS", "U2")
 	var runs atomic.Int32
 	store := &memAudit{}
-	b := &Bridge{SigningSecret: secret, Client: api.client(), AllowedUsers: []string{"U9"}, AllowedGroups: []string{"S0OPS"},
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), AllowedUsers: []string{"U9"}, AllowedGroups: []string{"S0OPS"},
 		Audit: &auth.Audit{Store: store},
 		Writes: map[string]Write{"abort": {Action: "abort_rollout",
 			Check: func(args []string) (string, error) {
@@ -111,9 +111,9 @@ func TestWriteRunsOnlyAfterAllowedConfirmation(t *testing.T) {
 	srv := serve(t, b)
 	signedSend(t, srv, "/slack/commands", slash("abort shop/web", "U1"))
 	b.Wait()
-	posts := api.of("chat.postMessage")
+	posts := api.Of("chat.postMessage")
 	if len(posts) != 2 || runs.Load() != 0 {
-		t.Fatalf("want the request and a confirmation, nothing run: %s", api.text())
+		t.Fatalf("want the request and a confirmation, nothing run: %s", api.Text())
 	}
 	confirmation := posts[1]
 	val := button(t, confirmation, ActionConfirm)
@@ -126,8 +126,8 @@ func TestWriteRunsOnlyAfterAllowedConfirmation(t *testing.T) {
 	if runs.Load() != 0 {
 		t.Fatal("a non-allowed user's press ran the write")
 	}
-	if eph := api.of("chat.postEphemeral"); len(eph) != 1 || eph[0].Get("user") != "U1" || !strings.Contains(eph[0].Get("text"), "may not confirm") {
-		t.Errorf("refusal not told to the presser alone: %s", api.text())
+	if eph := api.Of("chat.postEphemeral"); len(eph) != 1 || eph[0].Get("user") != "U1" || !strings.Contains(eph[0].Get("text"), "may not confirm") {
+		t.Errorf("refusal not told to the presser alone: %s", api.Text())
 	}
 	signedSend(t, srv, "/slack/interactions", press("U2", ActionConfirm, val, ts))
 	b.Wait()
@@ -136,7 +136,7 @@ func TestWriteRunsOnlyAfterAllowedConfirmation(t *testing.T) {
 	if runs.Load() != 1 {
 		t.Fatalf("write ran %d times, want once", runs.Load())
 	}
-	updates := api.of("chat.update")
+	updates := api.Of("chat.update")
 	if last := updates[len(updates)-1]; last.Get("ts") != ts || !strings.Contains(last.Get("text"), "<@U2> confirmed *abort rollout shop/web*: aborted shop/web") || last.Get("blocks") != "" {
 		t.Errorf("confirmation not replaced by the result: %v", last)
 	}
@@ -150,7 +150,7 @@ func TestWriteRunsOnlyAfterAllowedConfirmation(t *testing.T) {
 func TestWriteUsageErrorAndCancel(t *testing.T) {
 	api := newSlackAPI(t)
 	var runs atomic.Int32
-	b := &Bridge{SigningSecret: secret, Client: api.client(), AllowedUsers: []string{"U9"},
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), AllowedUsers: []string{"U9"},
 		Writes: map[string]Write{"promote": {Action: "promote_rollout",
 			Check: func(args []string) (string, error) {
 				if len(args) != 1 || !strings.Contains(args[0], "/") {
@@ -165,12 +165,12 @@ func TestWriteUsageErrorAndCancel(t *testing.T) {
 	srv := serve(t, b)
 	signedSend(t, srv, "/slack/commands", slash("promote web", "U1"))
 	b.Wait()
-	if !strings.Contains(api.text(), "usage: promote <namespace>/<rollout>") || strings.Contains(api.text(), ActionConfirm) {
-		t.Fatalf("bad arguments must get the usage and no confirmation: %s", api.text())
+	if !strings.Contains(api.Text(), "usage: promote <namespace>/<rollout>") || strings.Contains(api.Text(), ActionConfirm) {
+		t.Fatalf("bad arguments must get the usage and no confirmation: %s", api.Text())
 	}
 	signedSend(t, srv, "/slack/commands", slash("promote shop/web", "U1"))
 	b.Wait()
-	posts := api.of("chat.postMessage")
+	posts := api.Of("chat.postMessage")
 	conf := posts[len(posts)-1]
 	val := button(t, conf, ActionCancel)
 	signedSend(t, srv, "/slack/interactions", press("U3", ActionCancel, val, "1700000000.100004")) // neither asker nor allowed
@@ -181,8 +181,8 @@ func TestWriteUsageErrorAndCancel(t *testing.T) {
 	if runs.Load() != 0 {
 		t.Errorf("a cancelled write ran")
 	}
-	if !strings.Contains(api.text(), "<@U1> cancelled: promote shop/web") {
-		t.Errorf("cancel not shown: %s", api.text())
+	if !strings.Contains(api.Text(), "<@U1> cancelled: promote shop/web") {
+		t.Errorf("cancel not shown: %s", api.Text())
 	}
 }
 
@@ -190,7 +190,7 @@ func TestWriteUsageErrorAndCancel(t *testing.T) {
 // for confirmation in the message's thread.
 func TestCommandButtonAsksForConfirmation(t *testing.T) {
 	api := newSlackAPI(t)
-	b := &Bridge{SigningSecret: secret, Client: api.client(), Writes: map[string]Write{"promote": {Action: "promote_rollout",
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), Writes: map[string]Write{"promote": {Action: "promote_rollout",
 		Check: func(args []string) (string, error) { return "promote " + args[0], nil },
 		Run: func(context.Context, []string, func(string)) (*Reply, error) {
 			t.Error("ran without confirmation")
@@ -200,9 +200,9 @@ func TestCommandButtonAsksForConfirmation(t *testing.T) {
 	btn := CommandButton("Promote anyway", "promote shop/web")
 	signedSend(t, srv, "/slack/interactions", press("U1", btn.ActionID, btn.Value, "1700000000.100009"))
 	b.Wait()
-	posts := api.of("chat.postMessage")
+	posts := api.Of("chat.postMessage")
 	if len(posts) != 1 || posts[0].Get("thread_ts") != "1700000000.100001" || button(t, posts[0], ActionConfirm) == "" {
-		t.Fatalf("want one confirmation in the pressed message's thread: %s", api.text())
+		t.Fatalf("want one confirmation in the pressed message's thread: %s", api.Text())
 	}
 }
 
@@ -212,7 +212,7 @@ func TestMentionConversesInThread(t *testing.T) {
 	api := newSlackAPI(t)
 	var mu sync.Mutex
 	var turns []Turn
-	b := &Bridge{SigningSecret: secret, Client: api.client(), Converse: func(ctx context.Context, in Turn, progress func(string)) (*Turn, error) {
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), Converse: func(ctx context.Context, in Turn, progress func(string)) (*Turn, error) {
 		mu.Lock()
 		turns = append(turns, in)
 		n := len(turns)
@@ -246,12 +246,12 @@ func TestMentionConversesInThread(t *testing.T) {
 	if len(turns) != 2 || turns[0].Text != "is checkout healthy?" || turns[1].Text != "shop" || turns[1].TaskID != "task-1" || turns[1].ContextID != "ctx-1" {
 		t.Fatalf("turns sent to the agent: %+v", turns)
 	}
-	for _, p := range api.of("chat.postMessage") {
+	for _, p := range api.Of("chat.postMessage") {
 		if p.Get("thread_ts") != "1700000001.000001" {
 			t.Errorf("answer outside the mention's thread: %v", p)
 		}
 	}
-	if txt := api.text(); !strings.Contains(txt, "Which namespace") || !strings.Contains(txt, "checkout in shop is healthy") || !strings.Contains(txt, "Answer in this thread") {
+	if txt := api.Text(); !strings.Contains(txt, "Which namespace") || !strings.Contains(txt, "checkout in shop is healthy") || !strings.Contains(txt, "Answer in this thread") {
 		t.Errorf("conversation not shown: %s", txt)
 	}
 }
@@ -276,7 +276,7 @@ func TestNotificationButtonsAskForConfirmation(t *testing.T) {
 			return nil, nil
 		}}
 	}
-	b := &Bridge{SigningSecret: secret, Client: api.client(), Writes: map[string]Write{"promote": write("promote"), "issue": write("issue"), "fix": write("fix")}}
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), Writes: map[string]Write{"promote": write("promote"), "issue": write("issue"), "fix": write("fix")}}
 	srv := serve(t, b)
 	ref := ActionRef{Namespace: "shop", Rollout: "web", Issue: "https://github.com/acme/shop/issues/7"}.Encode()
 	for _, id := range []string{ActionPromoteAnyway, ActionOpenIssue, ActionStartFix} {
@@ -289,11 +289,11 @@ func TestNotificationButtonsAskForConfirmation(t *testing.T) {
 	if checked["promote"] != "shop/web" || checked["issue"] != "shop/web" || checked["fix"] != "https://github.com/acme/shop/issues/7" {
 		t.Errorf("commands from notification buttons: %v", checked)
 	}
-	if n := len(api.of("chat.postMessage")); n != 3 {
-		t.Errorf("%d confirmations posted, want 3: %s", n, api.text())
+	if n := len(api.Of("chat.postMessage")); n != 3 {
+		t.Errorf("%d confirmations posted, want 3: %s", n, api.Text())
 	}
-	if eph := api.of("chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].Get("text"), "needs a rollout") {
-		t.Errorf("a workload's promote must be refused to the presser: %s", api.text())
+	if eph := api.Of("chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].Get("text"), "needs a rollout") {
+		t.Errorf("a workload's promote must be refused to the presser: %s", api.Text())
 	}
 }
 
@@ -302,7 +302,7 @@ func TestNotificationButtonsAskForConfirmation(t *testing.T) {
 func TestMentionCommandOrQuestion(t *testing.T) {
 	api := newSlackAPI(t)
 	var asked, ran atomic.Int32
-	b := &Bridge{SigningSecret: secret, Client: api.client(),
+	b := &Bridge{SigningSecret: secret, Client: api.Client(),
 		Commands: map[string]Command{"investigate": func(context.Context, []string, func(string)) (*Reply, error) {
 			ran.Add(1)
 			return &Reply{Text: "ok"}, nil
@@ -324,22 +324,22 @@ func TestMentionCommandOrQuestion(t *testing.T) {
 func TestHelpAndUnknownCommand(t *testing.T) {
 	api := newSlackAPI(t)
 	noop := func(context.Context, []string, func(string)) (*Reply, error) { return &Reply{}, nil }
-	b := &Bridge{SigningSecret: secret, Client: api.client(), Commands: map[string]Command{"status": noop, "analyze": noop},
+	b := &Bridge{SigningSecret: secret, Client: api.Client(), Commands: map[string]Command{"status": noop, "analyze": noop},
 		Writes: map[string]Write{"abort": {Check: func([]string) (string, error) { return "", nil }, Run: noop}}}
 	srv := serve(t, b)
 	signedSend(t, srv, "/slack/commands", slash("help", "U1"))
 	signedSend(t, srv, "/slack/commands", slash("frobnicate shop/web", "U1"))
 	b.Wait()
-	eph := api.of("chat.postEphemeral")
-	if len(api.of("chat.postMessage")) != 0 || len(eph) != 2 {
-		t.Fatalf("help must go to the sender alone: %s", api.text())
+	eph := api.Of("chat.postEphemeral")
+	if len(api.Of("chat.postMessage")) != 0 || len(eph) != 2 {
+		t.Fatalf("help must go to the sender alone: %s", api.Text())
 	}
 	for _, e := range eph {
 		if e.Get("user") != "U1" || !strings.Contains(e.Get("text"), "Read: analyze, status, help") || !strings.Contains(e.Get("text"), "abort") {
 			t.Errorf("help: %v", e)
 		}
 	}
-	if !strings.Contains(api.text(), `Unknown command "frobnicate"`) { // the two answers may come in either order
-		t.Errorf("unknown command not named: %s", api.text())
+	if !strings.Contains(api.Text(), `Unknown command "frobnicate"`) { // the two answers may come in either order
+		t.Errorf("unknown command not named: %s", api.Text())
 	}
 }

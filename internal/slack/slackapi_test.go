@@ -6,14 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/slacktest"
 
 	"github.com/fixloop/fixloop/internal/auth"
 	"github.com/fixloop/fixloop/internal/slack/slacktesting"
@@ -21,92 +17,8 @@ import (
 
 const secret = "8f742231b10e8888abcd99yyyzzz85a5"
 
-// call is one Slack Web API call the bridge made.
-type call struct {
-	Method string
-	Form   url.Values
-}
-
-// slackAPI is slack-go's slacktest server with the methods the bridge uses recording their calls.
-type slackAPI struct {
-	mu     sync.Mutex
-	calls  []call
-	groups map[string][]string // usergroups.users.list
-	srv    *slacktest.Server
-	// connOpen answers apps.connections.open (Socket Mode tests set it before connecting).
-	connOpen http.HandlerFunc
-}
-
-func newSlackAPI(t *testing.T) *slackAPI {
-	t.Helper()
-	api := &slackAPI{groups: map[string][]string{}}
-	api.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
-		for _, m := range []string{"chat.postMessage", "chat.update", "chat.postEphemeral", "usergroups.users.list"} {
-			c.Handle("/"+m, api.record(m))
-		}
-		c.Handle("/apps.connections.open", func(w http.ResponseWriter, r *http.Request) {
-			if api.connOpen == nil {
-				http.NotFound(w, r)
-				return
-			}
-			api.connOpen(w, r)
-		})
-	})
-	api.srv.Start()
-	t.Cleanup(api.srv.Stop)
-	return api
-}
-
-func (a *slackAPI) record(method string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		a.mu.Lock()
-		a.calls = append(a.calls, call{method, r.Form})
-		n := len(a.calls)
-		users := a.groups[r.Form.Get("usergroup")]
-		a.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		ts := "1700000000." + strconv.Itoa(100000+n)
-		switch method {
-		case "usergroups.users.list":
-			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "users": users})
-		case "chat.update":
-			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": r.Form.Get("channel"), "ts": r.Form.Get("ts"), "text": r.Form.Get("text")})
-		case "chat.postEphemeral":
-			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "message_ts": ts})
-		default:
-			_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": r.Form.Get("channel"), "ts": ts})
-		}
-	}
-}
-
-func (a *slackAPI) client() *slack.Client {
-	return slack.New("xoxb-test", slack.OptionAPIURL(a.srv.GetAPIURL()))
-}
-
-// of returns the recorded calls of one method.
-func (a *slackAPI) of(method string) []url.Values {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []url.Values
-	for _, c := range a.calls {
-		if c.Method == method {
-			out = append(out, c.Form)
-		}
-	}
-	return out
-}
-
-// text is everything the bridge showed in Slack (posts, edits, ephemeral messages) in order.
-func (a *slackAPI) text() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var b strings.Builder
-	for _, c := range a.calls {
-		b.WriteString(c.Method + ": " + c.Form.Get("text") + " " + c.Form.Get("blocks") + "\n")
-	}
-	return b.String()
-}
+// newSlackAPI is the Slack Web API stand-in every bridge test posts to.
+func newSlackAPI(t *testing.T) *slacktesting.Recorder { return slacktesting.NewRecorder(t) }
 
 // memAudit is an auth.AuditStore in memory.
 type memAudit struct {
@@ -173,20 +85,12 @@ func signedSend(t *testing.T, srv *httptest.Server, path, body string) int {
 	return code
 }
 
-func slash(text, user string) string {
-	return url.Values{"command": {"/fixloop"}, "text": {text}, "channel_id": {"C1"}, "user_id": {user}, "team_id": {"T1"}}.Encode()
-}
+func slash(text, user string) string { return slacktesting.Slash(text, user).Encode() }
 
-// press is the interactivity payload of user pressing button (action id, value) on message ts.
+// press is the interactivity payload of user pressing button (action id, value) on message ts, a
+// message in the thread the bridge tests answer in.
 func press(user, actionID, value, ts string) string {
-	payload, _ := json.Marshal(map[string]any{
-		"type":    "block_actions",
-		"user":    map[string]any{"id": user},
-		"channel": map[string]any{"id": "C1"},
-		"message": map[string]any{"ts": ts, "thread_ts": "1700000000.100001"},
-		"actions": []map[string]any{{"block_id": "b1", "action_id": actionID, "value": value, "type": "button"}},
-	})
-	return url.Values{"payload": {string(payload)}}.Encode()
+	return slacktesting.PressForm(user, actionID, value, ts, "1700000000.100001").Encode()
 }
 
 // button finds the value of the button with actionID in the blocks of a recorded call.
@@ -197,26 +101,4 @@ func button(t *testing.T, form url.Values, actionID string) string {
 	}
 	t.Fatalf("no %s button in %v", actionID, form)
 	return ""
-}
-
-// posts records chat.postMessage calls (the notifier's tests use it).
-type posts struct {
-	mu   sync.Mutex
-	msgs []url.Values
-}
-
-func (p *posts) handler(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	p.mu.Lock()
-	p.msgs = append(p.msgs, r.Form)
-	n := len(p.msgs)
-	p.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"ok":true,"channel":"` + r.Form.Get("channel") + `","ts":"1700000000.00000` + strconv.Itoa(n) + `"}`))
-}
-
-func (p *posts) all() []url.Values {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]url.Values(nil), p.msgs...)
 }

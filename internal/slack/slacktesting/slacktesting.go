@@ -44,3 +44,34 @@ func ButtonValue(form url.Values, actionID string) string {
 	}
 	return ""
 }
+
+// Channel is the channel the payload builders below speak in.
+const Channel = "C1"
+
+// Slash is the form Slack posts for "/fixloop text" typed by user in Channel (over Socket Mode, the
+// envelope's payload carries the same fields).
+func Slash(text, user string) url.Values {
+	return url.Values{"command": {"/fixloop"}, "text": {text}, "channel_id": {Channel}, "user_id": {user}, "team_id": {"T1"}}
+}
+
+// Press is the block_actions payload (JSON) Slack sends when user presses the button (actionID, value)
+// on message ts in Channel; thread is the message's thread_ts ("" for a message starting no thread).
+func Press(user, actionID, value, ts, thread string) string {
+	msg := map[string]any{"ts": ts}
+	if thread != "" {
+		msg["thread_ts"] = thread
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"type":    "block_actions",
+		"user":    map[string]any{"id": user},
+		"channel": map[string]any{"id": Channel},
+		"message": msg,
+		"actions": []map[string]any{{"block_id": "b1", "action_id": actionID, "value": value, "type": "button"}},
+	})
+	return string(payload)
+}
+
+// PressForm is Press as the interactivity endpoint's form body (payload=...).
+func PressForm(user, actionID, value, ts, thread string) url.Values {
+	return url.Values{"payload": {Press(user, actionID, value, ts, thread)}}
+}
