@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	gh "github.com/google/go-github/v66/github"
 )
 
 // What a coding agent living on GitHub needs beyond fixloop's own calls: acting as its own user,
@@ -16,12 +18,12 @@ import (
 
 type userKey struct{}
 
-func withUser(ctx context.Context, u User) context.Context {
+func withUser(ctx context.Context, u gh.User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
 }
 
-func userOf(r *http.Request) User {
-	if u, ok := r.Context().Value(userKey{}).(User); ok {
+func userOf(r *http.Request) gh.User {
+	if u, ok := r.Context().Value(userKey{}).(gh.User); ok {
 		return u
 	}
 	return bot
@@ -29,19 +31,19 @@ func userOf(r *http.Request) User {
 
 // caller resolves the Authorization header: the configured token acts as fixloop-bot, a listed user
 // token as that user; with no token configured anything is accepted.
-func (s *Server) caller(header string) (User, bool) {
+func (s *Server) caller(header string) (gh.User, bool) {
 	tok := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(header, "Bearer "), "token "))
 	if login, ok := s.users[tok]; ok && tok != "" {
-		return User{Login: login, ID: int64(len(login)) + 1000, Type: "User"}, true
+		return *newUser(login, int64(len(login))+1000, "User"), true
 	}
 	if s.token != "" && tok != s.token {
-		return User{}, false
+		return gh.User{}, false
 	}
 	return bot, true
 }
 
 // serveConditional answers a GET with an ETag over the body and 304 when If-None-Match matches.
-func (s *Server) serveConditional(w http.ResponseWriter, r *http.Request, path string, body []byte, user User) {
+func (s *Server) serveConditional(w http.ResponseWriter, r *http.Request, path string, body []byte, user gh.User) {
 	rec := &bufferedWriter{header: http.Header{}, code: http.StatusOK}
 	s.route(rec, r.WithContext(withUser(r.Context(), user)), path, body)
 	for k, v := range rec.header {
@@ -74,7 +76,7 @@ func (b *bufferedWriter) WriteHeader(code int)        { b.code = code }
 // NotModified counts the conditional GETs answered 304.
 func (s *Server) NotModified() int { s.mu.Lock(); defer s.mu.Unlock(); return s.notModified }
 
-func (s *Server) addAssignees(w http.ResponseWriter, r *http.Request, _ *Repo, is *Issue) {
+func (s *Server) addAssignees(w http.ResponseWriter, r *http.Request, _ *Repo, is *gh.Issue) {
 	var in struct {
 		Assignees []string `json:"assignees"`
 	}
@@ -84,10 +86,10 @@ func (s *Server) addAssignees(w http.ResponseWriter, r *http.Request, _ *Repo, i
 	}
 	for _, a := range in.Assignees {
 		if !assigned(is, a) {
-			is.Assignees = append(is.Assignees, User{Login: a, ID: s.id(), Type: "User"})
+			is.Assignees = append(is.Assignees, newUser(a, s.id(), "User"))
 		}
 	}
-	is.UpdatedAt = s.now().UTC()
+	is.UpdatedAt = ts(s.now().UTC())
 	s.saveLocked()
 	writeJSON(w, http.StatusCreated, is)
 }
@@ -110,12 +112,12 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	repo.Statuses[sha][in.Context] = in.State
 	s.saveLocked()
-	writeJSON(w, http.StatusCreated, map[string]string{"state": in.State, "context": in.Context})
+	writeJSON(w, http.StatusCreated, &gh.RepoStatus{State: ptr(in.State), Context: ptr(in.Context)})
 }
 
-func assigned(is *Issue, login string) bool {
+func assigned(is *gh.Issue, login string) bool {
 	for _, u := range is.Assignees {
-		if strings.EqualFold(u.Login, login) {
+		if strings.EqualFold(u.GetLogin(), login) {
 			return true
 		}
 	}
@@ -130,9 +132,9 @@ func (s *Server) combinedStatus(w http.ResponseWriter, repoName, sha string) {
 	if len(st) > 0 {
 		state = "success"
 	}
-	var list []map[string]string
+	list := []*gh.RepoStatus{}
 	for ctx, v := range st {
-		list = append(list, map[string]string{"context": ctx, "state": v})
+		list = append(list, &gh.RepoStatus{Context: ptr(ctx), State: ptr(v)})
 		switch {
 		case v == "failure" || v == "error":
 			state = "failure"
@@ -140,5 +142,5 @@ func (s *Server) combinedStatus(w http.ResponseWriter, repoName, sha string) {
 			state = "pending"
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"state": state, "sha": sha, "total_count": len(list), "statuses": list})
+	writeJSON(w, http.StatusOK, &gh.CombinedStatus{State: ptr(state), SHA: ptr(sha), TotalCount: ptr(len(list)), Statuses: list})
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	gh "github.com/google/go-github/v66/github"
 )
 
 // Server is the sink. Create with New; it is an http.Handler.
@@ -35,10 +37,16 @@ type Server struct {
 	notModified int
 }
 
+// state is what the state file holds. Version 0 (absent) is the first format, ghsink's own structs
+// with GitHub's field names; version 2 is go-github's types. Both decode into Repo.
 type state struct {
-	Repos  map[string]*Repo `json:"repos"`
-	NextID int64            `json:"nextId"`
+	Version int              `json:"version,omitempty"`
+	Repos   map[string]*Repo `json:"repos"`
+	NextID  int64            `json:"nextId"`
 }
+
+// stateVersion is the format saveLocked writes.
+const stateVersion = 2
 
 // Options configures a Server.
 type Options struct {
@@ -59,11 +67,8 @@ func New(o Options) (*Server, error) {
 		data, err := os.ReadFile(o.StateFile)
 		switch {
 		case err == nil:
-			if err := json.Unmarshal(data, &s.state); err != nil {
-				return nil, fmt.Errorf("ghsink: state file %s is not valid JSON: %w", o.StateFile, err)
-			}
-			if s.state.Repos == nil {
-				s.state.Repos = map[string]*Repo{}
+			if err := s.load(o.StateFile, data); err != nil {
+				return nil, err
 			}
 		case os.IsNotExist(err):
 		default:
@@ -75,6 +80,44 @@ func New(o Options) (*Server, error) {
 	}
 	s.mux = s.routes()
 	return s, nil
+}
+
+// load reads a state file of either format (see state); a newer format is refused rather than
+// overwritten, so a downgrade never loses a user's demo state.
+func (s *Server) load(path string, data []byte) error {
+	if err := json.Unmarshal(data, &s.state); err != nil {
+		return fmt.Errorf("ghsink: state file %s is not valid JSON: %w", path, err)
+	}
+	if s.state.Version > stateVersion {
+		return fmt.Errorf("ghsink: state file %s has format %d; this fixloop reads up to %d (upgrade fixloop or move the file away)", path, s.state.Version, stateVersion)
+	}
+	if s.state.Repos == nil {
+		s.state.Repos = map[string]*Repo{}
+	}
+	for name, r := range s.state.Repos {
+		if r == nil {
+			r = &Repo{}
+			s.state.Repos[name] = r
+		}
+		r.init()
+	}
+	return nil
+}
+
+// init makes the maps a hand-edited or older state file may lack.
+func (r *Repo) init() {
+	if r.Issues == nil {
+		r.Issues = map[int]*gh.Issue{}
+	}
+	if r.Comments == nil {
+		r.Comments = map[int][]*gh.IssueComment{}
+	}
+	if r.Pulls == nil {
+		r.Pulls = map[int]*gh.PullRequest{}
+	}
+	if r.Labels == nil {
+		r.Labels = map[string]*gh.Label{}
+	}
 }
 
 // SetBaseURL sets the URL used in url/html_url fields.
@@ -97,53 +140,6 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Issues returns a copy of the issues of repo (owner/name) sorted by number.
-func (s *Server) Issues(repo string) []Issue {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.state.Repos[repo]
-	if r == nil {
-		return nil
-	}
-	var out []Issue
-	for _, is := range r.Issues {
-		out = append(out, *is)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out
-}
-
-// Comments returns a copy of an issue's comments.
-func (s *Server) Comments(repo string, number int) []Comment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.state.Repos[repo]
-	if r == nil {
-		return nil
-	}
-	var out []Comment
-	for _, c := range r.Comments[number] {
-		out = append(out, *c)
-	}
-	return out
-}
-
-// Pulls returns a copy of the pull requests of repo.
-func (s *Server) Pulls(repo string) []Pull {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.state.Repos[repo]
-	if r == nil {
-		return nil
-	}
-	var out []Pull
-	for _, p := range r.Pulls {
-		out = append(out, *p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out
-}
-
 // RepoNames lists repositories that have state.
 func (s *Server) RepoNames() []string {
 	s.mu.Lock()
@@ -162,7 +158,7 @@ func (s *Server) CloseIssue(repo string, number int) {
 	defer s.mu.Unlock()
 	if r := s.state.Repos[repo]; r != nil && r.Issues[number] != nil {
 		t := s.now().UTC()
-		r.Issues[number].State, r.Issues[number].ClosedAt = "closed", &t
+		r.Issues[number].State, r.Issues[number].ClosedAt = ptr("closed"), ts(t)
 		s.saveLocked()
 	}
 }
@@ -170,7 +166,8 @@ func (s *Server) CloseIssue(repo string, number int) {
 func (s *Server) repo(name string) *Repo {
 	r := s.state.Repos[name]
 	if r == nil {
-		r = &Repo{Issues: map[int]*Issue{}, Comments: map[int][]*Comment{}, Pulls: map[int]*Pull{}, Labels: map[string]*Label{}}
+		r = &Repo{}
+		r.init()
 		s.state.Repos[name] = r
 	}
 	return r
@@ -183,6 +180,7 @@ func (s *Server) saveLocked() {
 	if s.path == "" {
 		return
 	}
+	s.state.Version = stateVersion
 	data, err := json.MarshalIndent(&s.state, "", "  ")
 	if err != nil {
 		return
@@ -195,7 +193,12 @@ func (s *Server) saveLocked() {
 	}
 }
 
-var bot = User{Login: "fixloop-bot", ID: 1, Type: "Bot"}
+var bot = gh.User{Login: ptr("fixloop-bot"), ID: ptr(int64(1)), Type: ptr("Bot")}
+
+// newUser is a user as GitHub serialises one (a fresh copy: the stored issue owns it).
+func newUser(login string, id int64, kind string) *gh.User {
+	return &gh.User{Login: ptr(login), ID: ptr(id), Type: ptr(kind)}
+}
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -284,14 +287,16 @@ func (s *Server) writeFault(w http.ResponseWriter, f Fault) {
 	}
 }
 
-func (s *Server) label(repo *Repo, name string) Label {
+// label is a copy of the repository's label name, created on first use as GitHub does.
+func (s *Server) label(repo *Repo, name string) *gh.Label {
 	key := strings.ToLower(name)
-	if l := repo.Labels[key]; l != nil {
-		return *l
+	l := repo.Labels[key]
+	if l == nil {
+		l = &gh.Label{ID: ptr(s.id()), Name: ptr(name), Color: ptr("ededed")}
+		repo.Labels[key] = l
 	}
-	l := &Label{ID: s.id(), Name: name, Color: "ededed"}
-	repo.Labels[key] = l
-	return *l
+	c := *l
+	return &c
 }
 
 func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, repoName string) {
@@ -307,9 +312,9 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, repoName str
 		}
 	}
 	repo := s.repo(repoName)
-	var out []*Issue
+	var out []*gh.Issue
 	for _, is := range repo.Issues {
-		if state != "all" && is.State != state {
+		if state != "all" && is.GetState() != state {
 			continue
 		}
 		if !hasAll(is.Labels, want) {
@@ -321,10 +326,11 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, repoName str
 	by := q.Get("sort")
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		less := a.CreatedAt.Before(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.Number < b.Number
+		at, bt := a.GetCreatedAt().Time, b.GetCreatedAt().Time
 		if by == "updated" {
-			less = a.UpdatedAt.Before(b.UpdatedAt) || a.UpdatedAt.Equal(b.UpdatedAt) && a.Number < b.Number
+			at, bt = a.GetUpdatedAt().Time, b.GetUpdatedAt().Time
 		}
+		less := at.Before(bt) || at.Equal(bt) && a.GetNumber() < b.GetNumber()
 		if desc {
 			return !less
 		}
@@ -332,7 +338,7 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, repoName str
 	})
 	out = paginate(w, r, out)
 	if out == nil {
-		out = []*Issue{}
+		out = []*gh.Issue{}
 	}
 	writeJSON(w, 200, out)
 }
@@ -361,11 +367,11 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, items []T) []T {
 	return items[start:end]
 }
 
-func hasAll(labels []Label, want []string) bool {
+func hasAll(labels []*gh.Label, want []string) bool {
 	for _, w := range want {
 		found := false
 		for _, l := range labels {
-			if strings.ToLower(l.Name) == w {
+			if strings.ToLower(l.GetName()) == w {
 				found = true
 				break
 			}
@@ -399,78 +405,76 @@ func (s *Server) createIssue(w http.ResponseWriter, repoName string, body []byte
 	repo := s.repo(repoName)
 	repo.Next++
 	now := s.now().UTC()
-	is := &Issue{ID: s.id(), Number: repo.Next, Title: *in.Title, State: "open", User: bot, CreatedAt: now, UpdatedAt: now, Repo: repoName,
-		Labels: []Label{}, Assignees: []User{}}
-	if in.Body != nil {
-		is.Body = *in.Body
-	}
+	creator := bot
+	is := &gh.Issue{ID: ptr(s.id()), Number: ptr(repo.Next), State: ptr("open"), User: &creator, Comments: ptr(0),
+		CreatedAt: ts(now), UpdatedAt: ts(now), Labels: []*gh.Label{}, Assignees: []*gh.User{}}
 	s.applyIssue(repo, is, in)
 	s.setURLs(repoName, is)
-	repo.Issues[is.Number] = is
+	repo.Issues[repo.Next] = is
 	s.saveLocked()
 	writeJSON(w, http.StatusCreated, is)
 }
 
-func (s *Server) setURLs(repoName string, is *Issue) {
-	is.URL = fmt.Sprintf("%s/repos/%s/issues/%d", s.baseURL, repoName, is.Number)
-	is.HTMLURL = fmt.Sprintf("%s/%s/issues/%d", s.baseURL, repoName, is.Number)
+func (s *Server) setURLs(repoName string, is *gh.Issue) {
+	is.URL = ptr(fmt.Sprintf("%s/repos/%s/issues/%d", s.baseURL, repoName, is.GetNumber()))
+	is.HTMLURL = ptr(fmt.Sprintf("%s/%s/issues/%d", s.baseURL, repoName, is.GetNumber()))
+	is.RepositoryURL = ptr(fmt.Sprintf("%s/repos/%s", s.baseURL, repoName))
 }
 
-func (s *Server) applyIssue(repo *Repo, is *Issue, in issueInput) {
+func (s *Server) applyIssue(repo *Repo, is *gh.Issue, in issueInput) {
 	if in.Title != nil {
-		is.Title = *in.Title
+		is.Title = ptr(*in.Title)
 	}
 	if in.Body != nil {
-		is.Body = *in.Body
+		is.Body = ptr(*in.Body)
 	}
 	if in.Labels != nil {
-		is.Labels = []Label{}
+		is.Labels = []*gh.Label{}
 		for _, l := range *in.Labels {
 			is.Labels = append(is.Labels, s.label(repo, l))
 		}
 	}
 	if in.Assignees != nil {
-		is.Assignees = []User{}
+		is.Assignees = []*gh.User{}
 		for _, a := range *in.Assignees {
-			is.Assignees = append(is.Assignees, User{Login: a, ID: s.id(), Type: "User"})
+			is.Assignees = append(is.Assignees, newUser(a, s.id(), "User"))
 		}
 	}
-	if in.State != nil && (*in.State == "open" || *in.State == "closed") && *in.State != is.State {
-		is.State = *in.State
-		if is.State == "closed" {
-			t := s.now().UTC()
-			is.ClosedAt = &t
+	if in.State != nil && (*in.State == "open" || *in.State == "closed") && *in.State != is.GetState() {
+		is.State = ptr(*in.State)
+		if *in.State == "closed" {
+			is.ClosedAt = ts(s.now().UTC())
 		} else {
 			is.ClosedAt = nil
-			is.StateReason = "reopened"
+			is.StateReason = ptr("reopened")
 		}
 	}
 	if in.StateReason != nil {
-		is.StateReason = *in.StateReason
+		is.StateReason = ptr(*in.StateReason)
 	}
 }
 
-func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
+func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, repo *Repo, is *gh.Issue) {
 	var in issueInput
 	if err := json.Unmarshal(body(r), &in); err != nil {
 		apiError(w, http.StatusBadRequest, "Problems parsing JSON")
 		return
 	}
 	s.applyIssue(repo, is, in)
-	is.UpdatedAt = s.now().UTC()
+	is.UpdatedAt = ts(s.now().UTC())
 	s.saveLocked()
 	writeJSON(w, 200, is)
 }
 
-func (s *Server) listComments(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
-	cs := paginate(w, r, repo.Comments[is.Number])
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request, repo *Repo, is *gh.Issue) {
+	cs := paginate(w, r, repo.Comments[is.GetNumber()])
 	if cs == nil {
-		cs = []*Comment{}
+		cs = []*gh.IssueComment{}
 	}
 	writeJSON(w, 200, cs)
 }
 
-func (s *Server) createComment(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
+func (s *Server) createComment(w http.ResponseWriter, r *http.Request, repo *Repo, is *gh.Issue) {
 	var in struct {
 		Body string `json:"body"`
 	}
@@ -479,18 +483,20 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request, repo *Rep
 		return
 	}
 	now := s.now().UTC()
-	c := &Comment{ID: s.id(), Body: in.Body, User: userOf(r), CreatedAt: now, UpdatedAt: now, IssueURL: is.URL}
-	c.HTMLURL = fmt.Sprintf("%s#issuecomment-%d", is.HTMLURL, c.ID)
-	n := is.Number
+	author := userOf(r)
+	id := s.id()
+	c := &gh.IssueComment{ID: ptr(id), Body: ptr(in.Body), User: &author, CreatedAt: ts(now), UpdatedAt: ts(now),
+		IssueURL: ptr(is.GetURL()), HTMLURL: ptr(fmt.Sprintf("%s#issuecomment-%d", is.GetHTMLURL(), id))}
+	n := is.GetNumber()
 	repo.Comments[n] = append(repo.Comments[n], c)
-	is.Comments = len(repo.Comments[n])
-	is.UpdatedAt = now
+	is.Comments = ptr(len(repo.Comments[n]))
+	is.UpdatedAt = ts(now)
 	s.saveLocked()
 	writeJSON(w, http.StatusCreated, c)
 }
 
 // addLabels takes a JSON array of names or {"labels": [...]}, as GitHub does.
-func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, repo *Repo, is *Issue) {
+func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, repo *Repo, is *gh.Issue) {
 	b := body(r)
 	var names []string
 	if err := json.Unmarshal(b, &names); err != nil {
@@ -508,7 +514,7 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, repo *Repo, i
 			is.Labels = append(is.Labels, s.label(repo, nm))
 		}
 	}
-	is.UpdatedAt = s.now().UTC()
+	is.UpdatedAt = ts(s.now().UTC())
 	s.saveLocked()
 	writeJSON(w, 200, is.Labels)
 }
@@ -523,28 +529,28 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request, repoName stri
 	if i := strings.IndexByte(head, ':'); i >= 0 {
 		head = head[i+1:]
 	}
-	var out []*Pull
+	var out []*gh.PullRequest
 	for _, p := range s.repo(repoName).Pulls {
-		if state != "all" && p.State != state {
+		if state != "all" && p.GetState() != state {
 			continue
 		}
-		if head != "" && p.Head.Ref != head {
+		if head != "" && p.GetHead().GetRef() != head {
 			continue
 		}
-		if b := q.Get("base"); b != "" && p.Base.Ref != b {
+		if b := q.Get("base"); b != "" && p.GetBase().GetRef() != b {
 			continue
 		}
 		out = append(out, p)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+	sort.Slice(out, func(i, j int) bool { return out[i].GetNumber() > out[j].GetNumber() })
 	out = paginate(w, r, out)
 	if out == nil {
-		out = []*Pull{}
+		out = []*gh.PullRequest{}
 	}
 	writeJSON(w, 200, out)
 }
 
-func (s *Server) createPull(w http.ResponseWriter, repoName string, body []byte, user User) {
+func (s *Server) createPull(w http.ResponseWriter, repoName string, body []byte, user gh.User) {
 	var in struct {
 		Title string `json:"title"`
 		Head  string `json:"head"`
@@ -562,7 +568,7 @@ func (s *Server) createPull(w http.ResponseWriter, repoName string, body []byte,
 	}
 	repo := s.repo(repoName)
 	for _, p := range repo.Pulls {
-		if p.State == "open" && p.Head.Ref == head && p.Base.Ref == in.Base {
+		if p.GetState() == "open" && p.GetHead().GetRef() == head && p.GetBase().GetRef() == in.Base {
 			apiError(w, http.StatusUnprocessableEntity, "Validation Failed: A pull request already exists for "+repoName+":"+head+".")
 			return
 		}
@@ -582,11 +588,13 @@ func (s *Server) createPull(w http.ResponseWriter, repoName string, body []byte,
 	repo.Next++
 	now := s.now().UTC()
 	owner := strings.Split(repoName, "/")[0]
-	p := &Pull{ID: s.id(), Number: repo.Next, Title: in.Title, Body: in.Body, State: "open", Draft: in.Draft, User: user, CreatedAt: now, UpdatedAt: now,
-		Head: Ref{Ref: head, SHA: headSHA, Label: owner + ":" + head}, Base: Ref{Ref: in.Base, SHA: baseSHA, Label: owner + ":" + in.Base}}
-	p.URL = fmt.Sprintf("%s/repos/%s/pulls/%d", s.baseURL, repoName, p.Number)
-	p.HTMLURL = fmt.Sprintf("%s/%s/pull/%d", s.baseURL, repoName, p.Number)
-	repo.Pulls[p.Number] = p
+	p := &gh.PullRequest{ID: ptr(s.id()), Number: ptr(repo.Next), Title: ptr(in.Title), Body: ptr(in.Body), State: ptr("open"),
+		Draft: ptr(in.Draft), Merged: ptr(false), User: &user, CreatedAt: ts(now), UpdatedAt: ts(now),
+		Head:    &gh.PullRequestBranch{Ref: ptr(head), SHA: ptr(headSHA), Label: ptr(owner + ":" + head)},
+		Base:    &gh.PullRequestBranch{Ref: ptr(in.Base), SHA: ptr(baseSHA), Label: ptr(owner + ":" + in.Base)},
+		URL:     ptr(fmt.Sprintf("%s/repos/%s/pulls/%d", s.baseURL, repoName, repo.Next)),
+		HTMLURL: ptr(fmt.Sprintf("%s/%s/pull/%d", s.baseURL, repoName, repo.Next))}
+	repo.Pulls[repo.Next] = p
 	s.saveLocked()
 	writeJSON(w, http.StatusCreated, p)
 }
@@ -602,11 +610,8 @@ func (s *Server) branch(w http.ResponseWriter, repoName, name string) {
 		apiError(w, http.StatusNotFound, "Branch not found")
 		return
 	}
-	writeJSON(w, 200, map[string]any{
-		"name":      name,
-		"commit":    map[string]any{"sha": sha, "url": fmt.Sprintf("%s/repos/%s/commits/%s", s.baseURL, repoName, sha)},
-		"protected": false,
-	})
+	writeJSON(w, 200, &gh.Branch{Name: ptr(name), Protected: ptr(false),
+		Commit: &gh.RepositoryCommit{SHA: ptr(sha), URL: ptr(fmt.Sprintf("%s/repos/%s/commits/%s", s.baseURL, repoName, sha))}})
 }
 
 func revParse(dir, branch string) (string, error) {

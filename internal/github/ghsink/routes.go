@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	gh "github.com/google/go-github/v66/github"
 )
 
 // routes maps the REST subset to its handlers with Go's method patterns. Handlers run under s.mu (taken
@@ -16,11 +18,11 @@ func (s *Server) routes() *http.ServeMux {
 	const repo = "/repos/{owner}/{repo}"
 	m.HandleFunc("GET "+repo+"/issues", func(w http.ResponseWriter, r *http.Request) { s.listIssues(w, r, repoOf(r)) })
 	m.HandleFunc("POST "+repo+"/issues", func(w http.ResponseWriter, r *http.Request) { s.createIssue(w, repoOf(r), body(r)) })
-	m.HandleFunc("GET "+repo+"/issues/{n}", s.withIssue(func(w http.ResponseWriter, _ *http.Request, _ *Repo, is *Issue) { writeJSON(w, 200, is) }))
+	m.HandleFunc("GET "+repo+"/issues/{n}", s.withIssue(func(w http.ResponseWriter, _ *http.Request, _ *Repo, is *gh.Issue) { writeJSON(w, 200, is) }))
 	m.HandleFunc("PATCH "+repo+"/issues/{n}", s.withIssue(s.editIssue))
 	m.HandleFunc("GET "+repo+"/issues/{n}/comments", s.withIssue(s.listComments))
 	m.HandleFunc("POST "+repo+"/issues/{n}/comments", s.withIssue(s.createComment))
-	m.HandleFunc("GET "+repo+"/issues/{n}/labels", s.withIssue(func(w http.ResponseWriter, _ *http.Request, _ *Repo, is *Issue) { writeJSON(w, 200, is.Labels) }))
+	m.HandleFunc("GET "+repo+"/issues/{n}/labels", s.withIssue(func(w http.ResponseWriter, _ *http.Request, _ *Repo, is *gh.Issue) { writeJSON(w, 200, is.Labels) }))
 	m.HandleFunc("POST "+repo+"/issues/{n}/labels", s.withIssue(s.addLabels))
 	m.HandleFunc("POST "+repo+"/issues/{n}/assignees", s.withIssue(s.addAssignees))
 	m.HandleFunc("GET "+repo+"/labels", func(w http.ResponseWriter, r *http.Request) { s.listLabels(w, repoOf(r)) })
@@ -51,7 +53,7 @@ func body(r *http.Request) []byte {
 }
 
 // withIssue resolves {n} to an issue of the repository, answering 404 when there is none.
-func (s *Server) withIssue(h func(http.ResponseWriter, *http.Request, *Repo, *Issue)) http.HandlerFunc {
+func (s *Server) withIssue(h func(http.ResponseWriter, *http.Request, *Repo, *gh.Issue)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		repo := s.repo(repoOf(r))
 		n, err := strconv.Atoi(r.PathValue("n"))
@@ -65,11 +67,11 @@ func (s *Server) withIssue(h func(http.ResponseWriter, *http.Request, *Repo, *Is
 }
 
 func (s *Server) listLabels(w http.ResponseWriter, repoName string) {
-	var ls []Label
+	ls := []*gh.Label{}
 	for _, l := range s.repo(repoName).Labels {
-		ls = append(ls, *l)
+		ls = append(ls, l)
 	}
-	sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+	sort.Slice(ls, func(i, j int) bool { return ls[i].GetName() < ls[j].GetName() })
 	writeJSON(w, 200, ls)
 }
 

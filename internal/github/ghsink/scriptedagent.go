@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	gh "github.com/google/go-github/v66/github"
 )
 
 // ScriptedAgent plays a coding agent that lives on GitHub (Jules, Copilot's coding agent, @claude): it
@@ -29,10 +31,10 @@ type ScriptedAgent struct {
 }
 
 type agentIssue struct {
-	Number    int     `json:"number"`
-	Title     string  `json:"title"`
-	Labels    []Label `json:"labels"`
-	Assignees []User  `json:"assignees"`
+	Number    int         `json:"number"`
+	Title     string      `json:"title"`
+	Labels    []*gh.Label `json:"labels"`
+	Assignees []*gh.User  `json:"assignees"`
 }
 
 // Run reacts to triggers until ctx ends.
@@ -76,23 +78,23 @@ func (a *ScriptedAgent) triggered(ctx context.Context, is agentIssue) bool {
 	switch {
 	case a.Label != "":
 		for _, l := range is.Labels {
-			if strings.EqualFold(l.Name, a.Label) {
+			if strings.EqualFold(l.GetName(), a.Label) {
 				return true
 			}
 		}
 	case a.Assignee != "":
 		for _, u := range is.Assignees {
-			if strings.EqualFold(u.Login, a.Assignee) {
+			if strings.EqualFold(u.GetLogin(), a.Assignee) {
 				return true
 			}
 		}
 	case a.Mention != "":
-		var cs []Comment
+		var cs []*gh.IssueComment
 		if a.do(ctx, http.MethodGet, fmt.Sprintf("repos/%s/issues/%d/comments?per_page=100", a.Repo, is.Number), nil, &cs) != nil {
 			return false
 		}
 		for _, c := range cs {
-			if strings.Contains(c.Body, a.Mention) {
+			if strings.Contains(c.GetBody(), a.Mention) {
 				return true
 			}
 		}

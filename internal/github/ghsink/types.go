@@ -1,79 +1,87 @@
 package ghsink
 
-import "time"
+import (
+	"time"
 
-// Label, User, Issue, Comment and Pull are serialised with GitHub's field names.
+	gh "github.com/google/go-github/v66/github"
+)
+
+// The sink keeps, answers and persists go-github's own types, so what it serves is exactly what the
+// client decodes. Label, User, Issue, Comment, Ref and Pull below are plain-value snapshots of them for
+// tests and the demo to read (Issues, Comments, Pulls); they never go on the wire.
+
 type Label struct {
-	ID    int64  `json:"id"`
-	Name  string `json:"name"`
-	Color string `json:"color"`
+	ID    int64
+	Name  string
+	Color string
 }
 
 type User struct {
-	Login string `json:"login"`
-	ID    int64  `json:"id"`
-	Type  string `json:"type"`
+	Login string
+	ID    int64
+	Type  string
 }
 
 type Issue struct {
-	ID          int64      `json:"id"`
-	Number      int        `json:"number"`
-	Title       string     `json:"title"`
-	Body        string     `json:"body"`
-	State       string     `json:"state"`
-	StateReason string     `json:"state_reason,omitempty"`
-	Labels      []Label    `json:"labels"`
-	Assignees   []User     `json:"assignees"`
-	User        User       `json:"user"`
-	Comments    int        `json:"comments"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	ClosedAt    *time.Time `json:"closed_at"`
-	URL         string     `json:"url"`
-	HTMLURL     string     `json:"html_url"`
-	Repo        string     `json:"-"`
+	ID          int64
+	Number      int
+	Title       string
+	Body        string
+	State       string
+	StateReason string
+	Labels      []Label
+	Assignees   []User
+	User        User
+	Comments    int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    *time.Time
+	URL         string
+	HTMLURL     string
+	Repo        string
 }
 
 type Comment struct {
-	ID        int64     `json:"id"`
-	Body      string    `json:"body"`
-	User      User      `json:"user"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-	HTMLURL   string    `json:"html_url"`
-	IssueURL  string    `json:"issue_url"`
+	ID        int64
+	Body      string
+	User      User
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	HTMLURL   string
+	IssueURL  string
 }
 
 type Ref struct {
-	Ref   string `json:"ref"`
-	SHA   string `json:"sha"`
-	Label string `json:"label"`
+	Ref   string
+	SHA   string
+	Label string
 }
 
 type Pull struct {
-	ID        int64      `json:"id"`
-	Number    int        `json:"number"`
-	Title     string     `json:"title"`
-	Body      string     `json:"body"`
-	State     string     `json:"state"`
-	Draft     bool       `json:"draft"`
-	Merged    bool       `json:"merged"`
-	MergedAt  *time.Time `json:"merged_at"`
-	Head      Ref        `json:"head"`
-	Base      Ref        `json:"base"`
-	User      User       `json:"user"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	URL       string     `json:"url"`
-	HTMLURL   string     `json:"html_url"`
+	ID        int64
+	Number    int
+	Title     string
+	Body      string
+	State     string
+	Draft     bool
+	Merged    bool
+	MergedAt  *time.Time
+	Head      Ref
+	Base      Ref
+	User      User
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	URL       string
+	HTMLURL   string
 }
 
-// Repo is one repository's state.
+// Repo is one repository's state. Its JSON is the state file's; the first format (ghsink's own structs)
+// used the same GitHub field names, so it decodes into these types unchanged.
 type Repo struct {
-	Issues   map[int]*Issue               `json:"issues"`
-	Comments map[int][]*Comment           `json:"comments"`
-	Pulls    map[int]*Pull                `json:"pulls"`
-	Labels   map[string]*Label            `json:"labels"`
+	Issues   map[int]*gh.Issue            `json:"issues"`
+	Comments map[int][]*gh.IssueComment   `json:"comments"`
+	Pulls    map[int]*gh.PullRequest      `json:"pulls"`
+	Labels   map[string]*gh.Label         `json:"labels"`
 	Statuses map[string]map[string]string `json:"statuses,omitempty"` // sha → context → state
 	Next     int                          `json:"next"`               // issues and pulls share the number space, as on GitHub
 }
