@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fixloop/fixloop/internal/argorun"
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/store"
@@ -49,23 +50,14 @@ type PluginResponse struct {
 	Confidence  int    `json:"confidence"`
 }
 
-// WebVerdict is the JSON the web metric provider endpoint returns (jsonPath "{$}").
+// WebVerdict is the JSON the web metric provider endpoint returns (jsonPath "{$}"): the plugin's flat
+// verdict (argorun.Result, so both providers name every field alike) plus who it was computed for.
 type WebVerdict struct {
-	Status      string     `json:"status"` // done | running | no-canary
-	Verdict     string     `json:"verdict"`
-	Promote     bool       `json:"promote"`
-	Confidence  int        `json:"confidence"`
-	Analysis    string     `json:"analysis"`
-	RootCause   string     `json:"rootCause,omitempty"`
-	Remediation string     `json:"remediation,omitempty"`
-	Fingerprint string     `json:"fingerprint,omitempty"`
-	Namespace   string     `json:"namespace"`
-	Rollout     string     `json:"rollout"`
-	CanaryHash  string     `json:"canaryHash,omitempty"`
-	IssueURL    string     `json:"issueUrl,omitempty"`
-	PRLink      string     `json:"prLink,omitempty"`
-	Report      string     `json:"report,omitempty"` // URL of the verdict's page (/reports/{id})
-	AnalyzedAt  *time.Time `json:"analyzedAt,omitempty"`
+	Status string `json:"status"` // done | running | no-canary
+	argorun.Result
+	Namespace  string     `json:"namespace"`
+	Rollout    string     `json:"rollout"`
+	AnalyzedAt *time.Time `json:"analyzedAt,omitempty"`
 	// Run names who the verdict was computed for: rollout UID / AnalysisRun name / its UID ("adhoc"
 	// without a running AnalysisRun), plus "#req-…" when the request supplied its own patterns.
 	Run       string   `json:"run,omitempty"`
@@ -241,8 +233,8 @@ func (t *Triage) handleWebVerdict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ro.CanaryInFlight() {
-		writeJSON(w, http.StatusOK, WebVerdict{Status: "no-canary", Verdict: VerdictInconclusive, Namespace: req.Namespace, Rollout: req.Rollout,
-			Analysis: fmt.Sprintf("rollout %s/%s has no canary in flight (current revision %s is stable)", req.Namespace, req.Rollout, ro.CurrentHash)})
+		writeJSON(w, http.StatusOK, WebVerdict{Status: "no-canary", Namespace: req.Namespace, Rollout: req.Rollout, Result: argorun.Result{Verdict: VerdictInconclusive,
+			Analysis: fmt.Sprintf("rollout %s/%s has no canary in flight (current revision %s is stable)", req.Namespace, req.Rollout, ro.CurrentHash)}})
 		return
 	}
 	in := AnalyzeInput{Namespace: req.Namespace, Rollout: req.Rollout, ExtraPrompt: req.ExtraPrompt, Ignore: req.Ignore, Mask: req.Mask,
@@ -269,8 +261,8 @@ func (t *Triage) handleWebVerdict(w http.ResponseWriter, r *http.Request) {
 		}
 		if time.Now().After(deadline) {
 			w.Header().Set("Retry-After", "10")
-			writeJSON(w, http.StatusServiceUnavailable, WebVerdict{Status: "running", Verdict: VerdictInconclusive, Namespace: req.Namespace,
-				Rollout: req.Rollout, CanaryHash: key.CanaryHash, Analysis: "analysis in progress; Argo retries this measurement"})
+			writeJSON(w, http.StatusServiceUnavailable, WebVerdict{Status: "running", Namespace: req.Namespace, Rollout: req.Rollout,
+				Result: argorun.Result{Verdict: VerdictInconclusive, CanaryHash: key.CanaryHash, Analysis: "analysis in progress; Argo retries this measurement"}})
 			return
 		}
 		select {
@@ -328,12 +320,9 @@ func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, i
 		return
 	}
 	at := res.AnalyzedAt
-	v := WebVerdict{Status: "done", Verdict: res.Verdict, Promote: res.Promote, Confidence: res.Confidence, Analysis: pluginResponse(res).Analysis,
-		RootCause: res.RootCause, Remediation: res.Remediation, Fingerprint: res.Fingerprint, Namespace: key.Namespace, Rollout: key.Rollout,
-		CanaryHash: key.CanaryHash, PRLink: res.PRLink, Report: res.Report, AnalyzedAt: &at, Run: key.Run, Untrusted: res.Untrusted}
-	if res.Issue != nil {
-		v.IssueURL = res.Issue.URL
-	}
+	v := WebVerdict{Status: "done", Result: *resultOf(res), Namespace: key.Namespace, Rollout: key.Rollout, AnalyzedAt: &at, Run: key.Run,
+		Untrusted: res.Untrusted}
+	v.CanaryHash = key.CanaryHash
 	raw, _ := json.Marshal(v)
 	if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisDone, Owner: instanceID, Result: raw}); err != nil {
 		t.log.Warn("could not cache verdict", "err", err)
