@@ -8,6 +8,9 @@ PLUGIN_BIN  := $(CURDIR)/bin/rollouts-plugin-fixloop
 TESTENV_DIR ?= $(CURDIR)/.testenv
 GO_TEST_TIMEOUT ?= 40m
 FUZZTIME    ?= 20s
+# `make bench BENCH_10K=1` adds the 10,000-pod benchmark (creating the pods alone takes minutes).
+BENCH_10K   ?=
+BENCH_TIMEOUT ?= 60m
 # Bounded fuzzing run by `make test`: one `pkgpath:FuzzName` per entry (append yours).
 FUZZ_TARGETS ?=
 FUZZ_TARGETS += ./internal/logmine:FuzzReader
@@ -90,7 +93,7 @@ fuzz:
 	done; exit $$status
 
 bench: build
-	FIXLOOP_BIN=$(BIN) go test -run '^$$' -bench . -benchmem ./...
+	FIXLOOP_BIN=$(BIN) go test -run '^$$' -bench . -benchmem -timeout $(BENCH_TIMEOUT) $(if $(BENCH_10K),,-skip '^BenchmarkGetArchitecture10kPods$$') ./...
 	@for s in hack/bench-*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; bash "$$s"; done
 
 demo:
