@@ -81,7 +81,7 @@ func (t *Triage) FollowHandoffs(ctx context.Context, repo string) {
 	// rate-limit quota. A webhook's nudge (repo set) is always looked at.
 	if repo == "" {
 		owner := store.NewClaimOwner()
-		if _, won, err := t.cfg.Store.AcquireClaim(ctx, "handoff-follow", owner, claimLease); err != nil || !won {
+		if _, won, err := t.cfg.Store.AcquireClaim(ctx, "handoff-follow", owner, t.cfg.ClaimLease); err != nil || !won {
 			return
 		}
 		defer func() { _ = t.cfg.Store.ReleaseClaim(context.WithoutCancel(ctx), "handoff-follow", owner, false, nil) }()

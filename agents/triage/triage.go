@@ -45,7 +45,11 @@ type Config struct {
 	LogWindow time.Duration
 	// AnalysisTimeout bounds one canary analysis (default 4m: inside the Argo plugin's 5-minute timeout).
 	AnalysisTimeout time.Duration
-	HTTPClient      *http.Client
+	// ClaimLease is the lease of every claim this agent takes in the store (issue filing, hand-off,
+	// delegation, the running analysis of a verdict): a live holder renews it every third of it, so
+	// it bounds how long a crashed or partitioned replica's work holds the others back (default 15s).
+	ClaimLease time.Duration
+	HTTPClient *http.Client
 	// LLM, when set, reads free-text requests the rules cannot (see completeWithLLM); nil: rules only.
 	LLM llm.Provider
 	// ReadOnly (--read-only): never file issues nor delegate fixes, whoever asks.
@@ -84,6 +88,9 @@ func New(cfg Config) (*Triage, error) {
 	}
 	if cfg.AnalysisTimeout <= 0 {
 		cfg.AnalysisTimeout = 4 * time.Minute
+	}
+	if cfg.ClaimLease <= 0 {
+		cfg.ClaimLease = defaultClaimLease
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Minute}

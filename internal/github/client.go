@@ -18,8 +18,8 @@ import (
 
 	gh "github.com/google/go-github/v66/github"
 
+	"github.com/fixloop/fixloop/internal/fence"
 	"github.com/fixloop/fixloop/internal/retryafter"
-
 	"github.com/fixloop/fixloop/internal/telemetry"
 )
 
@@ -89,7 +89,7 @@ func New(cfg Config) (*GitHub, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	traced := *cfg.HTTPClient // a copy: the caller's client stays as it was
-	traced.Transport = telemetry.Transport(traced.Transport, "github")
+	traced.Transport = fenceCheck{telemetry.Transport(traced.Transport, "github")}
 	cfg.HTTPClient = &traced
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 4
@@ -126,6 +126,29 @@ func New(cfg Config) (*GitHub, error) {
 	}
 	c.UserAgent = "fixloop"
 	return &GitHub{c: c, cfg: cfg, log: cfg.Logger, locks: map[string]*sync.Mutex{}}, nil
+}
+
+// ErrFenced means a write was not sent because the claim it was made under is no longer this
+// holder's (another replica took the work over) or could not be confirmed.
+var ErrFenced = errors.New("github: write not sent: the work's claim is not ours any more")
+
+// fenceCheck checks the request context's fencing tokens (internal/fence) right before every write leaves
+// the process, so a replica that lost its lease while paused never opens, comments on or labels an
+// issue the new holder is handling. Reads go through unchecked.
+type fenceCheck struct{ next http.RoundTripper }
+
+func (f fenceCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if err := fence.Verify(req.Context()); err != nil {
+			if req.Body != nil {
+				_ = req.Body.Close() // a RoundTripper closes the body even on error
+			}
+			return nil, fmt.Errorf("%w (%s %s): %w", ErrFenced, req.Method, req.URL.Path, err)
+		}
+	}
+	return f.next.RoundTrip(req)
 }
 
 // BaseURL reports the API root in use.
@@ -199,7 +222,7 @@ func (g *GitHub) retryable(err error, resp *gh.Response, attempt int) (time.Dura
 		return 0, false
 	}
 	var ue *url.Error
-	if errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrFenced) {
 		return backoff, true // connection refused/reset: the server may come back
 	}
 	return 0, false

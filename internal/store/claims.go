@@ -10,6 +10,8 @@ import (
 	"math/big"
 	"os"
 	"time"
+
+	"github.com/fixloop/fixloop/internal/fence"
 )
 
 // ClaimStore hands out leases on named pieces of work (filing the issue of one fingerprint, handing it
@@ -25,6 +27,9 @@ type ClaimStore interface {
 	// ReleaseClaim ends owner's hold. done records the work as finished for good, with result kept;
 	// otherwise the next claimer may take it at once. ErrClaimLost when owner no longer holds key.
 	ReleaseClaim(ctx context.Context, key, owner string, done bool, result []byte) error
+	// CheckClaim is the fencing check before a write: it fails with ErrClaimLost unless owner still
+	// holds key under token, and extends the lease so the write that follows has a whole lease to land.
+	CheckClaim(ctx context.Context, key, owner string, token int64, lease time.Duration) error
 	// GetClaim reads a claim (ErrNotFound when key was never claimed).
 	GetClaim(ctx context.Context, key string) (Claim, error)
 }
@@ -127,12 +132,24 @@ func (s *SQLStore) AcquireClaim(ctx context.Context, key, owner string, lease ti
 
 // RenewClaim implements ClaimStore.
 func (s *SQLStore) RenewClaim(ctx context.Context, key, owner string, lease time.Duration) error {
-	return s.updateHeld(ctx, key, owner, func(c *Claim, now time.Time) { c.ExpiresAt = now.Add(lease) })
+	return s.updateHeld(ctx, key, owner, 0, func(c *Claim, now time.Time) { c.ExpiresAt = now.Add(lease) })
+}
+
+// CheckClaim implements ClaimStore.
+func (s *SQLStore) CheckClaim(ctx context.Context, key, owner string, token int64, lease time.Duration) error {
+	if token <= 0 {
+		return fmt.Errorf("%w: %s: no fencing token", ErrClaimLost, key)
+	}
+	return s.updateHeld(ctx, key, owner, token, func(c *Claim, now time.Time) {
+		if until := now.Add(lease); until.After(c.ExpiresAt) {
+			c.ExpiresAt = until
+		}
+	})
 }
 
 // ReleaseClaim implements ClaimStore.
 func (s *SQLStore) ReleaseClaim(ctx context.Context, key, owner string, done bool, result []byte) error {
-	return s.updateHeld(ctx, key, owner, func(c *Claim, now time.Time) {
+	return s.updateHeld(ctx, key, owner, 0, func(c *Claim, now time.Time) {
 		c.Held, c.Done, c.ExpiresAt = false, done, now
 		if done {
 			c.Result = result
@@ -140,12 +157,13 @@ func (s *SQLStore) ReleaseClaim(ctx context.Context, key, owner string, done boo
 	})
 }
 
-// updateHeld changes owner's claim on key, refusing when another owner has taken it over. An expired
-// lease nobody else took is still owner's: renewing it late loses nothing.
-func (s *SQLStore) updateHeld(ctx context.Context, key, owner string, change func(*Claim, time.Time)) error {
+// updateHeld changes owner's claim on key, refusing when another owner has taken it over (or, with a
+// token, when the holding is not the one that token names). An expired lease nobody else took is
+// still owner's: renewing it late loses nothing.
+func (s *SQLStore) updateHeld(ctx context.Context, key, owner string, token int64, change func(*Claim, time.Time)) error {
 	return s.lockedTx(ctx, "claims|"+key, func(tx *sql.Tx) error {
 		c, err := s.getClaim(ctx, tx, key)
-		if errors.Is(err, ErrNotFound) || err == nil && (!c.Held || c.Owner != owner) {
+		if errors.Is(err, ErrNotFound) || err == nil && (!c.Held || c.Owner != owner || token != 0 && c.Token != token) {
 			return fmt.Errorf("%w: %s", ErrClaimLost, key)
 		}
 		if err != nil {
@@ -173,8 +191,10 @@ var processName = func() string {
 
 // Hold runs fn while holding key: it waits for the claim (polling until ctx ends), renews the lease
 // every third of it while fn runs, and releases it afterwards, as done when fn returns nil and done is
-// true. fn's context is cancelled if the lease is lost (another replica took over after a stall). When
-// the work is already done, Hold returns the claim without running fn.
+// true. fn's context is cancelled if the lease is lost (another replica took over after a stall), and
+// carries the claim's fencing check (internal/fence): writes made under it are refused once another
+// holder has taken the key, even before the next renewal notices. When the work is already done, Hold
+// returns the claim without running fn.
 func Hold(ctx context.Context, cs ClaimStore, key, owner string, lease time.Duration, done bool, fn func(context.Context) ([]byte, error)) (Claim, error) {
 	c, err := waitClaim(ctx, cs, key, owner, lease)
 	if err != nil || c.Done {
@@ -182,6 +202,14 @@ func Hold(ctx context.Context, cs ClaimStore, key, owner string, lease time.Dura
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	runCtx = fence.With(runCtx, func(ctx context.Context) error {
+		err := cs.CheckClaim(ctx, key, owner, c.Token, lease)
+		if errors.Is(err, ErrClaimLost) {
+			cancel(err)
+			return fmt.Errorf("%w: %w", fence.ErrStale, err)
+		}
+		return err
+	})
 	stopRenew := make(chan struct{})
 	renewed := make(chan struct{})
 	go func() {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fixloop/fixloop/internal/fence"
 )
 
 // Many claimers on two replicas (two pools): each key has one holder at a time, a released key passes
@@ -17,6 +19,7 @@ func TestClaims(t *testing.T) {
 		t.Run("one holder at a time", func(t *testing.T) { testClaimsExclusive(t, [2]*SQLStore{open(t), open(t)}) })
 		t.Run("lease expiry", func(t *testing.T) { testClaimExpiry(t, [2]*SQLStore{open(t), open(t)}) })
 		t.Run("done is final", func(t *testing.T) { testClaimDone(t, [2]*SQLStore{open(t), open(t)}) })
+		t.Run("fencing token", func(t *testing.T) { testClaimFence(t, [2]*SQLStore{open(t), open(t)}) })
 	})
 }
 
@@ -99,6 +102,45 @@ func testClaimExpiry(t *testing.T, r [2]*SQLStore) {
 	}
 }
 
+// testClaimFence: the check before a write passes for the current holder under its token (and gives
+// it a whole lease again), and fails for a holder taken over, even one whose renewals never stopped
+// being attempted, and for a token of an earlier holding.
+func testClaimFence(t *testing.T, r [2]*SQLStore) {
+	ctx := context.Background()
+	now := time.Now()
+	for _, s := range r {
+		s.now = func() time.Time { return now }
+	}
+	a, _, err := r[0].AcquireClaim(ctx, "issue|fp", "a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(50 * time.Second)
+	if err := r[0].CheckClaim(ctx, "issue|fp", "a", a.Token, time.Minute); err != nil {
+		t.Fatalf("current holder's check: %v", err)
+	}
+	now = now.Add(50 * time.Second) // past the acquired lease, inside the one the check extended
+	if _, won, _ := r[1].AcquireClaim(ctx, "issue|fp", "b", time.Minute); won {
+		t.Fatal("the check did not extend the lease: the claim was taken over right after it")
+	}
+	now = now.Add(time.Minute)
+	b, won, err := r[1].AcquireClaim(ctx, "issue|fp", "b", time.Minute)
+	if err != nil || !won {
+		t.Fatalf("takeover: won=%v err=%v", won, err)
+	}
+	for _, c := range []struct {
+		owner string
+		token int64
+	}{{"a", a.Token}, {"b", a.Token}, {"a", b.Token}, {"b", 0}} {
+		if err := r[0].CheckClaim(ctx, "issue|fp", c.owner, c.token, time.Minute); !errors.Is(err, ErrClaimLost) {
+			t.Errorf("check by %s with token %d after b took over: %v, want ErrClaimLost", c.owner, c.token, err)
+		}
+	}
+	if err := r[0].CheckClaim(ctx, "issue|fp", "b", b.Token, time.Minute); err != nil {
+		t.Errorf("new holder's check: %v", err)
+	}
+}
+
 func testClaimDone(t *testing.T, r [2]*SQLStore) {
 	ctx := context.Background()
 	var runs atomic.Int32
@@ -132,10 +174,14 @@ func TestHoldCancelsLostClaim(t *testing.T) {
 		a, b := open(t), open(t)
 		ctx := context.Background()
 		taken := make(chan struct{})
-		errc := make(chan error, 1)
+		errc, fenced := make(chan error, 1), make(chan error, 1)
 		go func() {
 			_, err := Hold(ctx, a, "fixer|fp", "a", 300*time.Millisecond, false, func(ctx context.Context) ([]byte, error) {
+				if err := fence.Verify(ctx); err != nil {
+					t.Errorf("the holder's own fencing check: %v", err)
+				}
 				<-taken
+				fenced <- fence.Verify(ctx) // before the next renewal could notice
 				<-ctx.Done()
 				return nil, ctx.Err()
 			})
@@ -150,6 +196,9 @@ func TestHoldCancelsLostClaim(t *testing.T) {
 		close(taken)
 		select {
 		case err := <-errc:
+			if !errors.Is(<-fenced, fence.ErrStale) {
+				t.Error("a write checked under the lost claim was not refused")
+			}
 			if !errors.Is(err, ErrClaimLost) {
 				t.Fatalf("Hold of a lost claim returned %v, want ErrClaimLost", err)
 			}
