@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/fixloop/fixloop/internal/fixstate"
 	"github.com/fixloop/fixloop/internal/monitor"
 	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/store"
@@ -150,7 +151,7 @@ func fixStates(ctx context.Context, d Deps, st store.MonitorStore, limit int) ([
 		if f.Issue == "" {
 			f.Issue = is.URL
 		}
-		out = append(out, FixView{Fix: *f, StateText: report.StateText(f.State)})
+		out = append(out, FixView{Fix: *f, StateText: fixstate.Text(f.State)})
 		if len(out) == limit {
 			break
 		}

@@ -134,7 +134,8 @@ func (t *Triage) applyHandoff(ctx context.Context, gh handoffGitHub, fp string, 
 		}
 		if !found {
 			rec = fresh
-			t.saveHandoff(ctx, rec) // begun: a takeover knows a call may have reached GitHub
+			rec.Obs.State = github.HandoffHandingOff // a takeover knows a call may have reached GitHub
+			t.saveHandoff(ctx, rec)
 		}
 		progress(fmt.Sprintf("handing issue #%d to the coding agent (%s:%s)", rec.Issue, rec.Kind, rec.Value))
 		if err := gh.HandOff(ctx, rec.Repo, rec.Issue, github.Handoff{Kind: rec.Kind, Value: rec.Value}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/fixloop/fixloop/internal/fixstate"
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/monitor"
 	"github.com/fixloop/fixloop/internal/report"
@@ -46,7 +47,7 @@ func verdictNotice(res *AnalyzeResult) slack.Notice {
 	if h := res.Handoff; h != nil {
 		no.Fixer, no.Handoff, no.Flagged = h.Fixer, h.State, h.Flagged
 	} else if res.FixerTaskID != "" {
-		no.Fixer, no.Handoff = "opencode", "working"
+		no.Fixer, no.Handoff = "opencode", fixstate.Working
 	}
 	return no
 }
@@ -81,7 +82,7 @@ func (t *Triage) recordDelegation(ctx context.Context, res *AnalyzeResult) {
 	if res.FixerTaskID == "" && res.PRLink == "" || res.Handoff != nil || res.Fingerprint == "" {
 		return
 	}
-	f := report.Fix{Fingerprint: res.Fingerprint, Fixer: "opencode", State: "working", PR: res.PRLink, Namespace: res.Namespace, Rollout: res.Rollout,
+	f := report.Fix{Fingerprint: res.Fingerprint, Fixer: "opencode", State: fixstate.Working, PR: res.PRLink, Namespace: res.Namespace, Rollout: res.Rollout,
 		UpdatedAt: t.cfg.Now().UTC()}
 	if res.Issue != nil {
 		f.Issue = res.Issue.URL

@@ -11,15 +11,18 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v66/github"
+
+	"github.com/fixloop/fixloop/internal/fixstate"
 )
 
-// Hand-off states, in the order a coding agent moves through them.
+// Hand-off states, in the order a coding agent moves through them (named and worded in fixstate).
 const (
-	HandoffHandedOff    = "handed_off"
-	HandoffAgentWorking = "agent_working"
-	HandoffPROpen       = "pr_open"
-	HandoffPRMerged     = "pr_merged"
-	HandoffPRClosed     = "pr_closed"
+	HandoffHandingOff   = fixstate.HandingOff
+	HandoffHandedOff    = fixstate.HandedOff
+	HandoffAgentWorking = fixstate.AgentWorking
+	HandoffPROpen       = fixstate.PROpen
+	HandoffPRMerged     = fixstate.PRMerged
+	HandoffPRClosed     = fixstate.PRClosed
 )
 
 // handoffMarker tags the comment fixloop writes for a mention hand-off, so it is never read back as the

@@ -17,7 +17,7 @@ import (
 type Fix struct {
 	Fingerprint string    `json:"fingerprint"`
 	Fixer       string    `json:"fixer"`           // opencode, label:jules, assignee:copilot, mention:…
-	State       string    `json:"state"`           // handed_off | agent_working | pr_open | pr_merged | pr_closed (fixer: working | failed)
+	State       string    `json:"state"`           // a fixstate name (hand-off: handing_off … pr_closed; fixer: working | failed)
 	Issue       string    `json:"issue,omitempty"` // issue URL
 	PR          string    `json:"pr,omitempty"`    // pull request URL, only once seen through the API
 	Flagged     bool      `json:"flagged,omitempty"`
@@ -102,25 +102,4 @@ func (rec *Recorder) Link(ctx context.Context, reportURL string, l Links) error 
 		return err
 	}
 	return rec.KV.PutKV(ctx, kvNamespace, id, data)
-}
-
-// StateText is a fix state in words.
-func StateText(state string) string {
-	switch state {
-	case "handed_off":
-		return "handed off, waiting for the agent"
-	case "agent_working":
-		return "agent working"
-	case "pr_open":
-		return "pull request open"
-	case "pr_merged":
-		return "pull request merged"
-	case "pr_closed":
-		return "pull request closed without merging"
-	case "working":
-		return "fixer working"
-	case "failed":
-		return "fixer failed"
-	}
-	return state
 }

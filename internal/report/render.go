@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"strings"
 
+	"github.com/fixloop/fixloop/internal/fixstate"
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/redact"
 )
@@ -22,7 +23,7 @@ var pageCSS string
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"deref":     func(p *int) int { return *p },
 	"derefF":    func(p *float64) string { return fmt.Sprintf("%.3g", *p) },
-	"stateText": StateText,
+	"stateText": fixstate.Text,
 }).Parse(pageSource))
 
 // Page is a rendered report and the Content-Security-Policy it must be served with.

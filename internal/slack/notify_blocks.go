@@ -6,6 +6,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/fixloop/fixloop/internal/fixstate"
 	"github.com/fixloop/fixloop/internal/redact"
 )
 
@@ -52,7 +53,7 @@ func (n *Notifier) headline(no Notice) string {
 	case NoticePullRequest:
 		return fmt.Sprintf(":wrench: Fix proposed for %s: %s", target, n.link(no.PR, "pull request"))
 	case NoticeHandoff:
-		s := fmt.Sprintf(":robot_face: Coding agent (%s) on %s: *%s*", n.clean(no.Fixer), target, HandoffStateText(no.Handoff))
+		s := fmt.Sprintf(":robot_face: Coding agent (%s) on %s: *%s*", n.clean(no.Fixer), target, fixstate.Text(no.Handoff))
 		if no.Flagged {
 			s += " — :warning: no pull request in time"
 		}
@@ -89,7 +90,7 @@ func (n *Notifier) links(no Notice) []slack.MixedElement {
 		parts = append(parts, "Pull request: "+n.link(no.PR, "pull request"))
 	}
 	if no.Handoff != "" && no.Kind != NoticeHandoff {
-		parts = append(parts, fmt.Sprintf("Fix: %s %s", n.clean(no.Fixer), HandoffStateText(no.Handoff)))
+		parts = append(parts, fmt.Sprintf("Fix: %s %s", n.clean(no.Fixer), fixstate.Text(no.Handoff)))
 	}
 	if no.Fingerprint != "" {
 		parts = append(parts, "fingerprint `"+n.clean(no.Fingerprint)+"`")
@@ -128,23 +129,6 @@ func (n *Notifier) buttons(no Notice) []slack.BlockElement {
 		out = append(out, slack.NewButtonBlockElement(ActionStartFix, value, plain("Start fix")).WithStyle(slack.StylePrimary))
 	}
 	return out
-}
-
-// HandoffStateText is a hand-off state in words.
-func HandoffStateText(state string) string {
-	switch state {
-	case "handed_off":
-		return "handed off"
-	case "agent_working":
-		return "agent working"
-	case "pr_open":
-		return "pull request open"
-	case "pr_merged":
-		return "pull request merged"
-	case "pr_closed":
-		return "pull request closed"
-	}
-	return state
 }
 
 // link is a Slack link to an absolute http(s) URL, or the escaped text of anything else (a
