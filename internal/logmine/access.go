@@ -35,6 +35,12 @@ const maxScanBytes = 4096
 // scanKeyValues finds status and duration in key=value, key: value and "key":value pairs (logfmt,
 // JSON, nginx/Envoy custom formats). The first match of each wins.
 func scanKeyValues(s string) (status int, dur float64, hasDur bool) {
+	named := 0 // from a key that only ends in "status" (Traefik's DownstreamStatus): used when no usual key has one
+	defer func() {
+		if status == 0 {
+			status = named
+		}
+	}()
 	for i := 0; i < len(s); i++ {
 		if s[i] != '=' && s[i] != ':' {
 			continue
@@ -50,6 +56,8 @@ func scanKeyValues(s string) (status int, dur float64, hasDur bool) {
 		lk := strings.ToLower(key)
 		if status == 0 && isStatusKey(lk) {
 			status = httpStatus(val)
+		} else if named == 0 && isStatusSuffixKey(lk) {
+			named = httpStatus(val)
 		} else if !hasDur && isDurationKey(lk) {
 			dur, hasDur = parseDurationValue(val, keyUnit(lk))
 		}
@@ -118,6 +126,13 @@ func isStatusKey(k string) bool {
 		return true
 	}
 	return false
+}
+
+// isStatusSuffixKey: a key naming a status by its last word ("DownstreamStatus", "origin_status",
+// "sc-status", "responseStatusCode"); the value must still be an HTTP status to count.
+func isStatusSuffixKey(k string) bool {
+	k = strings.ReplaceAll(strings.ReplaceAll(k, "-", ""), "_", "")
+	return strings.HasSuffix(k, "status") || strings.HasSuffix(k, "statuscode")
 }
 
 func isDurationKey(k string) bool {
@@ -246,6 +261,11 @@ func positionalStatus(msg string) int {
 			if st := httpStatus(f[i+1]); st != 0 {
 				return st
 			}
+		case isHAProxyTimers(w) && i+1 < len(f):
+			// HAProxy's HTTP log: "Tq/Tw/Tc/Tr/Tt <status> <bytes>", the request line last.
+			if st := httpStatus(f[i+1]); st != 0 {
+				return st
+			}
 		case w == "Completed" && i+1 < len(f):
 			if st := httpStatus(f[i+1]); st != 0 {
 				return st
@@ -253,6 +273,22 @@ func positionalStatus(msg string) int {
 		}
 	}
 	return 0
+}
+
+// isHAProxyTimers matches HAProxy's timer group "0/0/1/37/38" (4 or 5 fields, -1 when a phase did
+// not happen, "+" when logasap is on).
+func isHAProxyTimers(w string) bool {
+	parts := strings.Split(w, "/")
+	if len(parts) < 4 || len(parts) > 5 {
+		return false
+	}
+	for _, p := range parts {
+		p = strings.TrimLeft(p, "+-")
+		if p == "" || len(p) > 9 || !isPlainNumber(p) || strings.ContainsRune(p, '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // statusAfterRequest reads the status following the request line that starts at f[i] (its method).

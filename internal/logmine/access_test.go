@@ -36,6 +36,10 @@ func TestAccessFacts(t *testing.T) {
 		{"status word", `status=ok exit_code=137`, 0, -1},
 		{"bare code key", `request failed code=503`, 503, -1},
 		{"retry delay is not a duration", `retrying in 5s because the pool is busy`, 0, -1},
+		{"haproxy httplog", `Jun 15 09:30:00 localhost haproxy[8]: 10.42.8.228:55600 [15/Jun/2026:09:30:00.235] fe_http~ be_app/<NOSRV> 0/0/-1/-1/2 503 217 - - SC-- 4/15/9/1/0 0/0 "GET /cart HTTP/1.1"`, 503, -1},
+		{"traefik json", `{"ClientHost":"10.0.0.1","DownstreamStatus":502,"Duration":12000000,"OriginStatus":0,"RequestMethod":"GET","level":"info","msg":""}`, 502, 0.012},
+		{"usual key wins over a suffix key", `{"OriginStatus":500,"status":200}`, 200, -1},
+		{"order status is not http", `order_status=shipped payment_status=captured`, 0, -1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

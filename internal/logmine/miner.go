@@ -215,7 +215,7 @@ func (m *Miner) Add(r Record) *Template {
 		t.Level = r.Level
 	}
 	if !t.Severe && (e.markers || levelRank(r.Level) >= levelRank(LevelError) ||
-		(len(head) < len(r.Text) && IsSevere(r))) {
+		((len(head) < len(r.Text) || r.Level == LevelWarn) && IsSevere(r))) {
 		t.Severe = true
 	}
 	if len(t.Examples) < m.cfg.MaxExamples {

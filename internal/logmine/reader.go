@@ -35,6 +35,7 @@ const (
 	modePython           // inside "Traceback (most recent call last):"
 	modePyDone           // after a traceback's final "XError: msg" line (chained exceptions may follow)
 	modeJava             // after a Java exception header or "\tat" frame
+	modeJSON             // inside a pretty-printed (multi-line) JSON object
 )
 
 // Reader splits a log stream into records. It is not safe for concurrent use.
@@ -48,6 +49,7 @@ type Reader struct {
 	curText strings.Builder
 	mode    traceMode
 	blanks  int // blank lines seen inside a trace, kept only if the trace continues
+	depth   int // brace depth of a multi-line JSON record (modeJSON)
 	ready   []Record
 	partial strings.Builder // CRI "P" (partial) fragments awaiting their "F" line
 }
@@ -120,6 +122,11 @@ func (r *Reader) readLine() (string, error) {
 
 // physical handles one physical input line.
 func (r *Reader) physical(line string) {
+	if strings.IndexByte(line, 0x1b) >= 0 {
+		// Colour codes (a logger told to colour, or writing to a TTY) are not part of the event: a
+		// release that turns colour on must log the same events.
+		line = stripANSI(line)
+	}
 	// Container runtime prefixes come first: CRI "<ts> stdout F msg" or kubectl --timestamps "<ts> msg".
 	ts, rest, isPartial, ok := stripCRI(line)
 	if ok {
@@ -175,6 +182,9 @@ func (r *Reader) logical(s string, runtimeTime time.Time) {
 	r.curText.Reset()
 	r.curText.WriteString(rec.Text)
 	r.mode = startMode(rec.Text)
+	if r.mode == modeJSON {
+		r.depth = braceDepth(rec.Text, 0)
+	}
 	if r.mode == modeGo && rec.Level == "" {
 		rec.Level = LevelPanic
 		if strings.HasPrefix(rec.Text, "fatal error:") {
@@ -200,6 +210,9 @@ func (r *Reader) flush() {
 		return
 	}
 	r.cur.Text = r.curText.String()
+	if r.mode == modeJSON {
+		r.parsePrettyJSON()
+	}
 	r.ready = append(r.ready, *r.cur)
 	r.cur = nil
 	r.curText.Reset()
@@ -207,9 +220,74 @@ func (r *Reader) flush() {
 	r.blanks = 0
 }
 
+// parsePrettyJSON re-reads a record that was a multi-line JSON object (printed with indentation) as
+// the one structured event it is; text that is not valid JSON stays as it was.
+func (r *Reader) parsePrettyJSON() {
+	var buf bytes.Buffer
+	if json.Compact(&buf, []byte(r.cur.Text)) != nil {
+		return
+	}
+	line := buf.String()
+	rec := parseHeader(line, 0)
+	rec.Status, rec.Duration, rec.HasDuration = accessFacts(line, rec.Text)
+	if rec.Time.IsZero() {
+		rec.Time = r.cur.Time
+	}
+	rec.Source, rec.Lines = r.cur.Source, r.cur.Lines
+	*r.cur = rec
+}
+
+// braceDepth adds the change in JSON object/array nesting over one line to depth (braces inside
+// strings do not count).
+func braceDepth(s string, depth int) int {
+	inStr, esc := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return depth
+}
+
+// stripANSI removes ANSI escape sequences: CSI ("ESC [ params final", colours and cursor moves) and
+// two-byte escapes.
+func stripANSI(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0x1b {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			i = j // the final byte (or the end)
+			continue
+		}
+		i++ // ESC and the one byte after it
+	}
+	return b.String()
+}
+
 // startMode decides whether the first line of a record opens a trace whose lines follow without headers.
 func startMode(text string) traceMode {
 	switch {
+	case text == "{":
+		return modeJSON
 	case strings.HasPrefix(text, "panic: "), strings.HasPrefix(text, "fatal error: "),
 		strings.Contains(text, "http: panic serving"), isGoroutineHeader(text):
 		return modeGo
@@ -237,6 +315,13 @@ func (r *Reader) continues(s string) bool {
 			return true
 		}
 		return false
+	}
+	if r.mode == modeJSON {
+		if r.depth <= 0 {
+			return false // the object closed: a new record starts
+		}
+		r.depth = braceDepth(s, r.depth)
+		return true
 	}
 	if isGoroutineHeader(s) {
 		r.mode = modeGo
@@ -282,6 +367,10 @@ func (r *Reader) continues(s string) bool {
 		if strings.HasPrefix(t, "at ") || strings.HasPrefix(t, "... ") {
 			r.mode = modeJava
 		}
+		return true
+	}
+	if isRubyFrame(s) {
+		r.mode = modeJava // frames of a Ruby backtrace, printed unindented after the exception
 		return true
 	}
 	if strings.HasPrefix(s, "Traceback (most recent call last):") && levelRank(r.cur.Level) >= levelRank(LevelWarn) {
@@ -341,6 +430,20 @@ func isGoFrame(s string) bool {
 	}
 	// Method frames "pkg.(*T).M(...)" have their first '(' right after a dot.
 	return strings.Contains(head, ".") || strings.HasSuffix(head, ".")
+}
+
+// isRubyFrame matches a Ruby backtrace line "/app/models/order.rb:23:in `total'" (or 'total').
+func isRubyFrame(s string) bool {
+	i := strings.Index(s, ".rb:")
+	if i <= 0 || i > 200 || strings.ContainsAny(s[:i], " \t") {
+		return false
+	}
+	j := i + len(".rb:")
+	k := j
+	for k < len(s) && isDigit(s[k]) {
+		k++
+	}
+	return k > j && strings.HasPrefix(s[k:], ":in ")
 }
 
 // isJavaExceptionHeader matches "java.lang.IllegalStateException: msg" and "com.x.FooError".
@@ -530,10 +633,44 @@ func headerToken(tok string, bracketed bool) bool {
 		return true
 	case len(tok) == 2 && tok[1] == ',' && isAlpha(tok[0]): // Ruby Logger's "E,"
 		return true
+	case isContextPair(tok): // "pid=1 tid=abc class=Job" before Sidekiq's "INFO:"
+		return true
+	case isClockAMPM(tok): // zerolog's console time "3:04PM"
+		return true
 	}
 	// Numbers, times and offsets: "8", "10:00:00", "+0000".
 	for i := 0; i < len(tok); i++ {
 		if !isDigit(tok[i]) && !strings.ContainsRune(":.,+-/#", rune(tok[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// isContextPair matches a "key=value" header field with a short identifier key and no quotes.
+func isContextPair(tok string) bool {
+	eq := strings.IndexByte(tok, '=')
+	if eq <= 0 || eq > 20 || eq == len(tok)-1 || strings.ContainsRune(tok, '"') {
+		return false
+	}
+	return isIdentifier(tok[:eq])
+}
+
+// isClockAMPM matches a 12-hour time of day: "3:04PM", "09:30AM", "10:00:00pm".
+func isClockAMPM(tok string) bool {
+	if len(tok) < 6 {
+		return false
+	}
+	suffix := strings.ToUpper(tok[len(tok)-2:])
+	if suffix != "AM" && suffix != "PM" {
+		return false
+	}
+	body := tok[:len(tok)-2]
+	if !strings.Contains(body, ":") {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		if !isDigit(body[i]) && body[i] != ':' {
 			return false
 		}
 	}

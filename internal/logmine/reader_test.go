@@ -267,3 +267,91 @@ func TestReadAllSplitsKubectlPrefix(t *testing.T) {
 		t.Errorf("web-b records: %+v %+v", recs[1], recs[2])
 	}
 }
+
+// A logger that colours its output (zerolog's ConsoleWriter, a TTY) logs the same events as one that
+// does not: escape codes are dropped and the level behind them is read.
+func TestReaderStripsANSIColours(t *testing.T) {
+	in := "\x1b[90m09:30AM\x1b[0m \x1b[1;31mERR\x1b[0m inventory lookup failed \x1b[36mstatus=\x1b[0m500\n" +
+		"09:30AM INF request served status=200\n"
+	recs := readAll(t, in, ReaderOptions{})
+	if len(recs) != 2 {
+		t.Fatalf("got %d records, want 2", len(recs))
+	}
+	if recs[0].Level != LevelError || recs[0].Status != 500 || strings.ContainsRune(recs[0].Text, 0x1b) {
+		t.Errorf("coloured line: level %q status %d text %q", recs[0].Level, recs[0].Status, recs[0].Text)
+	}
+	if recs[1].Level != LevelInfo {
+		t.Errorf("plain line: level %q, want info", recs[1].Level)
+	}
+}
+
+// A JSON object printed over several lines (JSON.stringify(x, null, 2)) is one structured record.
+func TestReaderPrettyPrintedJSON(t *testing.T) {
+	in := `{
+  "level": "error",
+  "msg": "payment provider rejected request",
+  "err": {
+    "message": "Request failed with status code 500 {not a brace}",
+    "stack": "AxiosError: x\n    at settle (/app/settle.js:19:12)"
+  },
+  "status": 502
+}
+{
+  "level": "info",
+  "msg": "payment accepted"
+}
+`
+	recs := readAll(t, in, ReaderOptions{})
+	if len(recs) != 2 {
+		t.Fatalf("got %d records, want 2: %+v", len(recs), recs)
+	}
+	if recs[0].Level != LevelError || !strings.HasPrefix(recs[0].Text, "payment provider rejected request") ||
+		recs[0].Status != 502 || recs[0].Lines != 9 {
+		t.Errorf("first record: %+v", recs[0])
+	}
+	if recs[1].Level != LevelInfo || recs[1].Text != "payment accepted" {
+		t.Errorf("second record: %+v", recs[1])
+	}
+}
+
+// Sidekiq writes context pairs before its level ("pid=1 tid=x WARN:") and logs job failures at warning
+// level, the backtrace's Ruby frames unindented: the level is read, the frames join the record and a
+// named exception at warning level is severe.
+func TestReaderSidekiqFailure(t *testing.T) {
+	in := "2026-06-15T09:30:00.001Z pid=1 tid=f119 class=InvoiceMailerJob jid=45 INFO: start\n" +
+		"2026-06-15T09:30:00.002Z pid=1 tid=f119 WARN: NoMethodError: undefined method `amount_cents' for nil:NilClass\n" +
+		"2026-06-15T09:30:00.003Z pid=1 tid=f119 WARN: /app/app/mailers/invoice_mailer.rb:23:in `invoice'\n" +
+		"/app/app/jobs/invoice_mailer_job.rb:9:in `perform'\n" +
+		"/usr/local/bundle/gems/sidekiq-7.2.4/lib/sidekiq/processor.rb:220:in `execute_job'\n" +
+		"2026-06-15T09:30:00.004Z pid=1 tid=f119 WARN: Net::ReadTimeout: Net::ReadTimeout with #<TCPSocket:(closed)>\n"
+	recs := readAll(t, in, ReaderOptions{})
+	if len(recs) != 4 {
+		t.Fatalf("got %d records, want 4", len(recs))
+	}
+	want := []struct {
+		level  string
+		lines  int
+		severe bool
+	}{{LevelInfo, 1, false}, {LevelWarn, 1, true}, {LevelWarn, 3, true}, {LevelWarn, 1, false}}
+	for i, w := range want {
+		if recs[i].Level != w.level || recs[i].Lines != w.lines || IsSevere(recs[i]) != w.severe {
+			t.Errorf("record %d: level %q lines %d severe %v, want %+v (%q)", i, recs[i].Level, recs[i].Lines, IsSevere(recs[i]), w, recs[i].Text)
+		}
+	}
+}
+
+func TestNamesException(t *testing.T) {
+	for line, want := range map[string]bool{
+		"NoMethodError: undefined method `x' for nil:NilClass":                                 true,
+		"java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available": true,
+		`[object] (Illuminate\Database\QueryException(code: 2002): SQLSTATE[HY000]`:            true,
+		"ERROR: relation does not exist":                                                       false,
+		"Error: something":                                                                     false,
+		"retry budget exhausted: timeout":                                                      false,
+		"Net::ReadTimeout: Net::ReadTimeout with #<TCPSocket:(closed)>":                        false,
+	} {
+		if got := namesException(line); got != want {
+			t.Errorf("namesException(%q) = %v, want %v", line, got, want)
+		}
+	}
+}

@@ -97,7 +97,52 @@ func IsSevere(r Record) bool {
 	if len(t) > 4096 {
 		t = t[:4096]
 	}
+	if r.Level == LevelWarn && namesException(headline(t)) {
+		// Some frameworks log a raised exception at warning level (Sidekiq job failures, retried
+		// handlers): an exception class is a failure whatever level it was logged at.
+		return true
+	}
 	return hasSevereMarker(t)
+}
+
+// namesException reports whether a line reports an exception by its class name followed by a colon
+// or parenthesis: "NoMethodError: undefined method", "java.sql.SQLException: x",
+// "System.InvalidOperationException: x", "QueryException(code: 2002)". A bare "Error:" or "ERROR:" is
+// a level word, not a class.
+func namesException(line string) bool {
+	if len(line) > 512 {
+		line = line[:512]
+	}
+	for _, tok := range strings.Fields(line) {
+		tok = strings.TrimLeft(tok, "([{'\"`")
+		var name string
+		if p := strings.IndexByte(tok, '('); p > 0 {
+			name = tok[:p]
+		} else if strings.HasSuffix(tok, ":") {
+			name = tok[:len(tok)-1]
+		} else {
+			continue
+		}
+		if k := strings.LastIndexAny(name, ".:\\"); k >= 0 {
+			name = name[k+1:]
+		}
+		for _, suffix := range []string{"Error", "Exception"} {
+			if len(name) > len(suffix) && strings.HasSuffix(name, suffix) && name[0] >= 'A' && name[0] <= 'Z' &&
+				isIdentifier(name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isIdentifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isAlpha(s[i]) && !isDigit(s[i]) && s[i] != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 func lowerASCII(c byte) byte {
@@ -159,7 +204,8 @@ func hasSevereMarker(s string) bool {
 				return true
 			}
 		case '\n':
-			if strings.HasPrefix(rest, "\n\tat ") || isGoroutineHeader(rest[1:]) || isIndentedFrame(rest[1:]) {
+			if strings.HasPrefix(rest, "\n\tat ") || isGoroutineHeader(rest[1:]) || isIndentedFrame(rest[1:]) ||
+				isRubyFrame(rest[1:]) {
 				return true
 			}
 		}
