@@ -371,6 +371,9 @@ def main():
     write_case("errors-fixed", st, ca, "promote", "Stable logs connection-refused errors at 3%; the canary (the fix) logs none.")
 
     formats.cases(write_case)
+    # Cases the held-out set taught the judge (../canary-heldout: written blind, see its README).
+    import subprocess
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "canary-heldout", "generate.py"), "--into", HERE], check=True)
 
 
 if __name__ == "__main__":
