@@ -45,7 +45,7 @@ func newSlackBridge(cfg *config.Config, env slackEnv, logger *slog.Logger) *fxsl
 		opts = append(opts, slack.OptionAppLevelToken(cfg.Slack.AppToken))
 	}
 	b := &fxslack.Bridge{SigningSecret: cfg.Slack.SigningSecret, Client: slack.New(cfg.Slack.BotToken, opts...),
-		Redactor: env.deps.Redactor, Logger: logger, Audit: env.audit,
+		Redactor: env.deps.Redactor, Logger: logger, Audit: env.audit, State: slackState(env.store),
 		AllowedUsers: cfg.Slack.AllowedUsers, AllowedGroups: cfg.Slack.AllowedGroups,
 		Commands: map[string]fxslack.Command{"status": env.status, "analyze": env.analyze, "investigate": env.investigate}}
 	if !cfg.ReadOnly { // --read-only removes every write path, Slack's included
@@ -66,6 +66,15 @@ func newSlackBridge(cfg *config.Config, env slackEnv, logger *slog.Logger) *fxsl
 		}
 	}
 	return b
+}
+
+// slackState shares the bridge's once-marks and thread memory through the store, so replicas on one
+// PostgreSQL act on a press or a delivery once and any of them continues a thread's task.
+func slackState(st store.Store) fxslack.State {
+	if st == nil {
+		return nil // the bridge keeps them in memory
+	}
+	return st
 }
 
 // mountSlack connects the bridge over Socket Mode when an app-level token is set (no public URL

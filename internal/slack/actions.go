@@ -154,7 +154,7 @@ func (b *Bridge) confirm(cb slack.InteractionCallback, value string) {
 		b.tell(ctx, channel, thread, user, "You may not confirm this ("+why+"). Ask someone allowed to write.")
 		return
 	}
-	if !b.pressed.add(channel+"/"+msg, time.Now()) {
+	if !b.once(ctx, "press:"+channel+"/"+msg, pressTTL) {
 		b.tell(ctx, channel, thread, user, "This confirmation was already acted on.")
 		return
 	}
@@ -191,7 +191,7 @@ func (b *Bridge) cancel(cb slack.InteractionCallback, value string) {
 		b.tell(ctx, channel, threadOf(cb), user, "Only the asker or an allowed user may cancel this.")
 		return
 	}
-	if !b.pressed.add(channel+"/"+msg, time.Now()) {
+	if !b.once(ctx, "press:"+channel+"/"+msg, pressTTL) {
 		return
 	}
 	b.show(ctx, channel, "", msg, &Reply{Text: fmt.Sprintf("<@%s> cancelled: %s", user, p.Command)})

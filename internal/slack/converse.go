@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/fixloop/fixloop/internal/auth"
@@ -29,7 +28,7 @@ func (b *Bridge) converse(req request) {
 	defer cancel()
 	key := req.Channel + "/" + req.Thread
 	in, owner := Turn{Text: req.Text}, req.User
-	if prev, ok := b.threads.get(key); ok {
+	if prev, ok := b.threadTurn(ctx, key); ok {
 		in.ContextID = prev.ContextID
 		if prev.InputRequired {
 			// Anyone in the thread may answer the agent's question; the task stays its asker's (A2A
@@ -45,7 +44,7 @@ func (b *Bridge) converse(req request) {
 		return
 	}
 	out.Owner = owner
-	b.threads.put(key, *out)
+	b.putThreadTurn(ctx, key, *out)
 	text := out.Text
 	if out.InputRequired {
 		text += "\n_Answer in this thread._"
@@ -53,50 +52,13 @@ func (b *Bridge) converse(req request) {
 	b.show(ctx, req.Channel, req.Thread, ts, &Reply{Text: text})
 }
 
-// threadTasks remembers each thread's last turn for a day (bounded), so a reply continues the task.
-type threadTasks struct {
-	mu sync.Mutex
-	at map[string]threadTurn
-}
-
-type threadTurn struct {
-	turn Turn
-	at   time.Time
-}
-
-const (
-	threadTTL  = 24 * time.Hour
-	maxThreads = 10000
-)
-
-func (t *threadTasks) get(key string) (Turn, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e, ok := t.at[key]
-	if !ok || time.Since(e.at) > threadTTL {
-		return Turn{}, false
-	}
-	return e.turn, true
-}
+// threadTTL is how long a thread's conversation is remembered: a reply a day later starts afresh.
+const threadTTL = 24 * time.Hour
 
 // waiting reports whether the thread's agent asked a question (a plain reply then answers it).
-func (t *threadTasks) waiting(key string) bool {
-	turn, ok := t.get(key)
+func (b *Bridge) waiting(key string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	turn, ok := b.threadTurn(ctx, key)
 	return ok && turn.InputRequired
-}
-
-func (t *threadTasks) put(key string, turn Turn) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.at == nil {
-		t.at = map[string]threadTurn{}
-	}
-	if len(t.at) >= maxThreads {
-		for k, e := range t.at {
-			if time.Since(e.at) > threadTTL || len(t.at) >= maxThreads {
-				delete(t.at, k)
-			}
-		}
-	}
-	t.at[key] = threadTurn{turn: turn, at: time.Now()}
 }

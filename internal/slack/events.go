@@ -1,11 +1,11 @@
 package slack
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack/slackevents"
 )
@@ -34,20 +34,33 @@ func (b *Bridge) EventsHandler() http.Handler {
 			_, _ = w.Write([]byte(ch.Challenge))
 			return
 		}
-		b.event(ev)
+		if err := b.event(ev); err != nil {
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable) // Slack retries it
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	})
 }
 
-// event answers one callback event in the background, once per event id (Slack retries an event it
-// thinks was not acked, with a new signature).
-func (b *Bridge) event(ev slackevents.EventsAPIEvent) {
+// event answers one callback event in the background, once per event id across replicas (Slack
+// retries an event it thinks was not acked, with a new signature, possibly to another replica). An
+// error means the shared state could not tell: the event is left for Slack's retry.
+func (b *Bridge) event(ev slackevents.EventsAPIEvent) error {
 	if ev.Type != slackevents.CallbackEvent {
-		return
+		return nil
 	}
-	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" && !b.events.add(cb.EventID, time.Now()) {
-		return
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+		first, err := b.mark(context.Background(), "event:"+cb.EventID, deliveryTTL)
+		if err != nil || !first {
+			return err
+		}
 	}
+	b.answerEvent(ev)
+	return nil
+}
+
+// answerEvent starts the answer to a mention, or to a reply in a thread whose agent asked a question.
+func (b *Bridge) answerEvent(ev slackevents.EventsAPIEvent) {
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppMentionEvent:
 		if e.BotID != "" { // never answer a bot (ourselves included): no loops
@@ -58,7 +71,7 @@ func (b *Bridge) event(ev slackevents.EventsAPIEvent) {
 		// A plain reply in a thread where the agent asked a question answers it; mentions come as
 		// app_mention (also delivered as message events: skipped here).
 		if e.BotID != "" || e.SubType != "" || e.ThreadTimeStamp == "" || mentionRE.MatchString(e.Text) ||
-			!b.threads.waiting(e.Channel+"/"+e.ThreadTimeStamp) {
+			!b.waiting(e.Channel+"/"+e.ThreadTimeStamp) {
 			return
 		}
 		b.async(func() { b.dispatch(mentionRequest(e.User, e.Channel, e.ThreadTimeStamp, e.TimeStamp, e.Text)) })

@@ -2,12 +2,12 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -29,7 +29,11 @@ func (b *Bridge) Verify(h http.Header, body []byte) error {
 	if err := sv.Ensure(); err != nil {
 		return err
 	}
-	if !b.seen.add(h.Get("X-Slack-Signature"), time.Now()) {
+	first, err := b.mark(context.Background(), "sig:"+h.Get("X-Slack-Signature"), deliveryTTL)
+	if err != nil {
+		return err
+	}
+	if !first {
 		return errors.New("replayed request")
 	}
 	return nil
@@ -44,6 +48,10 @@ func (b *Bridge) readSigned(w http.ResponseWriter, r *http.Request, limit int64)
 	}
 	if err := b.Verify(r.Header, body); err != nil {
 		b.logger().Warn("slack request refused", "path", r.URL.Path, "err", err)
+		if errors.Is(err, errState) {
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+			return nil
+		}
 		http.Error(w, "invalid Slack signature", http.StatusUnauthorized)
 		return nil
 	}

@@ -70,11 +70,13 @@ type Bridge struct {
 	// Timeout bounds one command's work (3 minutes when zero).
 	Timeout time.Duration
 
-	seen    seenCache // request signatures
-	events  seenCache // Events API event ids (Slack retries with a new signature)
-	pressed seenCache // confirmations already acted on
+	// State is shared by the replicas (the store): what was already acted on, which task a thread's
+	// reply continues. Nil: kept in this process (one replica only).
+	State State
+
+	mem     *memState
+	memOnce sync.Once
 	groups  groupCache
-	threads threadTasks
 	wg      sync.WaitGroup
 }
 

@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -42,14 +41,20 @@ func (b *Bridge) socketEvent(ctx context.Context, sm *socketmode.Client, evt soc
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
 		return
 	}
-	if b.seen.add("envelope:"+evt.Request.EnvelopeID, time.Now()) {
+	first, err := b.mark(ctx, "envelope:"+evt.Request.EnvelopeID, deliveryTTL)
+	if err != nil {
+		return // not acked: Slack sends the envelope again
+	}
+	if first {
 		switch data := evt.Data.(type) { // handlers only start goroutines: the ack below is not delayed
 		case slack.SlashCommand:
 			b.async(func() { b.dispatch(slashRequest(data)) })
 		case slack.InteractionCallback:
 			b.async(func() { b.interact(data) })
 		case slackevents.EventsAPIEvent:
-			b.event(data)
+			if b.event(data) != nil {
+				return
+			}
 		}
 	}
 	var payload any

@@ -20,7 +20,7 @@ func TestSchemaSameOnBothBackends(t *testing.T) {
 	if !reflect.DeepEqual(liteCols, pgCols) {
 		t.Fatalf("schemas differ:\nsqlite:   %v\npostgres: %v", liteCols, pgCols)
 	}
-	for _, table := range []string{"a2a_tasks", "issues", "fixer_sessions", "analyses", "kv", "monitor_runs", "monitor_steps", "monitor_findings", "monitor_actions", "claims"} {
+	for _, table := range []string{"a2a_tasks", "issues", "fixer_sessions", "analyses", "kv", "monitor_runs", "monitor_steps", "monitor_findings", "monitor_actions", "claims", "slack_once", "slack_threads"} {
 		if _, ok := liteCols[table]; !ok {
 			t.Errorf("table %s missing", table)
 		}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/a2aproject/a2a-go/v2/a2asrv/taskstore"
@@ -28,6 +29,8 @@ type SQLStore struct {
 	migrations []string
 	tasks      *taskStore
 	now        func() time.Time
+	// slackPruned is when expired Slack records were last deleted (Unix ns; slack.go).
+	slackPruned atomic.Int64
 }
 
 // SQLite is the name callers and tests have always used for the store type.

@@ -50,6 +50,8 @@ type Store interface {
 	MonitorStore
 	// ClaimStore: leases on work that must happen once across replicas (claims.go).
 	ClaimStore
+	// SlackStore: the Slack bridge's once-marks and thread memory, shared by replicas (slack.go).
+	SlackStore
 
 	Close() error
 }
