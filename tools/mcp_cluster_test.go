@@ -258,17 +258,8 @@ current-context: dead
 	}
 }
 
+// waitFor is testenv.WaitFor polling every second (a Prometheus scrape or a controller step away).
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last: %s", what, timeout, last)
-		}
-		time.Sleep(time.Second)
-	}
+	testenv.WaitFor(t, what, time.Second, timeout, cond)
 }

@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
@@ -117,18 +120,17 @@ func (n *notes) add(x mcp.JSONRPCNotification) {
 // waitFor polls until a notification of method whose params contain want arrives.
 func (n *notes) waitFor(t *testing.T, method, want string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	testenv.WaitFor(t, fmt.Sprintf("a %s notification with %q", method, want), 20*time.Millisecond, 10*time.Second, func() (bool, string) {
 		n.mu.Lock()
+		defer n.mu.Unlock()
 		for _, x := range n.list {
 			raw, _ := json.Marshal(x.Params)
 			if x.Method == method && strings.Contains(string(raw), want) {
-				n.mu.Unlock()
-				return
+				return true, ""
 			}
 		}
-		n.mu.Unlock()
-	}
-	t.Fatalf("no %s notification containing %q", method, want)
+		return false, fmt.Sprintf("%d notifications", len(n.list))
+	})
 }
 
 func TestResourcesCompletionsAndLogLevel(t *testing.T) {

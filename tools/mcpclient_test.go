@@ -21,6 +21,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 var build struct {
@@ -124,25 +126,20 @@ func httpServer(t testing.TB, env []string, args ...string) string {
 		}
 	})
 	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
+	testenv.WaitFor(t, "fixloop serve to answer /healthz", 50*time.Millisecond, 20*time.Second, func() (bool, string) {
 		select {
 		case <-done:
 			t.Fatalf("fixloop serve exited early:\n%s", stderr.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fixloop serve did not answer /healthz within 20s:\n%s", stderr.String())
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false, err.Error() + "\n" + stderr.String()
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200, fmt.Sprintf("status %d\n%s", resp.StatusCode, stderr.String())
+	})
+	return base
 }
 
 func httpClient(t testing.TB, base, protocol string) *client.Client {

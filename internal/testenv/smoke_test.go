@@ -2,6 +2,7 @@ package testenv_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -136,15 +137,10 @@ func TestRolloutCanaryStepsDrivenByController(t *testing.T) {
 
 func waitCount(t *testing.T, what string, want int, get func() int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	got := get()
-	for got != want && time.Now().Before(deadline) {
-		time.Sleep(250 * time.Millisecond)
-		got = get()
-	}
-	if got != want {
-		t.Fatalf("%s: got %d, want %d", what, got, want)
-	}
+	testenv.WaitFor(t, fmt.Sprintf("%d %s", want, what), 250*time.Millisecond, 60*time.Second, func() (bool, string) {
+		got := get()
+		return got == want, fmt.Sprintf("got %d", got)
+	})
 }
 
 // Demo pods are real processes: Prometheus scrapes them as pods and their output is the pod log.
@@ -172,22 +168,16 @@ func TestDemoPodsMetricsAndLogs(t *testing.T) {
 		}
 		query := `sum by (namespace, pod, container, app, rollouts_pod_template_hash) (http_requests_total{namespace="` + ns + `"})`
 		var vec model.Vector
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		testenv.WaitFor(t, fmt.Sprintf("one series per pod %v from %s", want, query), time.Second, 60*time.Second, func() (bool, string) {
 			qctx, qcancel := context.WithTimeout(context.Background(), 10*time.Second)
 			v, _, _, err := api.Query(qctx, query, time.Now())
 			qcancel()
-			if err == nil {
-				vec, _ = v.(model.Vector)
+			if err != nil {
+				return false, err.Error()
 			}
-			if len(vec) == len(want) || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(time.Second)
-		}
-		if len(vec) != len(want) {
-			t.Fatalf("prometheus %s: %s gave %d series, want one per pod %v", e.PrometheusURL, query, len(vec), want)
-		}
+			vec, _ = v.(model.Vector)
+			return len(vec) == len(want), fmt.Sprintf("%d series", len(vec))
+		})
 		for _, s := range vec {
 			pod := string(s.Metric["pod"])
 			hash, ok := want[pod]
@@ -205,20 +195,17 @@ func TestDemoPodsMetricsAndLogs(t *testing.T) {
 			`kube_pod_container_status_restarts_total{namespace="` + ns + `"}`,
 		} {
 			var n int
-			for end := time.Now().Add(30 * time.Second); ; {
+			err := testenv.Poll(context.Background(), time.Second, 30*time.Second, func() (bool, string) {
 				qctx, qcancel := context.WithTimeout(context.Background(), 10*time.Second)
 				v, _, _, err := api.Query(qctx, q, time.Now())
 				qcancel()
 				if err == nil {
 					n = len(v.(model.Vector))
 				}
-				if n == len(want) || time.Now().After(end) {
-					break
-				}
-				time.Sleep(time.Second)
-			}
-			if n != len(want) {
-				t.Errorf("%s: %d series, want %d", q, n, len(want))
+				return n == len(want), fmt.Sprintf("err %v", err)
+			})
+			if err != nil {
+				t.Errorf("%s: %d series, want %d (%v)", q, n, len(want), err)
 			}
 		}
 	})
@@ -228,20 +215,14 @@ func TestDemoPodsMetricsAndLogs(t *testing.T) {
 		marker := "fixloop-smoke-marker " + time.Now().Format(time.RFC3339Nano)
 		e.AppendPodLog(t, ns, pod, marker)
 		var text string
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
-			b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: testenv.DemoContainer}).DoRaw(lctx)
-			lcancel()
-			text = string(b)
-			if err == nil && strings.Contains(text, marker) && strings.Contains(text, `color=purple`) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("pod log of %s/%s through the apiserver (err %v) lacks the appended marker or the app's access log:\n%.2000s", ns, pod, err, text)
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
+		testenv.WaitFor(t, fmt.Sprintf("the appended marker and the app's access log in the pod log of %s/%s through the apiserver", ns, pod),
+			500*time.Millisecond, 30*time.Second, func() (bool, string) {
+				lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
+				b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: testenv.DemoContainer}).DoRaw(lctx)
+				lcancel()
+				text = string(b)
+				return err == nil && strings.Contains(text, marker) && strings.Contains(text, `color=purple`), fmt.Sprintf("err %v:\n%.2000s", err, text)
+			})
 		// The supervisor's traffic reaches the pod: its access log has request lines.
 		if !strings.Contains(text, `msg=request`) {
 			t.Errorf("no access log lines in %s/%s", ns, pod)
