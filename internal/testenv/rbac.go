@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 )
 
 // ServiceAccountUser is the user name the apiserver gives the ServiceAccount ns/name, and its groups.
@@ -90,7 +91,8 @@ type objectClient[T any] interface {
 }
 
 // createOrUpdate makes the object as given: tests share one apiserver, so a second test applying the
-// same ClusterRole updates it to the same content.
+// same ClusterRole updates it to the same content. Tests run in parallel apply it at once: a conflict
+// (another test updated it between our get and update) is retried.
 func createOrUpdate[T interface {
 	runtime.Object
 	metav1.Object
@@ -99,13 +101,15 @@ func createOrUpdate[T interface {
 	if !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	cur, err := c.Get(ctx, o.GetName(), metav1.GetOptions{})
-	if err != nil {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := c.Get(ctx, o.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		o.SetResourceVersion(cur.GetResourceVersion())
+		_, err = c.Update(ctx, o, metav1.UpdateOptions{})
 		return err
-	}
-	o.SetResourceVersion(cur.GetResourceVersion())
-	_, err = c.Update(ctx, o, metav1.UpdateOptions{})
-	return err
+	})
 }
 
 // ImpersonatingConfig is the admin config acting as the ServiceAccount ns/name (with its groups), so
