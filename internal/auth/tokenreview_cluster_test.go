@@ -76,17 +76,9 @@ func TestTokenReviewAgainstTheAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A fresh reviewer (no cache): the apiserver now refuses the token whose object is gone.
-	rv2, _ := auth.NewTokenReviewer(cs, "fixloop", static.ServiceAccountScopes)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.WaitFor(t, "the token bound to a deleted Secret to be refused", 500*time.Millisecond, 30*time.Second, func() (bool, string) {
+		rv2, _ := auth.NewTokenReviewer(cs, "fixloop", static.ServiceAccountScopes)
 		_, err := (&auth.Authenticator{Reviewer: rv2}).AuthenticateToken(ctx, bound)
-		if err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("token bound to a deleted Secret still accepted after 30s")
-		}
-		rv2, _ = auth.NewTokenReviewer(cs, "fixloop", static.ServiceAccountScopes)
-		time.Sleep(500 * time.Millisecond)
-	}
+		return err != nil, "still accepted"
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/fixloop/fixloop/internal/prom"
+	"github.com/fixloop/fixloop/internal/testenv"
 	"github.com/fixloop/fixloop/internal/testenv/metricshapes"
 )
 
@@ -74,19 +75,10 @@ func startPrometheus(t *testing.T, targets []scrapeTarget) *prom.HTTPClient {
 	return c
 }
 
+// waitFor is testenv.WaitFor polling every 250 ms.
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("still waiting for %s after %s: %s", what, limit, last)
+	testenv.WaitFor(t, what, 250*time.Millisecond, limit, cond)
 }
 
 // sideSetup is one shape published for a stable and a canary side of rollout web in namespace ns.

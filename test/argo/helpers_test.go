@@ -88,22 +88,10 @@ func blackhole(t *testing.T) string {
 	return "http://" + l.Addr().String()
 }
 
-// waitFor polls cond every 500 ms until it holds; on timeout the test fails with the last reason.
+// waitFor is testenv.WaitFor polling every 500 ms (a controller step away).
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		last = why
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s (last: %s)", what, timeout, last)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	testenv.WaitFor(t, what, 500*time.Millisecond, timeout, cond)
 }
 
 // createTemplate creates an AnalysisTemplate with one metric.
