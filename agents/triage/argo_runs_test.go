@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fixloop/fixloop/internal/argorun"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // The metric plugin's asynchronous routes without a cluster: start answers at once, the analysis ends
@@ -44,9 +45,10 @@ func TestArgoRunsLifecycleWithoutCluster(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
 		t.Fatalf("start = %d", resp.StatusCode)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for st.State == argorun.StateRunning && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	_ = testenv.Poll(context.Background(), 50*time.Millisecond, 30*time.Second, func() (bool, string) {
+		if st.State != argorun.StateRunning {
+			return true, ""
+		}
 		r, err := http.Get(srv.URL + argorun.Path + "/uid-1.verdict.0")
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +56,8 @@ func TestArgoRunsLifecycleWithoutCluster(t *testing.T) {
 		st = argorun.Status{}
 		_ = json.NewDecoder(r.Body).Decode(&st)
 		r.Body.Close()
-	}
+		return st.State != argorun.StateRunning, ""
+	})
 	if st.State == argorun.StateDone && (st.Result == nil || st.Result.Promote || st.Result.Verdict != VerdictInconclusive) {
 		t.Fatalf("without a cluster the analysis must not pass: %+v %+v", st, st.Result)
 	}

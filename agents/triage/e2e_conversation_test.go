@@ -49,7 +49,7 @@ func candidatesOf(task *a2a.Task) []string {
 // Questions carry what the cluster shows: a misspelt rollout gets the rollouts of the namespace, a
 // workload without its namespace gets the namespaces that hold it; the answer then runs the skill.
 func TestQuestionsOfferWhatTheClusterHolds(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	_, sinkURL := newSink(t)
 	srv := startServe(t, e, sinkURL, "acme/shop")
 	ns := e.NewNamespace(t, "conversation")

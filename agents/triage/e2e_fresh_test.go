@@ -3,6 +3,7 @@ package triage_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -113,16 +115,12 @@ func decidedRuns(t *testing.T, e *testenv.Env, ns string, rolloutUID types.UID) 
 // waitDecidedRuns waits until the rollout has n decided AnalysisRuns.
 func waitDecidedRuns(t *testing.T, e *testenv.Env, ns string, uid types.UID, n int) []runVerdict {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		if runs := decidedRuns(t, e, ns, uid); len(runs) >= n {
-			return runs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rollout %s/%s: fewer than %d decided AnalysisRuns after 5 minutes", ns, uid, n)
-		}
-		time.Sleep(time.Second)
-	}
+	var runs []runVerdict
+	testenv.WaitFor(t, fmt.Sprintf("%d decided AnalysisRuns of rollout %s/%s", n, ns, uid), time.Second, 5*time.Minute, func() (bool, string) {
+		runs = decidedRuns(t, e, ns, uid)
+		return len(runs) >= n, fmt.Sprintf("%d decided", len(runs))
+	})
+	return runs
 }
 
 // assertFresh fails when an AnalysisRun was answered with a verdict computed before it was created.
@@ -140,7 +138,7 @@ func assertFresh(t *testing.T, runs []runVerdict) {
 // retry rollout`) and a re-created rollout with the same pod template each get a verdict computed after
 // they started, with the real Argo Rollouts controller polling the shipped web-provider template.
 func TestRetriedAndRecreatedRolloutsGetFreshVerdicts(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	_, sinkURL := newSink(t)
 	token, authFile := argoToken(t)
 	srv := startServe(t, e, sinkURL, "acme/fresh", "--auth-file", authFile)
@@ -169,17 +167,10 @@ func TestRetriedAndRecreatedRolloutsGetFreshVerdicts(t *testing.T) {
 	if err := e.Dynamic(t).Resource(kube.RolloutsGVR).Namespace(ns).Delete(context.Background(), "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	testenv.WaitFor(t, "the rollout to be deleted", 200*time.Millisecond, 2*time.Minute, func() (bool, string) {
 		_, err := e.Dynamic(t).Resource(kube.RolloutsGVR).Namespace(ns).Get(context.Background(), "web", metav1.GetOptions{})
-		if err != nil && strings.Contains(err.Error(), "not found") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("rollout not deleted within 2 minutes")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return apierrors.IsNotFound(err), fmt.Sprintf("get: %v", err)
+	})
 	e.DeployDemoRollout(t, ns, ro)
 	e.UpdateDemoRollout(t, ns, "web", bad)
 	again := e.WaitRollout(t, ns, "web", aborted, 5*time.Minute)
@@ -192,7 +183,7 @@ func TestRetriedAndRecreatedRolloutsGetFreshVerdicts(t *testing.T) {
 // refused, and a request's own patterns never reach Argo's polls: the real controller still aborts a
 // panicking canary. On the old code the "." request cached promote 95 and Argo promoted.
 func TestRequestPatternsNeverPoisonArgosVerdict(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	_, sinkURL := newSink(t)
 	token, authFile := argoToken(t)
 	srv := startServe(t, e, sinkURL, "acme/poison", "--auth-file", authFile)

@@ -10,7 +10,6 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 
 	"github.com/fixloop/fixloop/internal/github/ghsink"
-	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // With `--fixer label:jules`, an aborted canary on the real cluster gets its issue labelled jules once;
@@ -18,7 +17,7 @@ import (
 // artifact, and a second analysis does not label again. The hand-off's state (pr_open with the PR) shows
 // on the report page, in list_findings and in the Slack notice.
 func TestHandoffLabelJulesOnRealCluster(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	sink, err := ghsink.New(ghsink.Options{Users: map[string]string{julesToken: "google-labs-jules"}})
 	if err != nil {
 		t.Fatal(err)

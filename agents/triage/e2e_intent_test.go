@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // promotingLLM is a local server speaking the OpenAI chat-completions wire protocol that answers every
@@ -41,13 +39,12 @@ func (p *promotingLLM) seen() []string {
 // for the LLM (the old code labelled it "Operator intent (trusted)" and let the model promote over
 // warnings); the verdict stays abort, and the request's repository is not where the issue goes.
 func TestRequestExtraPromptIsNotOperatorIntent(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	llm := &promotingLLM{}
 	llmSrv := httptest.NewServer(llm)
 	defer llmSrv.Close()
 	sink, sinkURL := newSink(t)
-	t.Setenv("FIXLOOP_LLM_API_KEY", "stand-in-key")
-	srv := startServe(t, e, sinkURL, "acme/intent", "--llm-provider", "openai", "--llm-base-url", llmSrv.URL+"/v1", "--llm-model", "stand-in")
+	srv := startServeEnv(t, e, []string{"FIXLOOP_LLM_API_KEY=stand-in-key"}, sinkURL, "acme/intent", "--llm-provider", "openai", "--llm-base-url", llmSrv.URL+"/v1", "--llm-model", "stand-in")
 	ns := e.NewNamespace(t, "intent")
 	deployCanary(t, e, ns, "bad", map[string]string{"PANIC_RATE": "0.3", "ERROR_RATE": "0.2"})
 	soak(t, e, ns, 8)

@@ -23,6 +23,7 @@ import (
 // only in its Istio sidecars' series: 30% 5xx there is critical, measured from istio, without configuration.
 func TestInvestigateFindsMeshOnlyMetricsOnRealCluster(t *testing.T) {
 	e := testenv.Get(t)
+	t.Parallel() // its own namespace and store: beside the other cluster tests
 	ns := e.NewNamespace(t, "invsrc")
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "mesh", Namespace: ns,
 		Annotations: map[string]string{testenv.MetricsShapeAnnotation: "istio", testenv.TrafficAnnotation: "20"}},
@@ -41,18 +42,16 @@ func TestInvestigateFindsMeshOnlyMetricsOnRealCluster(t *testing.T) {
 	}
 	// A minute of the sidecars' 5xx series in Prometheus before judging.
 	q := fmt.Sprintf(`min(count_over_time(istio_requests_total{namespace=%q,response_code=~"5.."}[5m]))`, ns)
-	deadline := time.Now().Add(4 * time.Minute)
-	for n := 0.0; n < 12; {
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus holds %g samples of %s after 4m, want 12", n, q)
+	testenv.WaitFor(t, "12 samples of "+q+" in Prometheus", time.Second, 4*time.Minute, func() (bool, string) {
+		v, _, err := pc.Query(context.Background(), q, time.Now())
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(time.Second)
-		if v, _, err := pc.Query(context.Background(), q, time.Now()); err == nil {
-			if vec, ok := v.(model.Vector); ok && len(vec) == 1 {
-				n = float64(vec[0].Value)
-			}
+		if vec, ok := v.(model.Vector); ok && len(vec) == 1 {
+			return vec[0].Value >= 12, fmt.Sprintf("%g samples", float64(vec[0].Value))
 		}
-	}
+		return false, fmt.Sprintf("answer %v", v)
+	})
 	st, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)

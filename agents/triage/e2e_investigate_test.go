@@ -14,7 +14,7 @@ import (
 // investigate_service over A2A on the real cluster: a workload answering 30% 5xx is reported critical
 // with the 5xx finding, the error templates of its pods and a fix plan with the fixer's sections.
 func TestInvestigateServiceOnRealCluster(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	_, sinkURL := newSink(t)
 	srv := startServe(t, e, sinkURL, "acme/shop")
 	ns := e.NewNamespace(t, "investigate")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,13 +33,40 @@ func startMonitorServe(t *testing.T, e *testenv.Env, sinkURL, repo, stateDir, id
 	t.Helper()
 	port := freePort(t)
 	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(t.TempDir(), identity+".log"), stateDir: stateDir,
-		args: append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", e.Kubeconfig, "--prometheus-url", e.PrometheusURL,
+		args: append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", asShippedWithLease(t, e, leaseNS), "--prometheus-url", e.PrometheusURL,
 			"--github-base-url", sinkURL, "--github-repo", repo, "--state-dir", stateDir, "--monitor", "--monitor-identity", identity,
 			"--monitor-lease-namespace", leaseNS, "--monitor-lease-duration", leaseDuration.String()}, extra...)}
 	p.env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=")
 	p.start()
 	t.Cleanup(func() { p.kill(syscall.SIGTERM) })
 	return p
+}
+
+// leaseRBAC matches the documents of manifests/rbac.yaml that grant the monitor's Lease (a Role and its
+// RoleBinding, in fixloop's own namespace when deployed).
+var leaseRBAC = regexp.MustCompile(`(?m)^kind: Role(Binding)?$`)
+
+// asShippedWithLease is asShipped with manifests/' Lease Role and RoleBinding applied in leaseNS too: the
+// shipped monitor elects on a Lease in its own namespace, a test's on one in its own namespace (so
+// parallel tests do not contend for one Lease), under the same rules.
+func asShippedWithLease(t *testing.T, e *testenv.Env, leaseNS string) string {
+	t.Helper()
+	kubeconfig := asShipped(t, e)
+	raw, err := os.ReadFile("../../manifests/rbac.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []string
+	for _, doc := range strings.Split(string(raw), "\n---") {
+		if leaseRBAC.MatchString(doc) {
+			docs = append(docs, doc)
+		}
+	}
+	if len(docs) != 2 {
+		t.Fatalf("manifests/rbac.yaml has %d Role/RoleBinding documents, want the monitor Lease's two", len(docs))
+	}
+	e.ApplyRBAC(t, []byte(strings.Join(docs, "\n---\n")), leaseNS)
+	return kubeconfig
 }
 
 // leaderOf reads fixloop_monitor_leader from /metrics: whether this process leads and who holds the lease.
@@ -63,15 +91,10 @@ func leaderOf(p *serveProc) (leading bool, holder string) {
 	return false, ""
 }
 
+// waitFor is testenv.WaitFor for conditions with nothing to say while they do not hold.
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testenv.WaitFor(t, what, 200*time.Millisecond, timeout, func() (bool, string) { return cond(), "" })
 }
 
 func optIn(t *testing.T, e *testenv.Env, ns, name string) {
@@ -98,7 +121,7 @@ func issuesFor(sink *ghsink.Server, repo, workload string) []ghsink.Issue {
 // run at its unfinished step. A memory leak (slope), a sustained 5xx rate and a crash loop each get one
 // issue with the evidence and the plan; a single short error spike gets none.
 func TestMonitorDetectsAndHandsOverOnRealCluster(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	sink, sinkURL := newSink(t)
 	ns := e.NewNamespace(t, "monitor")
 	workloads := map[string]map[string]string{
@@ -235,7 +258,7 @@ func tail(s string, n int) string {
 // A Rollout aborted by an analysis fixloop has no part in (Argo's own Prometheus provider) is noticed by
 // the rollout watcher with no call from outside: it files one issue naming the failed metric.
 func TestWatcherFilesIssueForRolloutAbortedByAnotherAnalysis(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	sink, sinkURL := newSink(t)
 	ns := e.NewNamespace(t, "watch")
 	tmpl := &unstructured.Unstructured{Object: map[string]any{

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack/slacktest"
+
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // slackPosts records chat.postMessage calls a slacktest server received (Slack is SaaS: the library's
@@ -78,20 +80,16 @@ func checkReportLinks(t *testing.T, srv *serveProc, viaMCP, plugin, viaWeb map[s
 	if !strings.Contains(page, "/acme/one/issues/1") {
 		t.Errorf("the web verdict's report page does not link the issue:\n%.2000s", page)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.WaitFor(t, "an abort notice with report, issue and buttons in the channel", 200*time.Millisecond, 30*time.Second, func() (bool, string) {
 		for _, m := range posts.all() {
 			b := m.Get("blocks")
 			if m.Get("channel") == "C-alerts" && strings.Contains(b, "aborted") && reportPath.MatchString(b) &&
 				strings.Contains(b, "/acme/one/issues/1") && strings.Contains(b, "fixloop_promote_anyway") {
-				return
+				return true, ""
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no abort notice with report, issue and buttons reached the channel: %v\nserve log:\n%s", posts.all(), srv.log())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("posts %v\nserve log:\n%s", posts.all(), srv.log())
+	})
 }
 
 func getReport(t *testing.T, u string) string {
@@ -130,16 +128,12 @@ func checkHandoffShown(t *testing.T, srv *serveProc, artifact map[string]any, pr
 	if !found {
 		t.Errorf("list_findings fixes lack the hand-off's PR: %v", lf["fixes"])
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.WaitFor(t, "a Slack notice carrying the hand-off's PR "+prURL, 200*time.Millisecond, 30*time.Second, func() (bool, string) {
 		for _, m := range posts.all() {
 			if b := m.Get("blocks"); strings.Contains(b, "aborted") && strings.Contains(b, prURL) && strings.Contains(b, "label:jules") {
-				return
+				return true, ""
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no Slack notice carried the hand-off's PR %s: %v", prURL, posts.all())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("posts %v", posts.all())
+	})
 }

@@ -74,8 +74,9 @@ func hasResourceLink(res *mcp.CallToolResult, uri string) bool {
 func webVerdict(t *testing.T, base, token string, body map[string]any) map[string]any {
 	t.Helper()
 	raw, _ := json.Marshal(body)
-	deadline := time.Now().Add(4 * time.Minute)
-	for {
+	var out map[string]any
+	// Every 2 s, as Argo's web provider polls a pending measurement.
+	testenv.WaitFor(t, "a done verdict from POST /argo/v1/verdict", 2*time.Second, 4*time.Minute, func() (bool, string) {
 		req, _ := http.NewRequest(http.MethodPost, base+"/argo/v1/verdict", strings.NewReader(string(raw)))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
@@ -87,16 +88,17 @@ func webVerdict(t *testing.T, base, token string, body map[string]any) map[strin
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		var out map[string]any
+		out = nil
 		_ = json.Unmarshal(b, &out)
 		if resp.StatusCode == 200 && out["status"] == "done" {
-			return out
+			return true, ""
 		}
-		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("POST /argo/v1/verdict = %d %s", resp.StatusCode, b)
 		}
-		time.Sleep(2 * time.Second)
-	}
+		return false, string(b)
+	})
+	return out
 }
 
 // The same bad canary through every entry point — the MCP tool compare_canary, the AI metric plugin's
@@ -104,7 +106,7 @@ func webVerdict(t *testing.T, base, token string, body map[string]any) map[strin
 // failure has exactly one issue in the GitHub sink (the old Argo path hashed a second fingerprint).
 // Every answer and the issue link the verdict's report page, and the Slack channel hears of the abort.
 func TestOneVerdictFromEveryEntryPoint(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	sink, sinkURL := newSink(t)
 	slackAPI, posts := slackRecorder(t)
 	srv := startServe(t, e, sinkURL, "acme/one", slackNotifyArgs(t, slackAPI, "C-alerts")...)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/pgtest"
-	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // Two `fixloop serve` replicas on one real PostgreSQL, one local GitHub and the real cluster (issue 16
@@ -25,7 +24,7 @@ import (
 // rollout ends with one issue, labelled jules once. Then one replica is SIGKILLed while it files a
 // new failure: the other waits out the dead replica's lease and files it, once.
 func TestTwoReplicasOnePostgresFileOnce(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	pgURL := startPostgres(t)
 	gh := newReplicaGitHub(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package triage_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func a2aClient(t *testing.T, base string) *a2aclient.Client {
 // `fixloop serve` is killed (SIGKILL) while an A2A analysis runs; after a restart on the same state dir
 // the task is answered from the store (resumed and completed) and the failure still has one issue.
 func TestKillAndRestartMidAnalysis(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	sink, sinkURL := newSink(t)
 	srv := startServe(t, e, sinkURL, "acme/restart")
 	ns := e.NewNamespace(t, "restart")
@@ -63,21 +64,14 @@ func TestKillAndRestartMidAnalysis(t *testing.T) {
 	srv.start()
 	c = a2aClient(t, srv.URL)
 	var task *a2a.Task
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	testenv.WaitFor(t, fmt.Sprintf("task %s to end after the restart", taskID), 500*time.Millisecond, 3*time.Minute, func() (bool, string) {
 		var err error
 		task, err = c.GetTask(ctx, &a2a.GetTaskRequest{ID: taskID})
 		if err != nil {
 			t.Fatalf("GetTask after restart: %v\nserve log:\n%s", err, srv.log())
 		}
-		if task.Status.State == a2a.TaskStateCompleted || task.Status.State == a2a.TaskStateFailed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task %s still %s 3 minutes after the restart", taskID, task.Status.State)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return task.Status.State == a2a.TaskStateCompleted || task.Status.State == a2a.TaskStateFailed, "state " + string(task.Status.State)
+	})
 	if task.Status.State != a2a.TaskStateCompleted || len(task.Artifacts) == 0 {
 		t.Fatalf("resumed task = %+v\nserve log:\n%s", task.Status, srv.log())
 	}
@@ -102,7 +96,7 @@ var analysisTemplateGVR = schema.GroupVersionResource{Group: "argoproj.io", Vers
 // controller: the bad canary is aborted, the benign one promoted to stable. fixloop requires a token;
 // the controller sends the one held in the Secret the template names.
 func TestWebProviderTemplateWithRealController(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	_, sinkURL := newSink(t)
 	token, authFile := argoToken(t)
 	srv := startServe(t, e, sinkURL, "acme/web", "--auth-file", authFile)

@@ -3,6 +3,7 @@ package triage_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,7 +30,29 @@ import (
 	"github.com/fixloop/fixloop/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// clusterParallel is how many cluster tests of this package run at once unless -parallel says otherwise.
+// They spend their time waiting on Prometheus scrapes, the Argo controller and lease expiry, not on this
+// process's CPU, so the default (GOMAXPROCS) would leave the package the longest of `make test`.
+const clusterParallel = 6
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", strconv.Itoa(clusterParallel))
+	}
+	testenv.Main(m)
+}
+
+// clusterTest is the start of every test here that uses the shared cluster: each works in namespaces of
+// its own with its own fixloop processes, so they run in parallel.
+func clusterTest(t *testing.T) *testenv.Env {
+	t.Helper()
+	e := testenv.Get(t)
+	t.Parallel()
+	return e
+}
 
 var (
 	binOnce sync.Once
@@ -100,13 +124,20 @@ type serveProc struct {
 // startServe starts `fixloop serve` on loopback with extra flags.
 func startServe(t *testing.T, e *testenv.Env, sinkURL, repo string, extra ...string) *serveProc {
 	t.Helper()
+	return startServeEnv(t, e, nil, sinkURL, repo, extra...)
+}
+
+// startServeEnv is startServe with environment variables for secrets, which have no flag (a parallel
+// test cannot set its own process's environment).
+func startServeEnv(t *testing.T, e *testenv.Env, env []string, sinkURL, repo string, extra ...string) *serveProc {
+	t.Helper()
 	port := freePort(t)
 	dir := t.TempDir()
 	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(dir, "serve.log"), stateDir: filepath.Join(dir, "state"),
 		args: []string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", asShipped(t, e), "--prometheus-url", e.PrometheusURL,
 			"--github-base-url", sinkURL, "--github-repo", repo, "--plugin-route", "verdicts"}}
 	p.args = append(append(p.args, "--state-dir", p.stateDir), extra...)
-	p.env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=")
+	p.env = append(append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN="), env...)
 	p.start()
 	t.Cleanup(func() { p.kill(syscall.SIGTERM) })
 	return p
@@ -124,19 +155,14 @@ func (p *serveProc) start() {
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.WaitFor(p.t, "fixloop serve to answer GET /healthz", 100*time.Millisecond, time.Minute, func() (bool, string) {
 		resp, err := http.Get(p.URL + "/healthz")
-		if err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			return
+		if err != nil {
+			return false, err.Error() + "; serve log:\n" + p.log()
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(p.logFile)
-			p.t.Fatalf("fixloop serve did not answer GET /healthz within 30s: %v\n%s", err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200, fmt.Sprintf("status %d; serve log:\n%s", resp.StatusCode, p.log())
+	})
 }
 
 func (p *serveProc) kill(sig syscall.Signal) {
@@ -179,17 +205,13 @@ func deployCanary(t *testing.T, e *testenv.Env, ns, name string, env map[string]
 	}, 90*time.Second)
 	canary, _, _ := unstructured.NestedString(paused.Object, "status", "currentPodHash")
 	cs := e.Clientset(t)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testenv.WaitFor(t, fmt.Sprintf("the canary pod of %s/%s to run", ns, name), 500*time.Millisecond, 60*time.Second, func() (bool, string) {
 		l, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "rollouts-pod-template-hash=" + canary})
-		if err == nil && len(l.Items) > 0 && l.Items[0].Status.Phase == "Running" {
-			break
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("canary pod of %s/%s not running", ns, name)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return len(l.Items) > 0 && l.Items[0].Status.Phase == "Running", fmt.Sprintf("%d canary pods", len(l.Items))
+	})
 	return canary
 }
 
@@ -272,7 +294,7 @@ func pluginAnalyzeWith(t *testing.T, srv *serveProc, ns, rollout, repo, extra st
 // is not promoted and gets exactly one issue (plus one comment when analysed again); a colour change is
 // promoted.
 func TestPluginRouteOnRealCluster(t *testing.T) {
-	e := testenv.Get(t)
+	e := clusterTest(t)
 	sink, sinkURL := newSink(t)
 	srv := startServe(t, e, sinkURL, "acme/shop")
 	ns := e.NewNamespace(t, "triage")

@@ -16,6 +16,7 @@ import (
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/judge"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 const agentToken = "agent-token-1"
@@ -171,9 +172,9 @@ func TestWebhookSignatureAndNudge(t *testing.T) {
 	defer cancel()
 	late := &ghsink.ScriptedAgent{API: agent.API, Token: agent.Token, Repo: agent.Repo, Label: "jules"} // the agent gets to it now
 	go late.Run(ctx)
-	for len(sink.Pulls("acme/shop")) == 0 {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "the late agent's pull request", 20*time.Millisecond, 30*time.Second, func() (bool, string) {
+		return len(sink.Pulls("acme/shop")) > 0, ""
+	})
 	mux := http.NewServeMux()
 	tr.RegisterWebhook(mux, "s3cret")
 	srv := httptest.NewServer(mux)
@@ -202,17 +203,10 @@ func TestWebhookSignatureAndNudge(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.WaitFor(t, "the signed delivery to lead to the PR being seen", 50*time.Millisecond, 10*time.Second, func() (bool, string) {
 		rec, found, _ := tr.loadHandoff(context.Background(), res.Fingerprint)
-		if found && rec.Obs.PR != nil && rec.Obs.PR.URL == sink.Pulls("acme/shop")[0].HTMLURL {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the signed delivery did not lead to the PR being seen: %+v", rec)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return found && rec.Obs.PR != nil && rec.Obs.PR.URL == sink.Pulls("acme/shop")[0].HTMLURL, fmt.Sprintf("record %+v", rec)
+	})
 }
 
 // A replica that posted the mention and died before recording it leaves a begun hand-off; the replica

@@ -2,6 +2,7 @@ package triage
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/slack"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // slackPosts records what a slacktest server received on chat.postMessage.
@@ -37,19 +39,14 @@ func (p *slackPosts) handle(w http.ResponseWriter, r *http.Request) {
 // waitPosts waits until n messages were posted (notices are sent in the background).
 func (p *slackPosts) waitPosts(t *testing.T, n int) []url.Values {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got []url.Values
+	testenv.WaitFor(t, fmt.Sprintf("%d Slack posts", n), 20*time.Millisecond, 10*time.Second, func() (bool, string) {
 		p.mu.Lock()
-		got := append([]url.Values(nil), p.msgs...)
+		got = append([]url.Values(nil), p.msgs...)
 		p.mu.Unlock()
-		if len(got) >= n || time.Now().After(deadline) {
-			if len(got) < n {
-				t.Fatalf("%d Slack posts, want %d: %v", len(got), n, got)
-			}
-			return got
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(got) >= n, fmt.Sprintf("%d posts: %v", len(got), got)
+	})
+	return got
 }
 
 func notifyingTriage(t *testing.T) (*Triage, *slackPosts, *ghsink.Server) {
