@@ -27,13 +27,20 @@ import (
 
 const leaseDuration = 4 * time.Second
 
-// startMonitorServe starts `fixloop serve --monitor` as identity, sharing stateDir with its peers (the
-// replicas share one database in these tests, as they would share Postgres in a cluster).
+// startMonitorServe starts `fixloop serve --monitor` as identity under the ClusterRole of manifests/,
+// sharing stateDir with its peers (the replicas share one database in these tests, as they would share
+// Postgres in a cluster).
 func startMonitorServe(t *testing.T, e *testenv.Env, sinkURL, repo, stateDir, identity, leaseNS string, extra ...string) *serveProc {
+	t.Helper()
+	return startMonitorServeAs(t, e, asShippedWithLease(t, e, leaseNS), sinkURL, repo, stateDir, identity, leaseNS, extra...)
+}
+
+// startMonitorServeAs is startMonitorServe acting through kubeconfig.
+func startMonitorServeAs(t *testing.T, e *testenv.Env, kubeconfig, sinkURL, repo, stateDir, identity, leaseNS string, extra ...string) *serveProc {
 	t.Helper()
 	port := freePort(t)
 	p := &serveProc{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(t.TempDir(), identity+".log"), stateDir: stateDir,
-		args: append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", asShippedWithLease(t, e, leaseNS), "--prometheus-url", e.PrometheusURL,
+		args: append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", kubeconfig, "--prometheus-url", e.PrometheusURL,
 			"--github-base-url", sinkURL, "--github-repo", repo, "--state-dir", stateDir, "--monitor", "--monitor-identity", identity,
 			"--monitor-lease-namespace", leaseNS, "--monitor-lease-duration", leaseDuration.String()}, extra...)}
 	p.env = append(os.Environ(), "FIXLOOP_GITHUB_TOKEN=", "GITHUB_TOKEN=")
@@ -52,6 +59,13 @@ var leaseRBAC = regexp.MustCompile(`(?m)^kind: Role(Binding)?$`)
 func asShippedWithLease(t *testing.T, e *testenv.Env, leaseNS string) string {
 	t.Helper()
 	kubeconfig := asShipped(t, e)
+	e.ApplyRBAC(t, []byte(leaseDocs(t)), leaseNS)
+	return kubeconfig
+}
+
+// leaseDocs is the monitor Lease's Role and RoleBinding from manifests/rbac.yaml.
+func leaseDocs(t *testing.T) string {
+	t.Helper()
 	raw, err := os.ReadFile("../../manifests/rbac.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +79,22 @@ func asShippedWithLease(t *testing.T, e *testenv.Env, leaseNS string) string {
 	if len(docs) != 2 {
 		t.Fatalf("manifests/rbac.yaml has %d Role/RoleBinding documents, want the monitor Lease's two", len(docs))
 	}
-	e.ApplyRBAC(t, []byte(strings.Join(docs, "\n---\n")), leaseNS)
-	return kubeconfig
+	return strings.Join(docs, "\n---\n")
+}
+
+// asNamespaced is fixloop under the namespaced variant (manifests/namespaced, no cluster-wide rights):
+// its Role and the Lease's Role bound in ns only, for a ServiceAccount of its own (fixloop-scoped/fixloop)
+// that the ClusterRole binding other tests apply does not name. It returns a kubeconfig acting as it.
+func asNamespaced(t *testing.T, e *testenv.Env, ns string) string {
+	t.Helper()
+	role, err := os.ReadFile("../../manifests/namespaced/role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.NewReplacer("namespace: shop", "namespace: "+ns, "namespace: fixloop", "namespace: fixloop-scoped").
+		Replace(string(role) + "\n---\n" + leaseDocs(t))
+	e.ApplyRBAC(t, []byte(docs), ns)
+	return e.ImpersonatingKubeconfig(t, "fixloop-scoped", "fixloop")
 }
 
 // leaderOf reads fixloop_monitor_leader from /metrics: whether this process leads and who holds the lease.
@@ -248,6 +276,7 @@ func TestMonitorDetectsAndHandsOverOnRealCluster(t *testing.T) {
 		t.Errorf("fixloop monitor runs: %v\n%s", err, out)
 	}
 	t.Logf("issues: %d; survivor log tail:\n%s", len(sink.Issues("acme/shop")), tail(procs[survivor].log(), 15))
+	assertNoDenial(t, procs[survivor])
 }
 
 func tail(s string, n int) string {
@@ -256,7 +285,8 @@ func tail(s string, n int) string {
 }
 
 // A Rollout aborted by an analysis fixloop has no part in (Argo's own Prometheus provider) is noticed by
-// the rollout watcher with no call from outside: it files one issue naming the failed metric.
+// the rollout watcher with no call from outside: it files one issue naming the failed metric. fixloop
+// runs under the namespaced variant of manifests/ (a Role in the watched namespace, no cluster rights).
 func TestWatcherFilesIssueForRolloutAbortedByAnotherAnalysis(t *testing.T) {
 	e := clusterTest(t)
 	sink, sinkURL := newSink(t)
@@ -278,7 +308,7 @@ func TestWatcherFilesIssueForRolloutAbortedByAnotherAnalysis(t *testing.T) {
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "checkout", Replicas: 2, Steps: steps})
 	state := filepath.Join(t.TempDir(), "state")
 	slackAPI, posts := slackRecorder(t)
-	srv := startMonitorServe(t, e, sinkURL, "acme/checkout", state, "watcher", ns, append([]string{"--monitor-namespaces", ns, "--monitor-interval", "10m"},
+	srv := startMonitorServeAs(t, e, asNamespaced(t, e, ns), sinkURL, "acme/checkout", state, "watcher", ns, append([]string{"--monitor-namespaces", ns, "--monitor-interval", "10m"},
 		slackNotifyArgs(t, slackAPI, "C-alerts")...)...)
 	e.UpdateDemoRollout(t, ns, "checkout", map[string]string{"COLOR": "green"})
 	aborted := e.WaitRollout(t, ns, "checkout", func(u *unstructured.Unstructured) bool {
@@ -326,5 +356,17 @@ func TestWatcherFilesIssueForRolloutAbortedByAnotherAnalysis(t *testing.T) {
 	})
 	if n := len(posts.all()); n != 1 {
 		t.Errorf("%d Slack notices for one abort, want 1: %v", n, posts.all())
+	}
+	assertNoDenial(t, srv)
+}
+
+// assertNoDenial fails when the apiserver refused fixloop anything: the roles it ran under (those of
+// manifests/) must cover all the monitor and the watcher do, not only what the test checks.
+func assertNoDenial(t *testing.T, p *serveProc) {
+	t.Helper()
+	for _, line := range strings.Split(p.log(), "\n") {
+		if strings.Contains(line, "lacks permission") || strings.Contains(line, "forbidden") {
+			t.Errorf("the apiserver denied fixloop a call under the roles of manifests/: %s", line)
+		}
 	}
 }
