@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -77,13 +76,6 @@ type WebRequest struct {
 	// provider's default 10 s timeout). Raise it together with the template's timeoutSeconds.
 	WaitSeconds int `json:"waitSeconds,omitempty"`
 }
-
-var instanceID = func() string {
-	h, _ := os.Hostname()
-	b := make([]byte, 4)
-	rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", h, os.Getpid(), hex.EncodeToString(b))
-}()
 
 // RegisterArgo mounts the Argo Rollouts entry points:
 //
@@ -271,64 +263,6 @@ func (t *Triage) handleWebVerdict(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-// ensureAnalysis returns the cached analysis, starting one when none is running.
-func (t *Triage) ensureAnalysis(ctx context.Context, key store.AnalysisKey, in AnalyzeInput) (*store.Analysis, error) {
-	a, claimed, err := t.cfg.Store.ClaimAnalysis(ctx, key, instanceID, t.cfg.AnalysisTimeout+30*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("analysis cache: %w", err)
-	}
-	if !claimed && a.Status == store.AnalysisRunning && a.Owner != instanceID {
-		// A run claimed by an earlier fixloop process (SQLite means one process): it died with the
-		// process, so start over now instead of waiting for the claim to go stale.
-		if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisFailed, Error: "interrupted by a restart"}); err != nil {
-			return nil, err
-		}
-		if a, claimed, err = t.cfg.Store.ClaimAnalysis(ctx, key, instanceID, t.cfg.AnalysisTimeout+30*time.Second); err != nil {
-			return nil, err
-		}
-	}
-	if !claimed && a.Status == store.AnalysisDone && time.Since(a.UpdatedAt) > time.Minute {
-		var v WebVerdict
-		if json.Unmarshal(a.Result, &v) == nil && (v.Verdict == VerdictInconclusive || !isArgoRun(key)) {
-			// Recompute a stale inconclusive verdict, or an old answer to someone other than a running AnalysisRun.
-			if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisFailed, Error: "inconclusive; recomputing"}); err != nil {
-				return nil, err
-			}
-			a, claimed, err = t.cfg.Store.ClaimAnalysis(ctx, key, instanceID, t.cfg.AnalysisTimeout+30*time.Second)
-			if err != nil {
-				return nil, err
-			}
-		}
-	}
-	if claimed { // the caller's identity goes along: its scopes decide issue filing and fixes
-		go t.runCachedAnalysis(context.WithoutCancel(ctx), key, in)
-	}
-	return a, nil
-}
-
-func (t *Triage) runCachedAnalysis(ctx context.Context, key store.AnalysisKey, in AnalyzeInput) {
-	// One occurrence per asking run: a crash and re-run of the same run adds no comment.
-	res, err := t.AnalyzeCanary(ctx, in, "argo-web:"+key.Namespace+"/"+key.Rollout+"@"+key.CanaryHash+"/"+key.Run, nil)
-	if err == nil && res.CanaryHash != "" && res.CanaryHash != key.CanaryHash {
-		err = fmt.Errorf("canary revision changed during analysis (%s → %s)", key.CanaryHash, res.CanaryHash)
-	}
-	if err != nil {
-		t.log.Warn("web provider analysis failed", "rollout", key.Namespace+"/"+key.Rollout, "err", err)
-		_ = t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisFailed, Error: err.Error()})
-		return
-	}
-	at := res.AnalyzedAt
-	v := WebVerdict{Status: "done", Result: *resultOf(res), Namespace: key.Namespace, Rollout: key.Rollout, AnalyzedAt: &at, Run: key.Run,
-		Untrusted: res.Untrusted}
-	v.CanaryHash = key.CanaryHash
-	raw, _ := json.Marshal(v)
-	if err := t.cfg.Store.PutAnalysis(ctx, store.Analysis{Key: key, Status: store.AnalysisDone, Owner: instanceID, Result: raw}); err != nil {
-		t.log.Warn("could not cache verdict", "err", err)
-	}
-	t.log.Info("canary analysed for the web metric provider", "rollout", key.Namespace+"/"+key.Rollout, "canary", key.CanaryHash,
-		"verdict", v.Verdict, "confidence", v.Confidence, "ms", res.DurationMS)
 }
 
 // webRunKey identifies who asks: the rollout (its UID, so a re-created rollout starts afresh) and the

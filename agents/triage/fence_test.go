@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/pgtest"
@@ -23,6 +25,7 @@ import (
 // issue, no second comment. Real PostgreSQL, two connection pools as two replicas. Without the fencing
 // check before writes the stale holder opens a second issue (or comments a second time).
 func TestStaleHolderWritesNothingToGitHub(t *testing.T) {
+	t.Parallel()
 	pgURL := postgresDB(t, "fence")
 	for _, existing := range []bool{false, true} {
 		name := map[bool]string{false: "new issue", true: "comment on the open issue"}[existing]
@@ -122,8 +125,33 @@ func replicaOn(t *testing.T, pgURL string, sink *ghsink.Server, gate *pausedRead
 // partition from the database) does; its other calls go through when it resumes.
 type pausableStore struct {
 	store.Store
-	mu     sync.Mutex
-	paused bool
+	mu       sync.Mutex
+	paused   bool
+	released map[string]bool // claims this replica's holdings ended (released or found lost)
+}
+
+func (p *pausableStore) ReleaseClaim(ctx context.Context, key, owner string, done bool, result []byte) error {
+	err := p.Store.ReleaseClaim(ctx, key, owner, done, result)
+	p.mu.Lock()
+	if p.released == nil {
+		p.released = map[string]bool{}
+	}
+	p.released[key] = true
+	p.mu.Unlock()
+	return err
+}
+
+// waitReleased waits until a holding of key on this replica has ended.
+func (p *pausableStore) waitReleased(t *testing.T, key string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.released[key], nil
+	})
+	if err != nil {
+		t.Fatalf("the holding of %s never ended", key)
+	}
 }
 
 func (p *pausableStore) pause() { p.mu.Lock(); p.paused = true; p.mu.Unlock() }

@@ -70,6 +70,9 @@ type Triage struct {
 	log *slog.Logger
 	// notices are Slack posts in flight (tests wait for them).
 	notices sync.WaitGroup
+	// analyze runs a cached (web provider) analysis: AnalyzeCanary; tests of the cache's claims on a
+	// store without a cluster replace it.
+	analyze func(ctx context.Context, in AnalyzeInput, opID string) (*AnalyzeResult, error)
 }
 
 // New validates cfg and returns the agent.
@@ -101,7 +104,11 @@ func New(cfg Config) (*Triage, error) {
 	if cfg.DefaultBaseBranch == "" {
 		cfg.DefaultBaseBranch = "main"
 	}
-	return &Triage{cfg: cfg, log: cfg.Logger}, nil
+	t := &Triage{cfg: cfg, log: cfg.Logger}
+	t.analyze = func(ctx context.Context, in AnalyzeInput, opID string) (*AnalyzeResult, error) {
+		return t.AnalyzeCanary(ctx, in, opID, nil)
+	}
+	return t, nil
 }
 
 // Verdict values (the judge's).

@@ -200,6 +200,13 @@ func Hold(ctx context.Context, cs ClaimStore, key, owner string, lease time.Dura
 	if err != nil || c.Done {
 		return c, err
 	}
+	return Keep(ctx, cs, c, lease, done, fn)
+}
+
+// Keep is Hold for a claim c its caller has just won with AcquireClaim (c.Owner holds it): it runs fn
+// with the lease renewed and the fencing check in its context, then releases the claim.
+func Keep(ctx context.Context, cs ClaimStore, c Claim, lease time.Duration, done bool, fn func(context.Context) ([]byte, error)) (Claim, error) {
+	key, owner := c.Key, c.Owner
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	runCtx = fence.With(runCtx, func(ctx context.Context) error {

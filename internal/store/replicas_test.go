@@ -28,8 +28,7 @@ func testTwoReplicasClaimOnce(t *testing.T, open opener) {
 				defer wg.Done()
 				s := replicas[c%2]
 				owner := fmt.Sprintf("replica%d-%d", c%2, c)
-				ak := AnalysisKey{Namespace: "shop", Rollout: "web", CanaryHash: fmt.Sprint("h", k)}
-				if _, ok, err := s.ClaimAnalysis(ctx, ak, owner, time.Minute); err != nil {
+				if _, ok, err := s.AcquireClaim(ctx, fmt.Sprint("analysis|shop|web|h", k), owner, time.Minute); err != nil {
 					t.Error(err)
 				} else if ok {
 					analysisWins[k].Add(1)

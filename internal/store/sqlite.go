@@ -335,37 +335,6 @@ func (s *SQLStore) putAnalysis(ctx context.Context, ex interface {
 	return err
 }
 
-// ClaimAnalysis implements Store. A finished result (done) is never re-claimed; a failed run or a running
-// claim older than staleAfter (its process died) is.
-func (s *SQLStore) ClaimAnalysis(ctx context.Context, k AnalysisKey, owner string, staleAfter time.Duration) (*Analysis, bool, error) {
-	var cur *Analysis
-	claimed := false
-	err := s.lockedTx(ctx, "analyses|"+k.Namespace+"|"+k.Rollout+"|"+k.rowKey(), func(tx *sql.Tx) error {
-		a, err := getDoc[Analysis](ctx, tx, `SELECT data FROM analyses WHERE namespace = ? AND rollout = ? AND canary_hash = ?`, k.Namespace, k.Rollout, k.rowKey())
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		now := s.now().UTC()
-		// Not re-entrant (no claimer name): owner is per process, and two requests of one process
-		// must not both run the analysis.
-		if a != nil && leaseBlocks(a.Status == AnalysisDone, a.Status == AnalysisRunning, a.Owner, "", a.UpdatedAt.Add(staleAfter), now) {
-			cur = a
-			return nil
-		}
-		n := Analysis{Key: k, Status: AnalysisRunning, Owner: owner, StartedAt: now}
-		if a != nil && a.Status == AnalysisFailed {
-			n.Error = a.Error // keep the last failure visible while retrying
-		}
-		if err := s.putAnalysis(ctx, tx, n); err != nil {
-			return err
-		}
-		n.UpdatedAt = now
-		cur, claimed = &n, true
-		return nil
-	})
-	return cur, claimed, err
-}
-
 // PutKV implements Store.
 func (s *SQLStore) PutKV(ctx context.Context, ns, key string, value []byte) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO kv(ns, key, value, updated_at) VALUES (?, ?, ?, ?)

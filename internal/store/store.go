@@ -37,10 +37,9 @@ type Store interface {
 
 	// Analysis cache per (namespace, rollout, canary pod-template hash).
 	GetAnalysis(ctx context.Context, key AnalysisKey) (*Analysis, error)
+	// PutAnalysis records a result or a run's state; who runs it is a claim (ClaimStore), renewed while
+	// it runs, like every other piece of work done once across replicas.
 	PutAnalysis(ctx context.Context, a Analysis) error
-	// ClaimAnalysis atomically marks key as running unless a result exists or another claim younger than
-	// staleAfter is in progress. It returns the current record and whether the caller now owns the run.
-	ClaimAnalysis(ctx context.Context, key AnalysisKey, owner string, staleAfter time.Duration) (*Analysis, bool, error)
 
 	// PutKV/GetKV keep small records for components without a table of their own (namespaced keys).
 	PutKV(ctx context.Context, ns, key string, value []byte) error

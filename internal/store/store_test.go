@@ -184,52 +184,24 @@ func TestIssuesAndFixerSessions(t *testing.T) {
 	})
 }
 
-func TestClaimAnalysisHasOneWinner(t *testing.T) {
+// The analysis cache is per asking run: another run of the same revision (a retried AnalysisRun, a
+// re-created rollout) never reads an earlier verdict. Who runs an analysis is a claim (claims.go).
+func TestAnalysisCachedPerRun(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
 		s := open(t)
-		k := AnalysisKey{Namespace: "ns", Rollout: "web", CanaryHash: "abc"}
-		var mu sync.Mutex
-		winners := 0
-		var wg sync.WaitGroup
-		for i := range 10 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, ok, err := s.ClaimAnalysis(ctx, k, fmt.Sprint("w", i), time.Minute)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					mu.Lock()
-					winners++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		if winners != 1 {
-			t.Fatalf("%d claimers won, want exactly 1", winners)
-		}
-		// A stale running claim (its process died) can be taken over.
-		s.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
-		if _, ok, _ := s.ClaimAnalysis(ctx, k, "late", time.Minute); !ok {
-			t.Fatal("stale claim not taken over")
-		}
+		k := AnalysisKey{Namespace: "ns", Rollout: "web", CanaryHash: "abc", Run: "uid-1/web-abc-1"}
 		if err := s.PutAnalysis(ctx, Analysis{Key: k, Status: AnalysisDone, Result: []byte(`{"promote":true}`)}); err != nil {
 			t.Fatal(err)
 		}
-		s.now = func() time.Time { return time.Now().Add(time.Hour) }
-		a, ok, _ := s.ClaimAnalysis(ctx, k, "again", time.Minute)
-		if ok || a.Status != AnalysisDone || string(a.Result) != `{"promote":true}` {
-			t.Fatalf("done result re-claimed: %+v ok=%v", a, ok)
+		if a, err := s.GetAnalysis(ctx, k); err != nil || a.Status != AnalysisDone || string(a.Result) != `{"promote":true}` {
+			t.Fatalf("cached verdict: %+v %v", a, err)
 		}
-		// Another run of the same revision (a retried AnalysisRun, a re-created rollout) never reads it.
-		for _, run := range []string{"uid-1/web-abc-2", "uid-2/web-abc-2"} {
+		for _, run := range []string{"", "uid-1/web-abc-2", "uid-2/web-abc-1"} {
 			other := k
 			other.Run = run
-			if a, ok, err := s.ClaimAnalysis(ctx, other, "retry", time.Minute); err != nil || !ok || a.Status != AnalysisRunning {
-				t.Fatalf("run %s got %+v ok=%v err=%v, want a fresh claim", run, a, ok, err)
+			if a, err := s.GetAnalysis(ctx, other); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("run %q read %+v (%v), want none", run, a, err)
 			}
 		}
 	})
