@@ -18,8 +18,20 @@ func (d *demo) startStandIn(fingerprint, workDir string) *scriptedllm.Server {
 	if _, err := opencode.FindBinary(); err != nil {
 		return nil
 	}
-	file := filepath.Join(fixer.CloneDirFor(workDir, demoRepo, fingerprint), "palette.go")
-	srv := scriptedllm.New(scriptedllm.Script{Steps: []scriptedllm.Step{
+	srv := scriptedllm.New(standInScript(fixer.CloneDirFor(workDir, demoRepo, fingerprint)))
+	srv.Title = "Fix the palette index"
+	if err := srv.Start(); err != nil {
+		d.say("starting the stand-in model: %v", err)
+		return nil
+	}
+	return srv
+}
+
+// standInScript is the fix a model would make in the demo repository cloned at dir (seedDemoRepo's
+// palette.go): read, edit with OpenCode's edit tool, commit with bash; fixloop pushes and opens the PR.
+func standInScript(dir string) scriptedllm.Script {
+	file := filepath.Join(dir, "palette.go")
+	return scriptedllm.Script{Steps: []scriptedllm.Step{
 		{Text: "Reading the palette lookup the panic points at.", ToolCalls: []scriptedllm.ToolCall{{Name: "read", Args: map[string]any{"filePath": file}}}},
 		{ToolCalls: []scriptedllm.ToolCall{{Name: "edit", Args: map[string]any{"filePath": file,
 			"oldString": "Palette[n%len(Palette)+1]", "newString": "Palette[n%len(Palette)]"}}}},
@@ -28,13 +40,7 @@ func (d *demo) startStandIn(fingerprint, workDir string) *scriptedllm.Server {
 			"command":     "git commit -qam 'palette: index within the palette (the +1 ran one past the end)'",
 		}}}},
 		{Text: "Fixed the palette lookup: Palette[n%len(Palette)+1] indexed one past the end; it now stays in range."},
-	}})
-	srv.Title = "Fix the palette index"
-	if err := srv.Start(); err != nil {
-		d.say("starting the stand-in model: %v", err)
-		return nil
-	}
-	return srv
+	}}
 }
 
 // standInEnv points the fixer's OpenCode at the stand-in (an OpenAI-compatible server on 127.0.0.1).

@@ -115,3 +115,11 @@ func (s *Socket) Send(t testing.TB, c *websocket.Conn, envelopeID, typ string, p
 		}
 	}
 }
+
+// Disconnect does what Slack does every few hours to each connection: it says so
+// ({"type":"disconnect","reason":"refresh_requested"}) and closes it; the client must open a new one.
+func (s *Socket) Disconnect(t testing.TB, c *websocket.Conn) {
+	t.Helper()
+	_ = c.WriteJSON(map[string]any{"type": "disconnect", "reason": "refresh_requested", "debug_info": map[string]any{"host": "slacktesting"}})
+	_ = c.Close()
+}
