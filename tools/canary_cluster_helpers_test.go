@@ -29,7 +29,7 @@ type canaryCluster struct {
 	pc prom.Client
 }
 
-func newCanaryCluster(t *testing.T, nsPrefix string) *canaryCluster {
+func newCanaryCluster(t testing.TB, nsPrefix string) *canaryCluster {
 	t.Helper()
 	e := testenv.Get(t)
 	kc, err := kube.NewFromConfig(e.RestConfig, "testenv", kube.Options{})
@@ -46,7 +46,7 @@ func newCanaryCluster(t *testing.T, nsPrefix string) *canaryCluster {
 // pausedCanaries deploys each rollout (its Services and Ingresses, if any, must exist), waits for its stable
 // revision, gives the canary its canaryEnv and waits until it pauses, all at once (deploys mostly wait on the
 // controller); it returns both revisions' pod-template hashes per rollout.
-func (c *canaryCluster) pausedCanaries(t *testing.T, rs []testenv.DemoRollout, canaryEnv []map[string]string) map[string][2]string {
+func (c *canaryCluster) pausedCanaries(t testing.TB, rs []testenv.DemoRollout, canaryEnv []map[string]string) map[string][2]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
@@ -135,7 +135,7 @@ func (c *canaryCluster) compare(t *testing.T, in tools.CompareCanaryInput) *tool
 
 // waitSamples waits until Prometheus holds at least n scraped samples of the series selected by sel in
 // the last window, so a verdict reads settled data rather than a scrape or two of a seconds-old pod.
-func (c *canaryCluster) waitSamples(t *testing.T, sel string, n int, window time.Duration) {
+func (c *canaryCluster) waitSamples(t testing.TB, sel string, n int, window time.Duration) {
 	t.Helper()
 	q := fmt.Sprintf(`min(count_over_time(%s[%s]))`, sel, model.Duration(window))
 	waitFor(t, fmt.Sprintf("%d samples of %s in Prometheus", n, sel), 4*time.Minute, func() (bool, string) {
