@@ -86,7 +86,9 @@ func (b *Bridge) interact(cb slack.InteractionCallback) {
 			b.cancel(cb, a.Value)
 		case strings.HasPrefix(a.ActionID, ActionCommandPrefix):
 			b.dispatch(request{User: cb.User.ID, Channel: cb.Channel.ID, Thread: threadOf(cb), Text: a.Value})
-		case a.ActionID == ActionPromoteAnyway || a.ActionID == ActionOpenIssue || a.ActionID == ActionStartFix:
+		case a.ActionID == ActionPromoteAnyway:
+			b.promoteAnyway(cb, a.Value)
+		case a.ActionID == ActionOpenIssue || a.ActionID == ActionStartFix:
 			cmd, err := noticeCommand(a.ActionID, a.Value)
 			if err != nil {
 				b.tell(context.Background(), cb.Channel.ID, threadOf(cb), cb.User.ID, err.Error())
@@ -98,7 +100,7 @@ func (b *Bridge) interact(cb slack.InteractionCallback) {
 }
 
 // noticeCommand turns a notification's button (notify.go) into the command line it stands for; the
-// write it names then asks for confirmation like a typed one.
+// write it names then asks for confirmation like a typed one (promote anyway excepted: promoteAnyway).
 func noticeCommand(actionID, value string) (string, error) {
 	ref, err := DecodeActionRef(value)
 	if err != nil {
@@ -129,17 +131,47 @@ func threadOf(cb slack.InteractionCallback) string {
 	return cb.Message.Timestamp
 }
 
-// confirm runs a confirmed write when the presser is allowed, once per confirmation message.
+// confirm runs a confirmed write when the presser is allowed, once per confirmation message, and
+// edits the confirmation into the write's progress and result.
 func (b *Bridge) confirm(cb slack.InteractionCallback, value string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	user, channel, msg, thread := cb.User.ID, cb.Channel.ID, cb.Message.Timestamp, threadOf(cb)
 	var p pending
 	_ = json.Unmarshal([]byte(value), &p)
-	name, args := splitCommand(p.Command)
+	b.guardedWrite(cb, guarded{command: p.Command, asker: p.Asker, once: "press:" + cb.Channel.ID + "/" + cb.Message.Timestamp,
+		verb: "confirmed", edit: cb.Message.Timestamp})
+}
+
+// promoteAnyway promotes a rollout from a notification's button in one step: Slack's own confirm
+// dialog on the button is the confirmation, so the press itself is checked against the allowed users
+// and groups, audited, and acted on once per notification however often (or wherever) it is pressed.
+// The result goes in the notification's thread; the notification stays as it was.
+func (b *Bridge) promoteAnyway(cb slack.InteractionCallback, value string) {
+	cmd, err := noticeCommand(ActionPromoteAnyway, value)
+	if err != nil {
+		b.tell(context.Background(), cb.Channel.ID, threadOf(cb), cb.User.ID, err.Error())
+		return
+	}
+	b.guardedWrite(cb, guarded{command: cmd, asker: cb.User.ID, detail: "promote anyway from a notification (Slack confirm dialog)",
+		once: "press:" + cb.Channel.ID + "/" + cb.Message.Timestamp + "/" + ActionPromoteAnyway, verb: "promoted anyway"})
+}
+
+// guarded is one press that runs a write.
+type guarded struct {
+	command, asker string
+	detail         string // audit detail (default: who asked)
+	once           string // the press's once-mark: the write runs for the first allowed press only
+	verb           string // "<@user> <verb> *what*: result"
+	edit           string // message to edit with the progress and result; empty: a new one in the thread
+}
+
+// guardedWrite runs g's write when the presser is allowed (audited either way) and g was not acted on.
+func (b *Bridge) guardedWrite(cb slack.InteractionCallback, g guarded) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	user, channel, thread := cb.User.ID, cb.Channel.ID, threadOf(cb)
+	name, args := splitCommand(g.command)
 	w, ok := b.Writes[name]
 	if !ok || w.Run == nil {
-		b.tell(ctx, channel, thread, user, "This confirmation names no known command.")
+		b.tell(ctx, channel, thread, user, "This button names no known command.")
 		return
 	}
 	what, err := w.Check(args)
@@ -147,29 +179,34 @@ func (b *Bridge) confirm(cb slack.InteractionCallback, value string) {
 		b.tell(ctx, channel, thread, user, name+": "+err.Error())
 		return
 	}
-	ev := auth.AuditEvent{Who: "slack:" + user, Method: "slack", Action: w.Action, Target: strings.Join(args, " "), Detail: "asked by slack:" + p.Asker}
+	if g.detail == "" {
+		g.detail = "asked by slack:" + g.asker
+	}
+	ev := auth.AuditEvent{Who: "slack:" + user, Method: "slack", Action: w.Action, Target: strings.Join(args, " "), Detail: g.detail}
 	if ok, why := b.allowed(ctx, user); !ok {
 		ev.Result, ev.Detail = "refused", why
 		b.Audit.Record(ctx, ev)
 		b.tell(ctx, channel, thread, user, "You may not confirm this ("+why+"). Ask someone allowed to write.")
 		return
 	}
-	if !b.once(ctx, "press:"+channel+"/"+msg, pressTTL) {
-		b.tell(ctx, channel, thread, user, "This confirmation was already acted on.")
+	if !b.once(ctx, g.once, pressTTL) {
+		b.tell(ctx, channel, thread, user, "This was already acted on.")
 		return
 	}
-	b.runWrite(cb, w, what, args, ev)
+	head := fmt.Sprintf("<@%s> %s *%s*: ", user, g.verb, what)
+	if g.edit == "" {
+		g.edit = b.post(ctx, channel, thread, head+"running…")
+	}
+	b.runWrite(user, channel, g.edit, head, w, args, ev)
 }
 
-// runWrite edits the confirmation into the write's progress and result, and audits the outcome.
-func (b *Bridge) runWrite(cb slack.InteractionCallback, w Write, what string, args []string, ev auth.AuditEvent) {
+// runWrite edits message ts into the write's progress and result, and audits the outcome.
+func (b *Bridge) runWrite(user, channel, ts, head string, w Write, args []string, ev auth.AuditEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout(w.Timeout))
 	defer cancel()
-	user, channel, msg := cb.User.ID, cb.Channel.ID, cb.Message.Timestamp
 	ctx = auth.WithIdentity(ctx, slackIdentity(user, auth.ScopeRead, auth.ScopeWrite, auth.ScopeIssue, auth.ScopeFix))
-	head := fmt.Sprintf("<@%s> confirmed *%s*: ", user, what)
-	b.show(ctx, channel, "", msg, &Reply{Text: head + "running…"})
-	reply, err := w.Run(ctx, args, b.progress(ctx, channel, msg, head))
+	b.show(ctx, channel, "", ts, &Reply{Text: head + "running…"})
+	reply, err := w.Run(ctx, args, b.progress(ctx, channel, ts, head))
 	ev.Result = "ok"
 	if err != nil {
 		ev.Result, ev.Detail = "error", err.Error()
@@ -177,7 +214,7 @@ func (b *Bridge) runWrite(cb slack.InteractionCallback, w Write, what string, ar
 	}
 	b.Audit.Record(ctx, ev)
 	reply.Text = head + reply.Text
-	b.show(ctx, channel, "", msg, reply)
+	b.show(ctx, channel, "", ts, reply)
 }
 
 // cancel withdraws a confirmation; only its asker or an allowed user may.

@@ -117,7 +117,7 @@ func (n *Notifier) buttons(no Notice) []slack.BlockElement {
 	}
 	if ref.Rollout != "" && (no.Kind == NoticeAbort || no.Kind == NoticeInconclusive) {
 		confirm := slack.NewConfirmationBlockObject(plain("Promote anyway?"),
-			mrkdwn(fmt.Sprintf("The verdict was *%s*. Promote `%s` to all traffic anyway? This is recorded in the audit log with your name.",
+			mrkdwn(fmt.Sprintf("The verdict was *%s*. Promote `%s` to all traffic anyway? This is the only confirmation: pressing Promote does it (allowed users only), recorded in the audit log with your name.",
 				n.clean(no.Verdict), n.clean(no.Namespace+"/"+no.Target))),
 			plain("Promote"), plain("Cancel")).WithStyle(slack.StyleDanger)
 		out = append(out, slack.NewButtonBlockElement(ActionPromoteAnyway, value, plain("Promote anyway")).WithStyle(slack.StyleDanger).WithConfirm(confirm))

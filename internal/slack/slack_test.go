@@ -260,7 +260,9 @@ func eventJSON(id, inner string) string {
 	return `{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"` + id + `","event":` + inner + `,"event_time":1700000001}`
 }
 
-// A notification's buttons (notify.go) ask for the same confirmation as typed commands.
+// A notification's open-issue and start-fix buttons (notify.go) ask for the same confirmation as typed
+// commands; promote anyway is checked at the press (promote_anyway_test.go): a non-allowed presser is
+// refused, a workload's button names no rollout.
 func TestNotificationButtonsAskForConfirmation(t *testing.T) {
 	api := newSlackAPI(t)
 	checked := map[string]string{}
@@ -289,11 +291,12 @@ func TestNotificationButtonsAskForConfirmation(t *testing.T) {
 	if checked["promote"] != "shop/web" || checked["issue"] != "shop/web" || checked["fix"] != "https://github.com/acme/shop/issues/7" {
 		t.Errorf("commands from notification buttons: %v", checked)
 	}
-	if n := len(api.Of("chat.postMessage")); n != 3 {
-		t.Errorf("%d confirmations posted, want 3: %s", n, api.Text())
+	if n := len(api.Of("chat.postMessage")); n != 2 {
+		t.Errorf("%d confirmations posted, want 2 (issue, fix): %s", n, api.Text())
 	}
-	if eph := api.Of("chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].Get("text"), "needs a rollout") {
-		t.Errorf("a workload's promote must be refused to the presser: %s", api.Text())
+	eph := api.Of("chat.postEphemeral")
+	if len(eph) != 2 || !strings.Contains(api.Text(), "may not confirm") || !strings.Contains(api.Text(), "needs a rollout") {
+		t.Errorf("a non-allowed promote anyway and a workload's promote must be refused to the presser: %s", api.Text())
 	}
 }
 
