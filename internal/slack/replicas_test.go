@@ -62,13 +62,14 @@ func both(t *testing.T, bridges [2]*Bridge, send func(i int)) {
 	}
 }
 
-// Two replicas on one PostgreSQL: one confirmation pressed on both at once runs its write once; an
-// event Slack delivers to both (a retry) is answered once; a request replayed to the other replica is
-// refused; a reply in a thread received by the other replica continues the task that asked. With the
-// guard and the thread memory in process memory each replica acted on its own.
+// Two replicas on one PostgreSQL: one confirmation (or one notification's promote anyway) pressed on
+// both at once runs its write once; an event Slack delivers to both (a retry) is answered once; a
+// request replayed to the other replica is refused; a reply in a thread received by the other replica
+// continues the task that asked. With the guard and the thread memory in process memory each replica
+// acted on its own.
 func TestReplicasShareSlackState(t *testing.T) {
 	api := newSlackAPI(t)
-	var writes, turns atomic.Int32
+	var writes, promotes, turns atomic.Int32
 	var mu sync.Mutex
 	var lastTurn Turn
 	bridges, srvs := twoReplicas(t, func() *Bridge {
@@ -78,6 +79,11 @@ func TestReplicasShareSlackState(t *testing.T) {
 				Run: func(context.Context, []string, func(string)) (*Reply, error) {
 					writes.Add(1)
 					return &Reply{Text: "aborted"}, nil
+				}}, "promote": {Action: "promote_rollout",
+				Check: func(args []string) (string, error) { return "promote rollout " + args[0], nil },
+				Run: func(context.Context, []string, func(string)) (*Reply, error) {
+					promotes.Add(1)
+					return &Reply{Text: "promoted"}, nil
 				}}},
 			Converse: func(_ context.Context, in Turn, _ func(string)) (*Turn, error) {
 				turns.Add(1)
@@ -100,6 +106,14 @@ func TestReplicasShareSlackState(t *testing.T) {
 	both(t, bridges, func(i int) { signedSend(t, srvs[i], "/slack/interactions", press(users[i], ActionConfirm, val, ts)) })
 	if writes.Load() != 1 {
 		t.Errorf("one confirmation pressed on two replicas ran the write %d times, want once", writes.Load())
+	}
+
+	ref := ActionRef{Namespace: "shop", Rollout: "web"}.Encode()
+	both(t, bridges, func(i int) {
+		signedSend(t, srvs[i], "/slack/interactions", press(users[i], ActionPromoteAnyway, ref, "1700000000.100090"))
+	})
+	if promotes.Load() != 1 {
+		t.Errorf("one notification's promote anyway pressed on two replicas promoted %d times, want once", promotes.Load())
 	}
 
 	mention := eventJSON("EvR1", `{"type":"app_mention","user":"U1","text":"<@UBOT> is checkout healthy?","ts":"1700000001.000001","channel":"C1"}`)
