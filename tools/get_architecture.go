@@ -266,9 +266,13 @@ func (a *archBuilder) listAnalysisRuns(ctx context.Context) {
 			if ri == nil || len(ri.AnalysisRuns) >= 3 {
 				continue
 			}
-			phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-			msg, _, _ := unstructured.NestedString(u.Object, "status", "message")
-			ri.AnalysisRuns = append(ri.AnalysisRuns, AnalysisRun{Name: u.GetName(), Phase: phase, Message: msg})
+			info := AnalysisRun{Name: u.GetName()}
+			if run, err := kube.ParseAnalysisRun(&u); err != nil {
+				info.Message = err.Error()
+			} else {
+				info.Phase, info.Message = string(run.Status.Phase), run.Status.Message
+			}
+			ri.AnalysisRuns = append(ri.AnalysisRuns, info)
 		}
 	}
 }

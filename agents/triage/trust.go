@@ -122,9 +122,10 @@ func controlledBy(u unstructured.Unstructured, uid any) bool {
 	return false
 }
 
+// runActive: a run that does not decode as an AnalysisRun counts as active (it may still be asking).
 func runActive(u unstructured.Unstructured) bool {
-	phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-	return phase == "" || phase == "Pending" || phase == "Running"
+	run, err := kube.ParseAnalysisRun(&u)
+	return err != nil || kube.RunActive(run)
 }
 
 // runMetricProviders lists each metric's provider config with the run's args resolved, keyed by

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/testenv"
@@ -303,7 +302,7 @@ func metricFigure(r tools.MetricResult) string {
 }
 
 func (d *demo) showAnalysisRun(ctx context.Context) {
-	runs, err := d.dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysisruns"}).
+	runs, err := d.dyn.Resource(kube.AnalysisRunsGVR).
 		Namespace(demoNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil || len(runs.Items) == 0 {
 		return
@@ -314,16 +313,17 @@ func (d *demo) showAnalysisRun(ctx context.Context) {
 			newest = r
 		}
 	}
-	phase, _, _ := unstructured.NestedString(newest.Object, "status", "phase")
-	d.say("AnalysisRun %s: %s", newest.GetName(), phase)
-	results, _, _ := unstructured.NestedSlice(newest.Object, "status", "metricResults")
-	for _, r := range results {
-		m, _ := r.(map[string]any)
-		ms, _ := m["measurements"].([]any)
-		if len(ms) == 0 {
+	run, err := kube.ParseAnalysisRun(&newest)
+	if err != nil {
+		d.say("AnalysisRun %s: %v", newest.GetName(), err)
+		return
+	}
+	d.say("AnalysisRun %s: %s", run.Name, run.Status.Phase)
+	for _, r := range run.Status.MetricResults {
+		if len(r.Measurements) == 0 {
 			continue
 		}
-		last, _ := ms[len(ms)-1].(map[string]any)
-		d.say("  measurement %v: %s", last["phase"], truncate(fmt.Sprint(last["value"]), 200))
+		last := r.Measurements[len(r.Measurements)-1]
+		d.say("  measurement %s: %s", last.Phase, truncate(last.Value, 200))
 	}
 }

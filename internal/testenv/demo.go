@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/fixloop/fixloop/internal/kube"
 )
 
 const (
@@ -164,9 +166,8 @@ func (e *Env) DeployDemo(ctx context.Context, ns string, r DemoRollout) error {
 		return fmt.Errorf("creating rollout %s/%s: %w", ns, r.Name, err)
 	}
 	if _, err := e.waitRollout(ctx, ns, r.Name, func(u *unstructured.Unstructured) bool {
-		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-		avail, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
-		return phase == "Healthy" && avail == int64(r.Replicas)
+		ro := kube.ParseRollout(u)
+		return ro.Phase == "Healthy" && ro.AvailableReplica == int64(r.Replicas)
 	}, 90*time.Second); err != nil {
 		return err
 	}
@@ -303,10 +304,12 @@ func (e *Env) waitRollout(ctx context.Context, ns, name string, cond func(u *uns
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			summary := "(never read)"
 			if last != nil {
-				phase, _, _ := unstructured.NestedString(last.Object, "status", "phase")
-				msg, _, _ := unstructured.NestedString(last.Object, "status", "message")
-				step, _, _ := unstructured.NestedInt64(last.Object, "status", "currentStepIndex")
-				summary = fmt.Sprintf("phase=%q message=%q currentStepIndex=%d", phase, msg, step)
+				ro := kube.ParseRollout(last)
+				step := -1
+				if ro.CurrentStepIndex != nil {
+					step = *ro.CurrentStepIndex
+				}
+				summary = fmt.Sprintf("phase=%q message=%q currentStepIndex=%d", ro.Phase, ro.Message, step)
 			}
 			return nil, fmt.Errorf("rollout %s/%s: condition not met within %s: %s (last error %w; controller log %s)",
 				ns, name, timeout, summary, lastErr, filepath.Join(e.Dir, "logs", "argo-rollouts.log"))
