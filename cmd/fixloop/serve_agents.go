@@ -129,7 +129,9 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 		return err
 	}
 	host.Register(mux)
-	mountSlack(mux, cfg, newSlackBridge(cfg, slackEnv{deps: deps, triage: tr, host: host, audit: sec.audit, store: st}, logger), logger)
+	if err := mountSlack(mux, cfg, newSlackBridge(cfg, slackEnv{deps: deps, triage: tr, host: host, audit: sec.audit, store: st}, logger), logger); err != nil {
+		return err
+	}
 	tr.RegisterArgo(mux)
 	tr.RegisterWebhook(mux, cfg.Handoff.WebhookSecret)
 	if gh != nil && !cfg.ReadOnly { // a rollout's annotation can hand off even when the global choice is opencode

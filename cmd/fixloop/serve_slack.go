@@ -80,24 +80,29 @@ func slackState(st store.Store) fxslack.State {
 // mountSlack connects the bridge over Socket Mode when an app-level token is set (no public URL
 // needed), and serves it over HTTP (slash command, Events API, interactivity) when a signing secret is.
 // The HTTP routes skip bearer auth (serve_auth.go): Slack's request signature is checked instead.
-func mountSlack(mux *http.ServeMux, cfg *config.Config, b *fxslack.Bridge, logger *slog.Logger) {
+// A refused app-level token is an error at start-up: serve would otherwise run with Slack unanswered.
+func mountSlack(mux *http.ServeMux, cfg *config.Config, b *fxslack.Bridge, logger *slog.Logger) error {
 	if b == nil {
-		return
+		return nil
 	}
 	if cfg.Slack.AppToken != "" {
-		go func() { // lives as long as the process, like the other background loops of serve
-			// RunSocketMode only returns when the connection loop gives up: always an error.
-			logger.Error("slack socket mode stopped", "err", b.RunSocketMode(context.Background()))
-		}()
+		// The loop lives as long as the process, like the other background loops of serve.
+		err := b.ConnectSocketMode(context.Background(), 15*time.Second, func(err error) {
+			logger.Error("slack socket mode stopped: Slack refused the app-level token (FIXLOOP_SLACK_APP_TOKEN); Slack gets no answers until it is replaced and fixloop restarted", "err", err)
+		})
+		if err != nil {
+			return usageError("Slack Socket Mode: Slack refused the app-level token (FIXLOOP_SLACK_APP_TOKEN / SLACK_APP_TOKEN, an xapp- token with connections:write): %v", err)
+		}
 		logger.Info("slack bridge on over socket mode")
 	}
 	if cfg.Slack.SigningSecret == "" {
-		return
+		return nil
 	}
 	mux.Handle("POST /slack/commands", b.SlashHandler())
 	mux.Handle("POST /slack/events", b.EventsHandler())
 	mux.Handle("POST /slack/interactions", b.InteractionHandler())
 	logger.Info("slack bridge on", "commands", "/slack/commands", "events", "/slack/events", "interactions", "/slack/interactions")
+	return nil
 }
 
 // rolloutArg parses "<namespace>/<name>".

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/fixloop/fixloop/internal/freeport"
 	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 	"github.com/fixloop/fixloop/internal/testenv"
 	"github.com/fixloop/fixloop/test/fixloopserve"
@@ -89,4 +94,34 @@ func slashPayload(text, user string) map[string]string {
 		out[k] = v[0]
 	}
 	return out
+}
+
+// An app-level token Slack refuses stops `fixloop serve` at start-up with the setting to fix (exit 2),
+// instead of a server that runs on with Slack unanswered. Slack unreachable does not: slack-go retries.
+func TestServeSocketModeRefusedToken(t *testing.T) {
+	rec := slacktesting.NewRecorder(t)
+	rec.SocketMode(t, "xapp-right")
+	addr, err := freeport.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, fixloopserve.Bin(t), "serve", "--listen", addr, "--state-dir", t.TempDir(), "--slack-api-url", rec.URL())
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "FIXLOOP_SLACK_BOT_TOKEN=xoxb-socket", "FIXLOOP_SLACK_APP_TOKEN=xapp-wrong"}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "FIXLOOP_SLACK_APP_TOKEN") || !strings.Contains(string(out), "invalid_auth") {
+		t.Fatalf("serve with a refused app token: %v (killed after a minute means it ran on)\n%s", err, out)
+	}
+
+	nobody, err := freeport.Addr() // nothing listens there: Slack is unreachable, not refusing
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fixloopserve.StartArgs(t, []string{"--slack-api-url", "http://" + nobody + "/api/"},
+		"FIXLOOP_SLACK_BOT_TOKEN=xoxb-socket", "FIXLOOP_SLACK_APP_TOKEN=xapp-right")
+	if !strings.Contains(srv.Log(), "slack socket mode connection failed") {
+		t.Errorf("an unreachable Slack is not logged:\n%s", srv.Log())
+	}
 }
