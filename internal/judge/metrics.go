@@ -95,6 +95,11 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 	}
 	medS := stats.Median(x)
 	scale := math.Abs(medS)
+	if dir == "decrease" && successRatio(x, y, medS) {
+		// A success ratio (availability, hit ratio) is judged on what it fails: 99.9% -> 97% is
+		// 0.1% -> 3% failures, a 30x change, not a 3% one.
+		scale = 1 - medS
+	}
 
 	var failures []string
 	pmin := 1.0
@@ -145,6 +150,22 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 	}
 	e.Detail = strings.Join(failures, "; ")
 	return e
+}
+
+// successRatio: every sample of both sides lies in [0, 1] and stable mostly succeeds (median at
+// least 0.5), so the metric is a share whose complement is the failure share.
+func successRatio(x, y []float64, medS float64) bool {
+	if medS < 0.5 {
+		return false
+	}
+	for _, xs := range [][]float64{x, y} {
+		for _, v := range xs {
+			if v < 0 || v > 1 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func absDev(xs []float64) []float64 {

@@ -15,6 +15,13 @@ func series(seed uint64, n int, mu, sd float64) []float64 {
 	return out
 }
 
+func clip1(xs []float64) []float64 {
+	for i, v := range xs {
+		xs[i] = math.Min(1, v)
+	}
+	return xs
+}
+
 func TestMetrics(t *testing.T) {
 	nan := math.NaN()
 	tests := []struct {
@@ -31,6 +38,9 @@ func TestMetrics(t *testing.T) {
 		{"latency up, not critical", series(1, 30, 100, 10), series(2, 30, 200, 10), "increase", false, nil, SeverityWarning, Abort},
 		{"latency down is fine for increase", series(1, 30, 200, 10), series(2, 30, 100, 10), "increase", true, nil, SeverityInfo, Promote},
 		{"success rate down, direction decrease", series(3, 30, 0.99, 0.002), series(4, 30, 0.60, 0.01), "decrease", true, nil, SeverityCritical, Abort},
+		// 99.9% -> 97% success is 0.1% -> 3% failures: judged on the failure share, not a 3% drop.
+		{"success ratio judged by its failures", clip1(series(11, 30, 0.999, 0.0005)), clip1(series(12, 30, 0.970, 0.004)), "decrease", true, nil, SeverityCritical, Abort},
+		{"success ratio noise", clip1(series(11, 30, 0.999, 0.0005)), clip1(series(13, 30, 0.999, 0.0005)), "decrease", true, nil, SeverityInfo, Promote},
 		{"either direction catches a drop", series(3, 30, 100, 5), series(4, 30, 50, 5), "either", false, nil, SeverityWarning, Abort},
 		{"same distribution", series(5, 30, 100, 10), series(6, 30, 100, 10), "increase", true, nil, SeverityInfo, Promote},
 		// Significant (n=200) but only 5% higher: inside the 25% tolerance.

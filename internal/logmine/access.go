@@ -266,6 +266,11 @@ func positionalStatus(msg string) int {
 			if st := httpStatus(f[i+1]); st != 0 {
 				return st
 			}
+		case (w == "Sent" || w == "responded" || w == "Responded") && i+2 < len(f) && f[i+2] == "in":
+			// Phoenix's Plug.Logger "Sent 500 in 3ms", Serilog's "responded 500 in 12.3 ms".
+			if st := httpStatus(f[i+1]); st != 0 {
+				return st
+			}
 		case w == "Completed" && i+1 < len(f):
 			if st := httpStatus(f[i+1]); st != 0 {
 				return st

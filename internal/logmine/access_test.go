@@ -40,6 +40,8 @@ func TestAccessFacts(t *testing.T) {
 		{"traefik json", `{"ClientHost":"10.0.0.1","DownstreamStatus":502,"Duration":12000000,"OriginStatus":0,"RequestMethod":"GET","level":"info","msg":""}`, 502, 0.012},
 		{"usual key wins over a suffix key", `{"OriginStatus":500,"status":200}`, 200, -1},
 		{"order status is not http", `order_status=shipped payment_status=captured`, 0, -1},
+		{"phoenix", `09:30:00.123 request_id=Fx1a2b [info] Sent 401 in 3ms`, 401, 0.003},
+		{"sent is not a status without in", `Sent 500 emails to subscribers`, 0, -1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -557,7 +557,18 @@ func parseHeader(s string, depth int) Record {
 		}
 	}
 	var rec Record
+	if lvl, rest, ok := stripSyslogPRI(s); ok {
+		// RFC 5424/3164: the severity is only in the priority; what follows is a usual header.
+		inner := parseHeader(rest, depth+1)
+		if inner.Level == "" {
+			inner.Level = lvl
+		}
+		return inner
+	}
 	if t, rest, ok := stripTimestamp(s); ok {
+		rec.Time = t
+		s = rest
+	} else if t, rest, ok := stripEpoch(s); ok {
 		rec.Time = t
 		s = rest
 	} else if lvl, t, rest, ok := stripKlog(s); ok {
@@ -679,9 +690,9 @@ func isClockAMPM(tok string) bool {
 
 // Field names seen in structured loggers (zap, zerolog, logrus, slog, bunyan, pino, GCP, ECS).
 var (
-	jsonMsgKeys   = []string{"msg", "message", "log", "MESSAGE", "Message", "textPayload", "event"}
-	jsonLevelKeys = []string{"level", "severity", "lvl", "levelname", "log.level", "Level", "loglevel"}
-	jsonTimeKeys  = []string{"time", "ts", "timestamp", "@timestamp", "Time", "datetime", "asctime"}
+	jsonMsgKeys   = []string{"msg", "message", "log", "MESSAGE", "Message", "textPayload", "event", "@m", "@mt"}
+	jsonLevelKeys = []string{"level", "severity", "lvl", "levelname", "log.level", "Level", "loglevel", "@l", "s"}
+	jsonTimeKeys  = []string{"time", "ts", "timestamp", "@timestamp", "Time", "datetime", "asctime", "@t", "t"}
 	jsonErrKeys   = []string{"error", "err", "exception", "exc_info"}
 	jsonStackKeys = []string{"stacktrace", "stack", "stack_trace", "trace"}
 )
@@ -786,7 +797,11 @@ func canonicalFields(m map[string]any) string {
 
 func jsonTime(m map[string]any) time.Time {
 	for _, k := range jsonTimeKeys {
-		switch v := m[k].(type) {
+		v := m[k]
+		if obj, ok := v.(map[string]any); ok {
+			v = obj["$date"] // MongoDB's extended JSON {"t":{"$date":"…"}}
+		}
+		switch v := v.(type) {
 		case string:
 			if t, _, ok := stripTimestamp(v); ok {
 				return t
@@ -990,6 +1005,80 @@ func stripLevel(s string) (string, string, bool) {
 	return lvl, s[k:], true
 }
 
+// stripSyslogPRI reads a syslog priority "<134>" (and RFC 5424's "1 TIMESTAMP HOST APP PROCID MSGID SD"
+// header after it) and returns the severity as a level and the rest of the line.
+func stripSyslogPRI(s string) (string, string, bool) {
+	end := strings.IndexByte(s, '>')
+	if len(s) < 4 || s[0] != '<' || end < 2 || end > 4 {
+		return "", s, false
+	}
+	pri, err := strconv.Atoi(s[1:end])
+	if err != nil || pri < 0 || pri > 191 {
+		return "", s, false
+	}
+	lvl := [...]string{LevelFatal, LevelFatal, LevelFatal, LevelError, LevelWarn, LevelInfo, LevelInfo, LevelDebug}[pri%8]
+	rest := s[end+1:]
+	if strings.HasPrefix(rest, "1 ") {
+		f := strings.SplitN(rest[2:], " ", 6) // TIMESTAMP HOST APP PROCID MSGID SD+MSG
+		if len(f) < 6 {
+			return lvl, rest, true
+		}
+		msg := f[5]
+		if strings.HasPrefix(msg, "- ") {
+			msg = msg[2:]
+		} else if strings.HasPrefix(msg, "[") {
+			if k := strings.Index(msg, "] "); k >= 0 {
+				msg = msg[k+2:]
+			}
+		}
+		if f[0] != "-" {
+			msg = f[0] + " " + msg // keep the timestamp for the usual header parser
+		}
+		rest = msg
+	}
+	return lvl, rest, true
+}
+
+// stripEpoch removes a leading Unix time in seconds, milliseconds, microseconds or nanoseconds
+// ("1718443800.123 INFO …", "1718443800123 INFO …") between 2001 and 2100.
+func stripEpoch(s string) (time.Time, string, bool) {
+	n := 0
+	for n < len(s) && isDigit(s[n]) {
+		n++
+	}
+	frac := n
+	if n == 10 && n < len(s) && s[n] == '.' {
+		frac++
+		for frac < len(s) && isDigit(s[frac]) {
+			frac++
+		}
+	}
+	if frac >= len(s) || s[frac] != ' ' {
+		return time.Time{}, s, false
+	}
+	v, err := strconv.ParseInt(s[:n], 10, 64)
+	if err != nil {
+		return time.Time{}, s, false
+	}
+	var t time.Time
+	switch n {
+	case 10:
+		t = time.Unix(v, 0)
+	case 13:
+		t = time.UnixMilli(v)
+	case 16:
+		t = time.UnixMicro(v)
+	case 19:
+		t = time.Unix(0, v)
+	default:
+		return time.Time{}, s, false
+	}
+	if t.Year() < 2001 || t.Year() > 2100 {
+		return time.Time{}, s, false
+	}
+	return t.UTC(), strings.TrimLeft(s[frac:], " "), true
+}
+
 // stripKlog handles klog/glog headers: "I0102 15:04:05.123456   12345 file.go:123] msg".
 func stripKlog(s string) (string, time.Time, string, bool) {
 	if len(s) < 22 || !strings.ContainsRune("IWEF", rune(s[0])) {
@@ -1076,6 +1165,9 @@ func num(s string, i, n int) (int, bool) {
 // parseTimeAt parses a timestamp at the start of s and returns it with the bytes consumed.
 func parseTimeAt(s string) (time.Time, int, bool) {
 	if len(s) >= 8 && isDigit(s[0]) {
+		if t, n, ok := dayMonthYear(s); ok {
+			return t, n, true
+		}
 		// YYYY-MM-DD or YYYY/MM/DD
 		if y, ok := num(s, 0, 4); ok && len(s) >= 19 && (s[4] == '-' || s[4] == '/') && s[7] == s[4] {
 			mo, ok1 := num(s, 5, 2)
@@ -1156,6 +1248,24 @@ func parseTimeAt(s string) (time.Time, int, bool) {
 		}
 	}
 	return time.Date(year, mo, d, h, m, sec, ns, time.UTC), n, true
+}
+
+// dayMonthYear parses "15-Jun-2026 09:30:00.123" (Tomcat's OneLineFormatter, log4j's DATE).
+func dayMonthYear(s string) (time.Time, int, bool) {
+	if len(s) < 20 || s[2] != '-' || s[6] != '-' || s[11] != ' ' {
+		return time.Time{}, 0, false
+	}
+	d, ok1 := num(s, 0, 2)
+	mo, ok2 := monthAbbr[s[3:6]]
+	y, ok3 := num(s, 7, 4)
+	if !ok1 || !ok2 || !ok3 || d < 1 || d > 31 {
+		return time.Time{}, 0, false
+	}
+	h, m, sec, ns, n, ok := clock(s, 12)
+	if !ok {
+		return time.Time{}, 0, false
+	}
+	return time.Date(y, mo, d, h, m, sec, ns, time.UTC), n, true
 }
 
 func isWeekday(s string) bool {

@@ -355,3 +355,33 @@ func TestNamesException(t *testing.T) {
 		}
 	}
 }
+
+// Headers of other loggers: the level is read wherever the format keeps it and the timestamp is
+// not part of the event (a release that changes the time format logs the same events).
+func TestReaderOtherHeaders(t *testing.T) {
+	cases := []struct {
+		name, line, level, text string
+	}{
+		{"rfc5424 err", "<131>1 2026-06-15T09:30:00.123Z orders-7d9f6b orders 1 - - upstream write failed", LevelError, "upstream write failed"},
+		{"rfc5424 info with sd", `<134>1 2026-06-15T09:30:00Z host app 1 ID47 [exampleSDID@32473 iut="3"] order accepted`, LevelInfo, "order accepted"},
+		{"rfc3164", "<132>Jun 15 09:30:00 host app[12]: disk almost full", LevelWarn, "host app[12]: disk almost full"},
+		{"epoch millis", "1718443800123 INFO order accepted id=7", LevelInfo, "order accepted id=7"},
+		{"epoch seconds with fraction", "1718443800.123 ERROR order failed", LevelError, "order failed"},
+		{"not an epoch: stays in the text", "1234 ERROR order failed", LevelError, "1234 ERROR order failed"},
+		{"tomcat german", "15-Jun-2026 09:30:00.809 SCHWERWIEGEND [http-nio-8080-exec-4] o.a.c.StandardWrapperValve.invoke Servlet.service() threw exception", LevelError, "SCHWERWIEGEND [http-nio-8080-exec-4] o.a.c.StandardWrapperValve.invoke Servlet.service() threw exception"},
+		{"tomcat french warn", "15-Jun-2026 09:30:00.809 AVERTISSEMENT [main] o.a.c.Foo.bar x", LevelWarn, "AVERTISSEMENT [main] o.a.c.Foo.bar x"},
+		{"mongodb", `{"t":{"$date":"2026-06-15T09:30:00.123+00:00"},"s":"E","c":"STORAGE","id":22435,"ctx":"conn12","msg":"WiredTiger error message"}`, LevelError, "WiredTiger error message"},
+		{"serilog clef error", `{"@t":"2026-06-15T09:30:00.1234567Z","@mt":"HTTP {RequestMethod} {RequestPath} responded {StatusCode}","@l":"Error","StatusCode":500}`, LevelError, "HTTP {RequestMethod} {RequestPath} responded {StatusCode}"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			recs := readAll(t, c.line+"\n", ReaderOptions{})
+			if len(recs) != 1 || recs[0].Level != c.level || !strings.HasPrefix(recs[0].Text, c.text) {
+				t.Fatalf("got %+v, want level %q text %q", recs, c.level, c.text)
+			}
+			if !strings.HasPrefix(c.name, "not") && recs[0].Time.IsZero() {
+				t.Errorf("timestamp not read")
+			}
+		})
+	}
+}

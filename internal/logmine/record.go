@@ -56,10 +56,10 @@ func levelRank(l string) int {
 
 // normLevel maps the many spellings of log levels to the normalised ones; "" when s is not a level.
 func normLevel(s string) string {
-	if len(s) == 0 || len(s) > 11 {
+	if len(s) == 0 || len(s) > 13 {
 		return ""
 	}
-	var buf [11]byte
+	var buf [13]byte
 	b := buf[:len(s)]
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -83,6 +83,22 @@ func normLevel(s string) string {
 		return LevelFatal
 	case "panic", "dpanic":
 		return LevelPanic
+	}
+	return julLocalisedLevel(string(b))
+}
+
+// julLocalisedLevel maps the level names java.util.logging prints on a JVM in another locale (the
+// JDK's sun.util.logging.resources bundles: Tomcat's console on a German or French server) to ours.
+func julLocalisedLevel(lower string) string {
+	switch lower {
+	case "schwerwiegend", "grave": // de; fr, es, it, pt
+		return LevelError
+	case "warnung", "avertissement", "advertencia", "avvertenza": // de, fr, es, it
+		return LevelWarn
+	case "infos", "informazioni", "información": // fr, it, es ("information" is above)
+		return LevelInfo
+	case "konfiguration", "fein", "feiner", "précis", "preciso", "fine": // de, fr, es/it/pt
+		return LevelDebug
 	}
 	return ""
 }
