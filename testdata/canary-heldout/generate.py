@@ -22,7 +22,10 @@ CASES = []
 # Cases that taught the judge something (it got them wrong at e7baf46); testdata/canary/generate.py
 # writes them into the main suite through --into.
 TAUGHT = ["haproxy-503-nosrv", "traefik-json-502", "multiline-json-errors", "zerolog-ansi-errors",
-          "ansi-colour-enabled-benign", "sidekiq-new-nomethoderror"]
+          "ansi-colour-enabled-benign", "sidekiq-new-nomethoderror",
+          # second batch
+          "syslog-rfc5424-errors", "tomcat-jul-german-levels", "mongodb-json-errors", "phoenix-401-surge",
+          "timestamp-format-changed", "metric-success-rate-drops"]
 
 
 def case(fn):
@@ -749,6 +752,10 @@ def thin_canary_with_one_error():
     c[4] = traefik(r, Clock(r), p5=1.0)
     write("thin-canary-one-5xx", s, c, "inconclusive",
           "9 canary requests, one 502 (stable has 1% 5xx): one failure in nine is not evidence of a regression nor of health.")
+
+
+import gen_batch2  # noqa: E402  the second blind batch
+gen_batch2.register(case, write)
 
 
 def main():
