@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -59,7 +60,7 @@ func (m *Monitor) fileIssues(ctx context.Context, run store.MonitorRun, incs []I
 	out := []ActionResult{}
 	for _, inc := range incs {
 		key := "issue/" + run.ID + "/" + inc.Fingerprint
-		r, err := m.once(ctx, run, inc, "issue", key, func() (string, error) { return m.cfg.Actor.FileIssue(ctx, inc, key) })
+		r, err := m.once(ctx, run, inc, "issue", key, func(ctx context.Context) (string, error) { return m.cfg.Actor.FileIssue(ctx, inc, key) })
 		if err != nil {
 			return nil, err
 		}
@@ -88,7 +89,9 @@ func (m *Monitor) startFixes(ctx context.Context, run store.MonitorRun, incs []I
 				Skipped: fmt.Sprintf("%d fixes already running (cap %d)", n, m.cfg.MaxConcurrentFixes)})
 			continue
 		}
-		r, err := m.once(ctx, run, inc, "fix", key, func() (string, error) { return m.cfg.Actor.StartFix(ctx, inc, refs[inc.Fingerprint], key) })
+		r, err := m.once(ctx, run, inc, "fix", key, func(ctx context.Context) (string, error) {
+			return m.cfg.Actor.StartFix(ctx, inc, refs[inc.Fingerprint], key)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -112,34 +115,44 @@ func (m *Monitor) activeFixes(ctx context.Context, self string) (int, error) {
 	return n, nil
 }
 
-// once takes one keyed side effect. A failed effect is recorded and reported in the result (the step
-// goes on with the other incidents); only a store failure fails the step.
-func (m *Monitor) once(ctx context.Context, run store.MonitorRun, inc Incident, kind, key string, do func() (string, error)) (ActionResult, error) {
+// once takes one keyed side effect, holding its claim in the store (the lease rule of every claim:
+// renewed while it runs, taken over only after a dead holder's lease, final once done; the action's
+// writes carry its fencing check). A failed effect is recorded and reported in the result (the step
+// goes on with the other incidents, and a resumed run tries it again); only a store failure fails the
+// step.
+func (m *Monitor) once(ctx context.Context, run store.MonitorRun, inc Incident, kind, key string, do func(context.Context) (string, error)) (ActionResult, error) {
 	res := ActionResult{Fingerprint: inc.Fingerprint, Workload: inc.Target.Workload()}
 	a := store.MonitorAction{Key: key, RunID: run.ID, Kind: kind, Namespace: inc.Target.Namespace, Workload: inc.Target.Workload()}
-	cur, claimed, err := m.cfg.Store.ClaimMonitorAction(ctx, a)
+	var failed error
+	c, err := store.Hold(ctx, m.cfg.Store, "monitor-action|"+key, store.NewClaimOwner(), m.cfg.ClaimLease, true, func(ctx context.Context) ([]byte, error) {
+		a.Status = store.MonitorRunning
+		if err := m.cfg.Store.PutMonitorAction(ctx, a); err != nil {
+			return nil, fmt.Errorf("record %s: %w", key, err)
+		}
+		ref, err := do(ctx)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		a.Status, a.Ref = store.MonitorDone, ref
+		if err != nil {
+			a.Status, a.Error, failed = store.MonitorFailed, err.Error(), err
+		}
+		if perr := m.cfg.Store.PutMonitorAction(ctx, a); perr != nil {
+			return nil, fmt.Errorf("record %s: %w", key, perr)
+		}
+		return []byte(ref), failed // a failure leaves the claim open for a retry
+	})
+	if failed != nil && errors.Is(err, failed) {
+		res.Ref, res.Error = a.Ref, failed.Error()
+		m.log.Warn("monitor action failed", "kind", kind, "workload", inc.Target.Workload(), "err", failed)
+		return res, nil
+	}
 	if err != nil {
 		return res, fmt.Errorf("claim %s: %w", key, err)
 	}
-	if !claimed {
-		res.Ref = cur.Ref
-		return res, nil
-	}
-	ref, err := do()
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	cur.Status, cur.Ref = store.MonitorDone, ref
-	if err != nil {
-		cur.Status, cur.Error, res.Error = store.MonitorFailed, err.Error(), err.Error()
-		m.log.Warn("monitor action failed", "kind", kind, "workload", inc.Target.Workload(), "err", err)
-	}
-	res.Ref = ref
-	if perr := m.cfg.Store.PutMonitorAction(ctx, *cur); perr != nil {
-		return res, fmt.Errorf("record %s: %w", key, perr)
-	}
-	if err == nil {
-		m.log.Info("monitor action", "kind", kind, "workload", inc.Target.Workload(), "ref", ref, "fingerprint", inc.Fingerprint)
+	res.Ref = string(c.Result)
+	if a.Status == store.MonitorDone {
+		m.log.Info("monitor action", "kind", kind, "workload", inc.Target.Workload(), "ref", res.Ref, "fingerprint", inc.Fingerprint)
 	}
 	return res, nil
 }

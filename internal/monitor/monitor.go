@@ -86,6 +86,12 @@ type Actor interface {
 	FixActive(ctx context.Context, taskID string) bool
 }
 
+// Store is what the monitor keeps in the store: its workflow records and the claims on runs and actions.
+type Store interface {
+	store.MonitorStore
+	store.ClaimStore
+}
+
 // Lister returns the selected workloads.
 type Lister interface {
 	Targets(ctx context.Context) ([]Target, error)
@@ -106,8 +112,12 @@ type Config struct {
 	RetryBase     time.Duration
 	RetryMax      time.Duration
 	Identity      string // who runs (host/pid); recorded on runs
+	// ClaimLease is the lease of the run and action claims in the store (default 15s), renewed while
+	// they run: replicas sharing the store (a Lease handover, one fixloop per cluster on one database)
+	// never run one run or one action side by side, and a dead replica's is taken over after it.
+	ClaimLease time.Duration
 
-	Store   store.MonitorStore
+	Store   Store
 	Lister  Lister
 	Checker Checker
 	Actor   Actor
@@ -137,6 +147,7 @@ func New(cfg Config) (*Monitor, error) {
 	def(&cfg.Cooldown, time.Hour)
 	def(&cfg.RetryBase, time.Second)
 	def(&cfg.RetryMax, 30*time.Second)
+	def(&cfg.ClaimLease, 15*time.Second)
 	if cfg.Persist <= 0 {
 		cfg.Persist = 2
 	}
@@ -196,7 +207,12 @@ func (m *Monitor) ResumeUnfinished(ctx context.Context) error {
 	for _, r := range runs {
 		m.log.Info("monitor: resuming run", "run", r.ID, "previousOwner", r.Owner)
 		r.Owner = m.cfg.Identity
-		if _, err := m.execute(ctx, r); err != nil && ctx.Err() == nil {
+		_, err := m.execute(ctx, r)
+		if errors.Is(err, errRunHeld) {
+			m.log.Info("monitor: run is being run by a live replica; leaving it", "run", r.ID, "err", err)
+			continue
+		}
+		if err != nil && ctx.Err() == nil {
 			m.log.Warn("monitor: resumed run failed", "run", r.ID, "err", err)
 		}
 	}

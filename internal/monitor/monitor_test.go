@@ -67,7 +67,7 @@ func (w *fakeWorld) StartFix(_ context.Context, inc Incident, ref, key string) (
 
 func (w *fakeWorld) FixActive(context.Context, string) bool { return true }
 
-func newTestMonitor(t *testing.T, w *fakeWorld, st store.MonitorStore) *Monitor {
+func newTestMonitor(t *testing.T, w *fakeWorld, st Store) *Monitor {
 	t.Helper()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex

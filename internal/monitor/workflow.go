@@ -47,10 +47,33 @@ type runState struct {
 	seen map[string]store.MonitorStep // every recorded step, so a resumed step keeps its attempt count
 }
 
-// execute runs every step not yet done and records the run's outcome.
+// errRunHeld means another live replica is running the run (its claim's lease is being renewed).
+var errRunHeld = errors.New("monitor: run held by another replica")
+
+// execute runs every step not yet done and records the run's outcome, holding the run's claim in the
+// store meanwhile (renewed; its fencing check guards the actions' writes), so no other replica resumes
+// a run this one is still running.
 func (m *Monitor) execute(ctx context.Context, run store.MonitorRun) (*store.MonitorRun, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	c, won, err := m.cfg.Store.AcquireClaim(ctx, "monitor-run|"+run.ID, store.NewClaimOwner(), m.cfg.ClaimLease)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: claim run %s: %w", run.ID, err)
+	}
+	if !won {
+		return nil, fmt.Errorf("%w: %s (holder %s)", errRunHeld, run.ID, c.Owner)
+	}
+	out := &run
+	_, err = store.Keep(ctx, m.cfg.Store, c, m.cfg.ClaimLease, false, func(ctx context.Context) ([]byte, error) {
+		var err error
+		out, err = m.executeHeld(ctx, run)
+		return nil, err
+	})
+	return out, err
+}
+
+// executeHeld is execute under the run's claim.
+func (m *Monitor) executeHeld(ctx context.Context, run store.MonitorRun) (*store.MonitorRun, error) {
 	steps, err := m.cfg.Store.ListMonitorSteps(ctx, run.ID)
 	if err != nil {
 		return nil, err

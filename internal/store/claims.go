@@ -53,8 +53,8 @@ type Claim struct {
 // expired reports whether the holder's lease ran out by now.
 func (c Claim) expired(now time.Time) bool { return !now.Before(c.ExpiresAt) }
 
-// leaseBlocks is the one rule of every claim in the store (AcquireClaim, ClaimAnalysis,
-// ClaimMonitorAction): finished work is never handed out again, and a running holder's unexpired
+// leaseBlocks is the one rule of every claim in the store (issue filing, hand-off, fixes, A2A tasks,
+// cached analyses, monitor runs and actions all take theirs through AcquireClaim): finished work is never handed out again, and a running holder's unexpired
 // lease keeps every other claimer out. The holder itself may claim again (a resumed run) unless the
 // caller passes no claimer name.
 func leaseBlocks(done, running bool, holder, claimer string, expires, now time.Time) bool {

@@ -26,9 +26,8 @@ type MonitorStore interface {
 	PutMonitorFindings(ctx context.Context, runID string, fs []MonitorFinding) error
 	ListMonitorFindings(ctx context.Context, runID string) ([]MonitorFinding, error)
 
-	// ClaimMonitorAction records a side effect about to be taken. It returns the existing record and
-	// false when the key is already done (or claimed), so a resumed run skips it.
-	ClaimMonitorAction(ctx context.Context, a MonitorAction) (*MonitorAction, bool, error)
+	// PutMonitorAction records a side effect taken (or being taken); who takes it is a claim
+	// (ClaimStore), held while it runs, like every other piece of work done once across replicas.
 	PutMonitorAction(ctx context.Context, a MonitorAction) error
 	// ListMonitorActions lists actions of one run, or all of them (newest first) when runID is empty.
 	ListMonitorActions(ctx context.Context, runID string) ([]MonitorAction, error)
@@ -160,47 +159,6 @@ func (s *SQLStore) PutMonitorFindings(ctx context.Context, runID string, fs []Mo
 // ListMonitorFindings implements MonitorStore.
 func (s *SQLStore) ListMonitorFindings(ctx context.Context, runID string) ([]MonitorFinding, error) {
 	return queryDocs[MonitorFinding](ctx, s.db, `SELECT data FROM monitor_findings WHERE run_id = ? ORDER BY seq`, runID)
-}
-
-// MonitorActionLease is how long a running action claim excludes other runs: past it, the claimer is
-// taken to have died.
-const MonitorActionLease = 2 * time.Minute
-
-// ClaimMonitorAction implements MonitorStore: an insert that only the first caller wins. A failed claim,
-// a running one of the same run (resumed after a restart) or one older than MonitorActionLease may be
-// taken over: the side effects themselves are idempotent per key (the issue occurrence id, the fixer
-// delegation per fingerprint), so retrying them is safe. A fresh claim of another run is not, so two
-// replicas never take the same action at once.
-func (s *SQLStore) ClaimMonitorAction(ctx context.Context, a MonitorAction) (*MonitorAction, bool, error) {
-	if a.Key == "" {
-		return nil, false, errors.New("store: monitor action without key")
-	}
-	var cur *MonitorAction
-	claimed := false
-	err := s.lockedTx(ctx, "monitor_actions|"+a.Key, func(tx *sql.Tx) error {
-		old, err := getDoc[MonitorAction](ctx, tx, `SELECT data FROM monitor_actions WHERE key = ?`, a.Key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return err
-		case leaseBlocks(old.Status == MonitorDone, old.Status == MonitorRunning, old.RunID, a.RunID, old.UpdatedAt.Add(MonitorActionLease), s.now()):
-			cur = old // done, or another run (maybe on another replica) is taking it right now
-			return nil
-		default:
-			a.CreatedAt = old.CreatedAt
-		}
-		now := s.now().UTC()
-		if a.CreatedAt.IsZero() {
-			a.CreatedAt = now
-		}
-		a.UpdatedAt, a.Status = now, MonitorRunning
-		data, _ := json.Marshal(a)
-		_, err = tx.ExecContext(ctx, `INSERT INTO monitor_actions(key, run_id, created_at, data) VALUES (?, ?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET data = excluded.data`, a.Key, a.RunID, a.CreatedAt.UnixNano(), string(data))
-		cur, claimed = &a, true
-		return err
-	})
-	return cur, claimed, err
 }
 
 // PutMonitorAction implements MonitorStore.

@@ -33,15 +33,10 @@ func testTwoReplicasClaimOnce(t *testing.T, open opener) {
 				} else if ok {
 					analysisWins[k].Add(1)
 				}
-				act := MonitorAction{Key: fmt.Sprint("issue/fp", k), RunID: owner, Kind: "issue"}
-				if cur, ok, err := s.ClaimMonitorAction(ctx, act); err != nil {
+				if _, ok, err := s.AcquireClaim(ctx, fmt.Sprint("monitor-action|issue/fp", k), owner, time.Minute); err != nil {
 					t.Error(err)
 				} else if ok {
 					actionWins[k].Add(1)
-					cur.Status = MonitorDone
-					if err := s.PutMonitorAction(ctx, *cur); err != nil {
-						t.Error(err)
-					}
 				}
 				if err := s.AppendFixerStep(ctx, fmt.Sprint("fp", k), FixerStep{Name: owner, OK: true}); err != nil {
 					t.Error(err)
