@@ -131,8 +131,12 @@ func isStatusKey(k string) bool {
 // isStatusSuffixKey: a key naming a status by its last word ("DownstreamStatus", "origin_status",
 // "sc-status", "responseStatusCode"); the value must still be an HTTP status to count.
 func isStatusSuffixKey(k string) bool {
-	k = strings.ReplaceAll(strings.ReplaceAll(k, "-", ""), "_", "")
-	return strings.HasSuffix(k, "status") || strings.HasSuffix(k, "statuscode")
+	for _, suffix := range []string{"status", "statuscode", "status_code", "status-code"} {
+		if strings.HasSuffix(k, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 func isDurationKey(k string) bool {

@@ -1008,8 +1008,11 @@ func stripLevel(s string) (string, string, bool) {
 // stripSyslogPRI reads a syslog priority "<134>" (and RFC 5424's "1 TIMESTAMP HOST APP PROCID MSGID SD"
 // header after it) and returns the severity as a level and the rest of the line.
 func stripSyslogPRI(s string) (string, string, bool) {
-	end := strings.IndexByte(s, '>')
-	if len(s) < 4 || s[0] != '<' || end < 2 || end > 4 {
+	if len(s) < 4 || s[0] != '<' {
+		return "", s, false
+	}
+	end := strings.IndexByte(s[:min(len(s), 5)], '>')
+	if end < 2 {
 		return "", s, false
 	}
 	pri, err := strconv.Atoi(s[1:end])
