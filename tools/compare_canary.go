@@ -97,6 +97,8 @@ func compareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	var jin judge.Input
 	var stableDropped, canaryDropped int
 	Progress(ctx, 1, 4, fmt.Sprintf("reading logs of %d stable and %d canary pods", len(stablePods), len(canaryPods)))
+	// Prometheus is queried while the logs are read: the two wait on different servers.
+	metricsDone := startCanaryMetrics(ctx, d, in, stablePods, canaryPods)
 	// Both sides at once: the time is the log transfer and its parsing, not the CPU of this process alone.
 	var stableNotes, canaryNotes []string
 	var sides sync.WaitGroup
@@ -112,21 +114,9 @@ func compareCanary(ctx context.Context, d Deps, in CompareCanaryInput) (*Compare
 	if len(stablePods) == 0 {
 		out.Notes = append(out.Notes, "no started pods match the stable selector "+out.Selectors[0])
 	}
-	var sources *metricSources
-	switch {
-	case in.SkipMetrics:
-	case d.Prom == nil:
-		out.Notes = append(out.Notes, "metrics skipped: no Prometheus configured (set FIXLOOP_PROMETHEUS_URL)")
-	case len(stablePods) > 0 && len(canaryPods) > 0:
-		Progress(ctx, 2, 4, "querying Prometheus for both sides")
-		var notes []string
-		sources, notes = discoverCanarySources(ctx, d, in.Namespace, in.Rollout, stablePods, canaryPods)
-		out.Notes = append(out.Notes, notes...)
-		jin.StableMetrics, jin.StableRequests, notes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, 0, sources)
-		out.Notes = append(out.Notes, notes...)
-		jin.CanaryMetrics, jin.CanaryRequests, notes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, 1, sources)
-		out.Notes = append(out.Notes, notes...)
-	}
+	Progress(ctx, 2, 4, "logs read")
+	sources, metricNotes := metricsDone(&jin)
+	out.Notes = append(out.Notes, metricNotes...)
 
 	jin.Ignore, jin.Mask, jin.ExtraPrompt, jin.Rollout, jin.Namespace = in.Ignore, in.Mask, in.ExtraPrompt, in.Rollout, in.Namespace
 	opts := judge.Options{Redactor: d.redactor(), LLM: d.LLM}
@@ -289,6 +279,40 @@ func fetchSideLogs(ctx context.Context, kc kube.Client, pods []corev1.Pod, since
 		all = append(all, byPod[n]...)
 	}
 	return all, names, dropped, notes
+}
+
+// startCanaryMetrics queries both sides' metrics in the background; the function it returns waits for
+// them, stores them in jin and returns the sources used and what was skipped or failed.
+func startCanaryMetrics(ctx context.Context, d Deps, in CompareCanaryInput, stablePods, canaryPods []corev1.Pod) func(jin *judge.Input) (*metricSources, []string) {
+	switch {
+	case in.SkipMetrics:
+		return func(*judge.Input) (*metricSources, []string) { return nil, nil }
+	case d.Prom == nil:
+		return func(*judge.Input) (*metricSources, []string) {
+			return nil, []string{"metrics skipped: no Prometheus configured (set FIXLOOP_PROMETHEUS_URL)"}
+		}
+	case len(stablePods) == 0 || len(canaryPods) == 0:
+		return func(*judge.Input) (*metricSources, []string) { return nil, nil }
+	}
+	var sources *metricSources
+	var notes, stableNotes, canaryNotes []string
+	var stable, canary []judge.Metric
+	var stableReq, canaryReq float64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sources, notes = discoverCanarySources(ctx, d, in.Namespace, in.Rollout, stablePods, canaryPods)
+		var side sync.WaitGroup
+		side.Go(func() {
+			stable, stableReq, stableNotes = sideMetrics(ctx, d, in.Namespace, stablePods, in.SinceSeconds, 0, sources)
+		})
+		canary, canaryReq, canaryNotes = sideMetrics(ctx, d, in.Namespace, canaryPods, in.SinceSeconds, 1, sources)
+		side.Wait()
+	})
+	return func(jin *judge.Input) (*metricSources, []string) {
+		wg.Wait()
+		jin.StableMetrics, jin.StableRequests, jin.CanaryMetrics, jin.CanaryRequests = stable, stableReq, canary, canaryReq
+		return sources, append(append(notes, stableNotes...), canaryNotes...)
+	}
 }
 
 // canaryMetrics is THE table of metrics a canary is judged on: get_metrics series by name (so config
