@@ -99,32 +99,11 @@ func (d *demo) say(format string, args ...any) {
 }
 
 func (d *demo) run(ctx context.Context) error {
-	self, err := os.Executable()
-	if err != nil {
+	if err := d.startCluster(ctx); err != nil {
 		return err
 	}
-	d.self = self
-	// Absolute: paths are handed to child processes and git, which run in other directories.
-	if d.dir, err = filepath.Abs(d.dir); err != nil {
-		return err
-	}
-
-	d.header("Starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok, Argo Rollouts, Prometheus")
-	begin := time.Now()
-	d.env, err = testenv.Start(ctx, testenv.Options{Dir: d.dir, FixloopBin: self, Progress: indent{d.out}})
-	if err != nil {
-		return fmt.Errorf("starting the local cluster: %w\n(the components are built by 'make testenv-build')", err)
-	}
-	d.say("ready in %s — kubeconfig %s", time.Since(begin).Round(time.Second), d.env.Kubeconfig)
-	if d.cs, err = kubernetes.NewForConfig(d.env.RestConfig); err != nil {
-		return err
-	}
-	if d.dyn, err = dynamic.NewForConfig(d.env.RestConfig); err != nil {
-		return err
-	}
-
 	d.header("Starting fixloop serve (deterministic judge, SQLite state, health monitor) and a local GitHub-compatible issue sink")
-	if err := d.startServe(ctx, self); err != nil {
+	if err := d.startServe(ctx, d.self); err != nil {
 		return err
 	}
 	d.say("fixloop serve:  %s  (MCP at %s/mcp)", d.serve, d.serve)
@@ -163,13 +142,43 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.summary(good, bad, caught)
+	return nil
+}
 
+// startCluster starts the local cluster (step 1) and the demo's clients of it.
+func (d *demo) startCluster(ctx context.Context) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	d.self = self
+	// Absolute: paths are handed to child processes and git, which run in other directories.
+	if d.dir, err = filepath.Abs(d.dir); err != nil {
+		return err
+	}
+	d.header("Starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok, Argo Rollouts, Prometheus")
+	begin := time.Now()
+	d.env, err = testenv.Start(ctx, testenv.Options{Dir: d.dir, FixloopBin: self, Progress: indent{d.out}})
+	if err != nil {
+		return fmt.Errorf("starting the local cluster: %w\n(the components are built by 'make testenv-build')", err)
+	}
+	d.say("ready in %s — kubeconfig %s", time.Since(begin).Round(time.Second), d.env.Kubeconfig)
+	if d.cs, err = kubernetes.NewForConfig(d.env.RestConfig); err != nil {
+		return err
+	}
+	d.dyn, err = dynamic.NewForConfig(d.env.RestConfig)
+	return err
+}
+
+// summary is the last step: what each release got, and how to explore what is still running.
+func (d *demo) summary(good, bad, caught string) {
 	d.header("Summary")
 	d.say("good canary (green):  %s", good)
 	d.say("bad canary (yellow):  %s", bad)
 	d.say("%s/%s: %s", monitorNamespace, monitorWorkload, caught)
 	if d.down {
-		return nil
+		return
 	}
 	fmt.Fprintf(d.out, `
   Explore what is still running:
@@ -181,7 +190,6 @@ func (d *demo) run(ctx context.Context) error {
     Logs:             %s/logs/
   Stop everything:    make testenv-down
 `, d.env.Kubeconfig, d.serve, filepath.Join(d.dir, "token"), d.serve, d.env.PrometheusURL, filepath.Join(d.dir, "github", "state.json"), d.dir)
-	return nil
 }
 
 // indent prefixes every write (the cluster's progress lines) so they read as part of the step.
