@@ -76,26 +76,9 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 	if err != nil {
 		return nil, err
 	}
-	if in.Namespace == "" {
-		return nil, fmt.Errorf("namespace is required")
-	}
-	n := 0
-	for _, s := range []string{in.Pod, in.LabelSelector, in.Rollout} {
-		if s != "" {
-			n++
-		}
-	}
-	if n != 1 {
-		return nil, fmt.Errorf("give exactly one of pod, labelSelector or rollout")
-	}
-	if in.Role != "" && in.Rollout == "" {
-		return nil, fmt.Errorf("role needs rollout")
-	}
-	var grep *regexp.Regexp
-	if in.Grep != "" {
-		if grep, err = regexp.Compile(in.Grep); err != nil {
-			return nil, fmt.Errorf("grep %q is not a valid regular expression: %w", in.Grep, err)
-		}
+	grep, err := checkLogsInput(in)
+	if err != nil {
+		return nil, err
 	}
 	maxLines := clamp(in.MaxLines, 500, 1, 5000)
 	maxBytes := clamp(in.MaxBytes, 64<<10, 1024, 1<<20)
@@ -110,21 +93,10 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 		return out, nil
 	}
 	share := max(maxLines/len(pods), 1)
-	tail := in.TailLines
-	if tail <= 0 {
-		switch {
-		case in.Summarize:
-			tail = 10000
-		case grep != nil:
-			tail = 5000
-		default:
-			tail = int64(share)
-		}
-	}
 	reqs := make([]kube.LogRequest, 0, len(pods))
 	for _, p := range pods {
 		reqs = append(reqs, kube.LogRequest{Namespace: p.Namespace, Pod: p.Name, Container: pickContainer(p, in.Container),
-			SinceSeconds: in.SinceSeconds, TailLines: tail, Previous: in.Previous})
+			SinceSeconds: in.SinceSeconds, TailLines: logTail(in, share, grep), Previous: in.Previous})
 	}
 	var sum *summarizer
 	if in.Summarize {
@@ -132,22 +104,7 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 	}
 	results := map[string]*PodLog{}
 	err = kc.PodLogs(ctx, reqs, logConcurrency, func(r kube.LogResult) {
-		pl := &PodLog{Pod: r.Req.Pod, Container: r.Req.Container, Role: roles[r.Req.Pod]}
-		results[r.Req.Pod] = pl
-		if r.Err != nil {
-			pl.Error = d.redact(r.Err.Error())
-		}
-		if sum != nil {
-			pl.Read = sum.minePod(r.Req.Pod, filterReader(r.Data, grep))
-			return
-		}
-		lines := splitLines(r.Data, grep)
-		pl.Read = len(lines)
-		if len(lines) > share {
-			pl.Omitted = len(lines) - share
-			lines = lines[len(lines)-share:]
-		}
-		pl.Lines = lines
+		results[r.Req.Pod] = readPodLog(d, r, roles[r.Req.Pod], grep, sum, share)
 	})
 	if err != nil {
 		return nil, err
@@ -163,14 +120,84 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 		}
 		return out.Pods[i].Pod < out.Pods[j].Pod
 	})
+	fitLogs(d, out, sum, logBudget{lines: maxLines, bytes: maxBytes, share: share, pods: len(pods)})
+	return out, nil
+}
+
+// checkLogsInput refuses an input that names no single target, and compiles its grep.
+func checkLogsInput(in GetLogsInput) (*regexp.Regexp, error) {
+	if in.Namespace == "" {
+		return nil, fmt.Errorf("namespace is required")
+	}
+	n := 0
+	for _, s := range []string{in.Pod, in.LabelSelector, in.Rollout} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, fmt.Errorf("give exactly one of pod, labelSelector or rollout")
+	}
+	if in.Role != "" && in.Rollout == "" {
+		return nil, fmt.Errorf("role needs rollout")
+	}
+	if in.Grep == "" {
+		return nil, nil
+	}
+	grep, err := regexp.Compile(in.Grep)
+	if err != nil {
+		return nil, fmt.Errorf("grep %q is not a valid regular expression: %w", in.Grep, err)
+	}
+	return grep, nil
+}
+
+// logTail is how many lines to ask each pod for: the caller's tailLines, else enough to summarise or
+// grep, else the pod's share of maxLines.
+func logTail(in GetLogsInput, share int, grep *regexp.Regexp) int64 {
+	switch {
+	case in.TailLines > 0:
+		return in.TailLines
+	case in.Summarize:
+		return 10000
+	case grep != nil:
+		return 5000
+	}
+	return int64(share)
+}
+
+// readPodLog is one pod's answer: mined into sum when summarising, else its last share lines.
+func readPodLog(d Deps, r kube.LogResult, role string, grep *regexp.Regexp, sum *summarizer, share int) *PodLog {
+	pl := &PodLog{Pod: r.Req.Pod, Container: r.Req.Container, Role: role}
+	if r.Err != nil {
+		pl.Error = d.redact(r.Err.Error())
+	}
+	if sum != nil {
+		pl.Read = sum.minePod(r.Req.Pod, filterReader(r.Data, grep))
+		return pl
+	}
+	lines := splitLines(r.Data, grep)
+	pl.Read = len(lines)
+	if len(lines) > share {
+		pl.Omitted = len(lines) - share
+		lines = lines[len(lines)-share:]
+	}
+	pl.Lines = lines
+	return pl
+}
+
+type logBudget struct{ lines, bytes, share, pods int }
+
+// fitLogs applies the byte budget (or summarises), counts what was read and returned, and says what
+// was left out and how to get it.
+func fitLogs(d Deps, out *GetLogsOutput, sum *summarizer, b logBudget) {
 	var cut []string
 	if sum != nil {
 		if t := sum.truncation(); t != "" {
 			cut = append(cut, t)
 		}
-		out.Templates, out.Returned = summarizeTemplates(d, sum.miner, sum.pods, maxLines, maxBytes, &cut)
+		out.Templates, out.Returned = summarizeTemplates(d, sum.miner, sum.pods, b.lines, b.bytes, &cut)
 	} else {
-		applyByteBudget(d, out, maxBytes, &cut)
+		applyByteBudget(d, out, b.bytes, &cut)
 	}
 	omitted := 0
 	for i := range out.Pods {
@@ -181,13 +208,12 @@ func GetLogs(ctx context.Context, d Deps, in GetLogsInput) (*GetLogsOutput, erro
 		}
 	}
 	if omitted > 0 {
-		cut = append([]string{fmt.Sprintf("%d older lines left out: at most %d lines per pod (maxLines=%d over %d pods)", omitted, share, maxLines, len(pods))}, cut...)
+		cut = append([]string{fmt.Sprintf("%d older lines left out: at most %d lines per pod (maxLines=%d over %d pods)", omitted, b.share, b.lines, b.pods)}, cut...)
 	}
 	if len(cut) > 0 {
 		out.Truncated = true
 		out.Truncation = strings.Join(cut, "; ") + "; raise maxLines/maxBytes, narrow with grep or sinceSeconds, or use summarize:true"
 	}
-	return out, nil
 }
 
 func clamp(v, def, lo, hi int) int {

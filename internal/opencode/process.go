@@ -191,27 +191,61 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 		o.StartTimeout = 90 * time.Second
 	}
 	s := &Server{tail: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
+	home, cfgPath, err := s.prepare(&o)
+	if err != nil {
+		return nil, err
+	}
+	cmd := serveCommand(o, home, cfgPath)
+	urlCh, err := s.start(cmd, o.Output)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", o.Binary, err)
+	}
+	timer := time.NewTimer(o.StartTimeout)
+	defer timer.Stop()
+	select {
+	case u := <-urlCh:
+		s.URL = u
+	case <-s.done:
+		s.cleanup()
+		return nil, fmt.Errorf("opencode serve exited during start (%v); output:\n%s", s.waitErr, s.tail.String())
+	case <-timer.C:
+		s.Stop()
+		return nil, fmt.Errorf("opencode serve did not print its listening address within %s; output:\n%s", o.StartTimeout, s.tail.String())
+	case <-ctx.Done():
+		s.Stop()
+		return nil, ctx.Err()
+	}
+	if err := s.awaitHealthy(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// prepare makes the server's private state: a HOME with XDG directories, a git workspace when none is
+// given, and the OpenCode config file. It returns the HOME and the config's path.
+func (s *Server) prepare(o *ServerOptions) (home, cfgPath string, err error) {
 	if o.StateDir == "" {
 		d, err := os.MkdirTemp("", "fixloop-opencode-")
 		if err != nil {
-			return nil, err
+			return "", "", err
 		}
 		o.StateDir, s.ownState = d, true
 	}
 	s.StateDir = o.StateDir
-	home := filepath.Join(o.StateDir, "home")
+	home = filepath.Join(o.StateDir, "home")
 	for _, d := range []string{home, filepath.Join(home, ".config"), filepath.Join(home, ".local", "share"), filepath.Join(home, ".cache"), filepath.Join(home, ".local", "state")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
+			return "", "", err
 		}
 	}
 	if o.Dir == "" {
 		o.Dir = filepath.Join(o.StateDir, "workspace")
 		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-			return nil, err
+			return "", "", err
 		}
 		if out, err := exec.Command("git", "-C", o.Dir, "init", "-q").CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("git init %s: %v: %s", o.Dir, err, out)
+			return "", "", fmt.Errorf("git init %s: %v: %s", o.Dir, err, out)
 		}
 	}
 	s.Dir = o.Dir
@@ -219,11 +253,13 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	if cfg == nil {
 		cfg = Config(o.Provider)
 	}
-	cfgPath := filepath.Join(o.StateDir, "opencode.json")
-	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
-		return nil, err
-	}
+	cfgPath = filepath.Join(o.StateDir, "opencode.json")
+	return home, cfgPath, os.WriteFile(cfgPath, cfg, 0o600)
+}
 
+// serveCommand is `opencode serve` on loopback with the private HOME, the config and a filtered
+// environment (see passEnv).
+func serveCommand(o ServerOptions, home, cfgPath string) *exec.Cmd {
 	args := []string{"serve", "--port", strconv.Itoa(o.Port), "--hostname", "127.0.0.1"}
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Dir = o.Dir
@@ -246,10 +282,16 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	cmd.Env = append(cmd.Env, o.Env...)
 	// Own process group: Stop kills opencode and every shell/tool it spawned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// start runs cmd, keeps the tail of its output (copied to output when set) and sends the listening
+// URL it prints on the returned channel.
+func (s *Server) start(cmd *exec.Cmd, output io.Writer) (<-chan string, error) {
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", o.Binary, err)
+		return nil, err
 	}
 	s.cmd = cmd
 	go func() {
@@ -265,8 +307,8 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 		for sc.Scan() {
 			line := sc.Text()
 			s.tail.WriteLine(line)
-			if o.Output != nil {
-				fmt.Fprintln(o.Output, line)
+			if output != nil {
+				fmt.Fprintln(output, line)
 			}
 			if m := listenLine.FindStringSubmatch(line); m != nil && !sent {
 				urlCh <- strings.TrimRight(m[1], "/")
@@ -275,37 +317,24 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	}()
+	return urlCh, nil
+}
 
-	timer := time.NewTimer(o.StartTimeout)
-	defer timer.Stop()
-	select {
-	case u := <-urlCh:
-		s.URL = u
-	case <-s.done:
-		s.cleanup()
-		return nil, fmt.Errorf("opencode serve exited during start (%v); output:\n%s", s.waitErr, s.tail.String())
-	case <-timer.C:
-		s.Stop()
-		return nil, fmt.Errorf("opencode serve did not print its listening address within %s; output:\n%s", o.StartTimeout, s.tail.String())
-	case <-ctx.Done():
-		s.Stop()
-		return nil, ctx.Err()
-	}
+// awaitHealthy polls the server's health endpoint for up to 30 s.
+func (s *Server) awaitHealthy(ctx context.Context) error {
 	c, err := NewClient(s.URL)
 	if err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
 		if _, err = c.Health(hctx); err == nil {
-			return s, nil
+			return nil
 		}
 		select {
 		case <-hctx.Done():
-			s.Stop()
-			return nil, fmt.Errorf("opencode at %s never became healthy: %v", s.URL, err)
+			return fmt.Errorf("opencode at %s never became healthy: %v", s.URL, err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
