@@ -97,7 +97,7 @@ func julLocalisedLevel(lower string) string {
 		return LevelWarn
 	case "infos", "informazioni", "información": // fr, it, es ("information" is above)
 		return LevelInfo
-	case "konfiguration", "fein", "feiner", "précis", "preciso", "fine": // de, fr, es/it/pt
+	case "konfiguration", "fein", "feiner", "précis", "preciso", "fine": //nolint:misspell // German for CONFIG, not a typo
 		return LevelDebug
 	}
 	return ""
