@@ -208,7 +208,7 @@ func waitRunning(b *testing.B, cs kubernetes.Interface, ns string, want int) {
 		for {
 			l, err := cs.CoreV1().Pods(ns).List(ctx, opts)
 			if err != nil {
-				return false, nil //nolint:nilerr // a loaded apiserver times out a list now and then: try again
+				return false, nil // a loaded apiserver times out a list now and then: try again
 			}
 			running += len(l.Items)
 			if opts.Continue = l.Continue; opts.Continue == "" {
