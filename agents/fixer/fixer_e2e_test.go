@@ -28,6 +28,7 @@ import (
 	"github.com/fixloop/fixloop/internal/opencode/scriptedllm"
 	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/store"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -499,16 +500,17 @@ func (fx *fixture) warmClone(t *testing.T, fp string) {
 
 func waitIdle(t *testing.T, c opencode.API, dir, id string) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
+	err := testenv.Poll(context.Background(), 100*time.Millisecond, 10*time.Second, func() (bool, string) {
 		st, err := c.Status(context.Background(), dir)
-		if err == nil {
-			if s, ok := st[id]; !ok || s.Type == "idle" {
-				return
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(100 * time.Millisecond)
+		s, ok := st[id]
+		return !ok || s.Type == "idle", "status " + s.Type
+	})
+	if err != nil {
+		t.Errorf("session %s still busy after abort: %v", id, err)
 	}
-	t.Errorf("session %s still busy after abort", id)
 }
 
 // A model that edits but never commits: no_pr (fixloop pushes commits only), with the session's last words.
@@ -737,12 +739,15 @@ func TestNonBlockingDelegationCompletesInBackground(t *testing.T) {
 	if !ok {
 		t.Fatalf("want a task back, got %T", out)
 	}
-	for task.Status.State != a2a.TaskStateCompleted && task.Status.State != a2a.TaskStateFailed {
-		time.Sleep(500 * time.Millisecond)
+	testenv.WaitFor(t, "the fix task to end", 500*time.Millisecond, 3*time.Minute, func() (bool, string) {
+		if task.Status.State == a2a.TaskStateCompleted || task.Status.State == a2a.TaskStateFailed {
+			return true, ""
+		}
 		if task, err = c.GetTask(ctx, &a2a.GetTaskRequest{ID: task.ID}); err != nil {
 			t.Fatal(err)
 		}
-	}
+		return false, "state " + string(task.Status.State)
+	})
 	if task.Status.State != a2a.TaskStateCompleted || len(task.Artifacts) == 0 {
 		t.Fatalf("task %s: %+v", task.Status.State, task.Status.Message)
 	}

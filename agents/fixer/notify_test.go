@@ -16,6 +16,7 @@ import (
 	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/slack"
 	"github.com/fixloop/fixloop/internal/store"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // The fixer's verified pull request becomes the failure's fix state (keeping the rollout the triage
@@ -49,20 +50,14 @@ func TestPROpenedRecordedAndPosted(t *testing.T) {
 	if err != nil || fix.State != github.HandoffPROpen || fix.PR != "https://github.com/acme/shop/pull/5" || fix.Rollout != "web" || fix.Issue == "" {
 		t.Fatalf("fix state %+v %v", fix, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got []string
+	testenv.WaitFor(t, "the PR notice", 20*time.Millisecond, 10*time.Second, func() (bool, string) {
 		mu.Lock()
-		got := append([]string(nil), blocks...)
+		got = append([]string(nil), blocks...)
 		mu.Unlock()
-		if len(got) == 1 {
-			if !strings.Contains(got[0], "pull/5") || !strings.Contains(got[0], "shop/web") {
-				t.Errorf("PR notice: %s", got[0])
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no PR notice posted: %v", got)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return len(got) >= 1, "nothing posted"
+	})
+	if len(got) != 1 || !strings.Contains(got[0], "pull/5") || !strings.Contains(got[0], "shop/web") {
+		t.Errorf("PR notice: %v", got)
 	}
 }
