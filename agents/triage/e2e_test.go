@@ -3,7 +3,6 @@ package triage_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,20 +28,8 @@ import (
 	"github.com/fixloop/fixloop/internal/testenv"
 )
 
-// clusterParallel is how many cluster tests of this package run at once unless -parallel says otherwise.
-// They spend their time waiting on Prometheus scrapes, the Argo controller and lease expiry, not on this
-// process's CPU, so the default (GOMAXPROCS) would leave the package the longest of `make test`.
-const clusterParallel = 6
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		_ = flag.Set("test.parallel", strconv.Itoa(clusterParallel))
-	}
-	testenv.Main(m)
-}
+// Six cluster tests at once: the package was the longest of `make test` when they ran two at a time.
+func TestMain(m *testing.M) { testenv.MainParallel(m, 6) }
 
 // clusterTest is the start of every test here that uses the shared cluster: each works in namespaces of
 // its own with its own fixloop processes, so they run in parallel.

@@ -8,10 +8,12 @@ package testenv
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -110,6 +112,19 @@ func fixloopBinary() (string, error) {
 		return "", fmt.Errorf("building fixloop and its metric plugin for the test environment (set FIXLOOP_BIN to skip): %w\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// MainParallel is Main running up to n parallel tests at once unless -parallel is given: cluster tests
+// spend their time waiting on Prometheus scrapes, the Argo controller and leases, not on this process's
+// CPU, so the default (GOMAXPROCS) would leave a package of them the longest of `make test`.
+func MainParallel(m *testing.M, n int) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", strconv.Itoa(n))
+	}
+	Main(m)
 }
 
 // Main is a TestMain helper: it runs the tests, then stops an environment this binary started.

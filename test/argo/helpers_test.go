@@ -26,7 +26,8 @@ import (
 	"github.com/fixloop/fixloop/test/fixloopserve"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// Every test here is parallel and waits minutes on the controller: all five at once.
+func TestMain(m *testing.M) { testenv.MainParallel(m, 5) }
 
 var (
 	templateGVR = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "analysistemplates"}
