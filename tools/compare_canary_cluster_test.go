@@ -20,6 +20,7 @@ import (
 // changes its colour must be promoted when the colour is declared intended.
 func TestCompareCanaryOnCluster(t *testing.T) {
 	c := newCanaryCluster(t, "cc")
+	t.Parallel() // a namespace of its own; it waits on the controller and scrapes
 	e, ns, d := c.e, c.ns, c.d
 	hashes := c.pausedCanaries(t, []testenv.DemoRollout{{Name: "bad", Replicas: 5}, {Name: "good", Replicas: 5}},
 		[]map[string]string{{"PANIC_RATE": "0.3"}, {"COLOR": "green"}})

@@ -16,6 +16,7 @@ import (
 // rollouts of the chosen namespace for its rollout argument, the workloads for a resource template.
 func TestCompletionsFromTheCluster(t *testing.T) {
 	e := testenv.Get(t)
+	t.Parallel() // a namespace of its own; it waits on the controller and scrapes
 	ns := e.NewNamespace(t, "complete")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "checkout", Replicas: 1})
 	c := httpClient(t, httpServer(t, clusterEnv(t, e)), mcp.ProtocolVersion20250618)

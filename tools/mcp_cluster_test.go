@@ -15,7 +15,8 @@ import (
 	"github.com/fixloop/fixloop/tools"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// The cluster tests (compare_canary, metrics shapes, MCP, completions, progress) run all at once.
+func TestMain(m *testing.M) { testenv.MainParallel(m, 5) }
 
 func clusterEnv(t testing.TB, e *testenv.Env) []string {
 	return cleanEnv(t, "KUBECONFIG="+e.Kubeconfig, "FIXLOOP_PROMETHEUS_URL="+e.PrometheusURL)
@@ -32,6 +33,7 @@ func status(u *unstructured.Unstructured, f ...string) (string, int64, bool) {
 // plane, Argo Rollouts controller and Prometheus of the test environment.
 func TestClusterToolsThroughMCP(t *testing.T) {
 	e := testenv.Get(t)
+	t.Parallel() // a namespace of its own; it waits on the controller and scrapes
 	ns := e.NewNamespace(t, "mcp")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "web", Replicas: 5})
 	stable := e.WaitRollout(t, ns, "web", func(*unstructured.Unstructured) bool { return true }, time.Second)

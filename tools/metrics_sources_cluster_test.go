@@ -78,6 +78,7 @@ func ptr[T any](v T) *T { return &v }
 // traffic routing is told apart by its canary Service and Argo's canary Ingress.
 func TestCompareCanaryOnEachMetricsShapeOnCluster(t *testing.T) {
 	c := newCanaryCluster(t, "shape")
+	t.Parallel() // a namespace of its own; it waits on the controller and scrapes
 	fail := map[string]string{"ERROR_RATE": "0.3"}
 	cases := map[string]shapeCase{
 		"istio":      {shape: "istio", canaryEnv: fail, want: judge.Abort},

@@ -20,6 +20,7 @@ import (
 // progress token, and log messages at or above the level the client set, through the mcp-go client.
 func TestCompareCanaryReportsProgress(t *testing.T) {
 	e := testenv.Get(t)
+	t.Parallel() // a namespace of its own; it waits on the controller and scrapes
 	ns := e.NewNamespace(t, "progress")
 	e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: "web", Replicas: 1})
 	kc, err := kube.NewFromConfig(e.RestConfig, "testenv", kube.Options{})
