@@ -317,8 +317,10 @@ func (r *Reader) continues(s string) bool {
 		return false
 	}
 	if r.mode == modeJSON {
-		if r.depth <= 0 {
-			return false // the object closed: a new record starts
+		if r.depth <= 0 || (!indented && s[0] != '}' && s[0] != ']') {
+			// The object closed, or an unindented line that cannot be inside it: a new record starts
+			// (a stray "{" line never swallows the rest of the log).
+			return false
 		}
 		r.depth = braceDepth(s, r.depth)
 		return true

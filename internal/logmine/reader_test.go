@@ -385,3 +385,12 @@ func TestReaderOtherHeaders(t *testing.T) {
 		})
 	}
 }
+
+// A lone "{" that never closes does not swallow the records after it.
+func TestReaderUnclosedBraceLine(t *testing.T) {
+	in := "{\n  \"partial\": 1,\n2026-06-15T09:30:00Z ERROR next record\n2026-06-15T09:30:01Z INFO another\n"
+	recs := readAll(t, in, ReaderOptions{})
+	if len(recs) != 3 || recs[1].Level != LevelError || recs[2].Level != LevelInfo {
+		t.Fatalf("got %+v", recs)
+	}
+}
