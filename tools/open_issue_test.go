@@ -3,22 +3,18 @@ package tools
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	slackapi "github.com/slack-go/slack"
-	"github.com/slack-go/slack/slacktest"
 
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/slack"
+	"github.com/fixloop/fixloop/internal/slack/slacktesting"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -116,21 +112,9 @@ func TestOpenIssueLinksTheReportAndNotifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var posted []url.Values
-	var mu sync.Mutex
-	sl := slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", func(w http.ResponseWriter, r *http.Request) {
-			_ = r.ParseForm()
-			mu.Lock()
-			posted = append(posted, r.Form)
-			mu.Unlock()
-			_, _ = w.Write([]byte(`{"ok":true,"channel":"C1","ts":"1.1"}`))
-		})
-	})
-	sl.Start()
-	defer sl.Stop()
+	sl := slacktesting.NewRecorder(t)
 	d := Deps{GitHub: gh, Reports: &report.Recorder{KV: st, BaseURL: "https://fixloop.example"},
-		Notifier: &slack.Notifier{Client: slackapi.New("xoxb-t", slackapi.OptionAPIURL(sl.GetAPIURL())), Channel: "C1"}}
+		Notifier: &slack.Notifier{Client: sl.Client(), Channel: "C1"}}
 	r := report.Report{Namespace: "shop", Rollout: "web"}
 	reportURL, err := d.Reports.Save(ctx, &r)
 	if err != nil {
@@ -157,9 +141,7 @@ func TestOpenIssueLinksTheReportAndNotifies(t *testing.T) {
 	if saved, err := report.Load(ctx, st, r.ID); err != nil || saved.Links.Issue != out.URL {
 		t.Errorf("report not linked to the issue: %+v %v", saved, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(posted) != 1 || !strings.Contains(posted[0].Get("blocks"), out.URL) || !strings.Contains(posted[0].Get("text"), "Issue opened for `shop/web`") {
+	if posted := sl.Of("chat.postMessage"); len(posted) != 1 || !strings.Contains(posted[0].Get("blocks"), out.URL) || !strings.Contains(posted[0].Get("text"), "Issue opened for `shop/web`") {
 		t.Errorf("issue notice: %v", posted)
 	}
 }
