@@ -210,6 +210,9 @@ func Keep(ctx context.Context, cs ClaimStore, c Claim, lease time.Duration, done
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	runCtx = fence.With(runCtx, func(ctx context.Context) error {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrClaimLost) {
+			return fmt.Errorf("%w: %w", fence.ErrStale, cause) // known lost: no need to ask the store
+		}
 		err := cs.CheckClaim(ctx, key, owner, c.Token, lease)
 		if errors.Is(err, ErrClaimLost) {
 			cancel(err)

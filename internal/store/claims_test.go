@@ -174,12 +174,13 @@ func TestHoldCancelsLostClaim(t *testing.T) {
 		a, b := open(t), open(t)
 		ctx := context.Background()
 		taken := make(chan struct{})
-		errc, fenced := make(chan error, 1), make(chan error, 1)
+		errc, fenced, checked := make(chan error, 1), make(chan error, 1), make(chan struct{})
 		go func() {
 			_, err := Hold(ctx, a, "fixer|fp", "a", 300*time.Millisecond, false, func(ctx context.Context) ([]byte, error) {
 				if err := fence.Verify(ctx); err != nil {
 					t.Errorf("the holder's own fencing check: %v", err)
 				}
+				close(checked)
 				<-taken
 				fenced <- fence.Verify(ctx) // before the next renewal could notice
 				<-ctx.Done()
@@ -188,6 +189,7 @@ func TestHoldCancelsLostClaim(t *testing.T) {
 			errc <- err
 		}()
 		waitHeld(t, b, "fixer|fp", "a")
+		<-checked
 		// Steal it as a replica would after expiry: the store's clock jumps past a's lease.
 		b.now = func() time.Time { return time.Now().Add(time.Hour) }
 		if _, won, err := b.AcquireClaim(ctx, "fixer|fp", "b", time.Hour); err != nil || !won {
