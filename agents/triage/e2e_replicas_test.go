@@ -17,12 +17,14 @@ import (
 
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/pgtest"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // Two `fixloop serve` replicas on one real PostgreSQL, one local GitHub and the real cluster (issue 16
 // item 2, issue 18 across replicas). The same aborts are fired at both at once, many times: each failing
-// rollout ends with one issue, labelled jules once. Then one replica is SIGKILLed while it files a
-// new failure: the other waits out the dead replica's lease and files it, once.
+// rollout ends with one issue, labelled jules once (one fix started, one pull request). Then one
+// replica is SIGKILLed while it files a new failure: the other waits out the dead replica's lease and
+// files it, once.
 func TestTwoReplicasOnePostgresFileOnce(t *testing.T) {
 	e := clusterTest(t)
 	pgURL := startPostgres(t)
@@ -193,11 +195,15 @@ func (g *replicaGitHub) killOnFirst(prefix string, kill func()) {
 	g.prefix, g.onHit = prefix, kill
 }
 
-// checkOncePerFailure: want issues in all, each labelled jules once, by one label request each.
+// checkOncePerFailure: want issues in all, one per fingerprint, and one fix per fingerprint: with
+// --fixer label:jules the fix starts when the jules label is added, so each issue gets exactly one
+// label request (a second would be a second fix start), and the agent it summons opens one pull
+// request for it.
 func (g *replicaGitHub) checkOncePerFailure(t *testing.T, want int) {
 	t.Helper()
 	issues := g.sink.Issues("acme/ha")
 	var titles []string
+	fingerprints := map[string]int{}
 	for _, is := range issues {
 		titles = append(titles, is.Title)
 		jules := 0
@@ -205,22 +211,34 @@ func (g *replicaGitHub) checkOncePerFailure(t *testing.T, want int) {
 			if l.Name == "jules" {
 				jules++
 			}
+			if strings.HasPrefix(l.Name, "fixloop:fp-") {
+				fingerprints[l.Name]++
+			}
 		}
 		if jules != 1 {
 			t.Errorf("issue #%d has the jules label %d times", is.Number, jules)
 		}
 	}
-	if len(issues) != want {
-		t.Fatalf("%d issues %q, want %d (one per failing rollout)", len(issues), titles, want)
+	if len(issues) != want || len(fingerprints) != want {
+		t.Fatalf("%d issues %q under %d fingerprints, want %d (one per failing rollout)", len(issues), titles, len(fingerprints), want)
 	}
-	labelled := 0
+	fixStarts := map[string]int{}
 	for _, r := range g.sink.Requests() {
 		if r.Method == "POST" && strings.HasSuffix(r.Path, "/labels") {
-			labelled++
+			fixStarts[r.Path]++
 		}
 	}
-	if labelled != want {
-		t.Fatalf("%d label requests for %d issues: a hand-off was applied twice", labelled, want)
+	for _, is := range issues {
+		if n := fixStarts[fmt.Sprintf("/repos/acme/ha/issues/%d/labels", is.Number)]; n != 1 {
+			t.Errorf("issue #%d: the fix was started (labelled jules) %d times, want once", is.Number, n)
+		}
+	}
+	testenv.WaitFor(t, fmt.Sprintf("the coding agent's pull requests for %d issues", want), 200*time.Millisecond, time.Minute, func() (bool, string) {
+		n := len(g.sink.Pulls("acme/ha"))
+		return n >= want, fmt.Sprintf("%d pull requests", n)
+	})
+	if n := len(g.sink.Pulls("acme/ha")); n != want {
+		t.Fatalf("%d pull requests for %d failures: a fix ran twice", n, want)
 	}
 }
 

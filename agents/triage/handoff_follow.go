@@ -77,15 +77,25 @@ func (t *Triage) FollowHandoffs(ctx context.Context, repo string) {
 	}
 	followMu.Lock()
 	defer followMu.Unlock()
-	// One replica makes the periodic sweep at a time: the others' looks would only spend the same
-	// rate-limit quota. A webhook's nudge (repo set) is always looked at.
-	if repo == "" {
-		owner := store.NewClaimOwner()
-		if _, won, err := t.cfg.Store.AcquireClaim(ctx, "handoff-follow", owner, t.cfg.ClaimLease); err != nil || !won {
-			return
-		}
-		defer func() { _ = t.cfg.Store.ReleaseClaim(context.WithoutCancel(ctx), "handoff-follow", owner, false, nil) }()
+	// One replica makes the periodic sweep at a time (holding a claim renewed while it sweeps, like
+	// every other claim): the others' looks would only spend the same rate-limit quota. A webhook's
+	// nudge (repo set) is always looked at.
+	if repo != "" {
+		t.followAll(ctx, gh, repo)
+		return
 	}
+	c, won, err := t.cfg.Store.AcquireClaim(ctx, "handoff-follow", store.NewClaimOwner(), t.cfg.ClaimLease)
+	if err != nil || !won {
+		return
+	}
+	_, _ = store.Keep(ctx, t.cfg.Store, c, t.cfg.ClaimLease, false, func(ctx context.Context) ([]byte, error) {
+		t.followAll(ctx, gh, "")
+		return nil, nil
+	})
+}
+
+// followAll follows every unfinished hand-off of repo (all repositories when empty).
+func (t *Triage) followAll(ctx context.Context, gh handoffGitHub, repo string) {
 	issues, err := t.cfg.Store.ListIssues(ctx)
 	if err != nil {
 		t.log.Warn("could not list issues to follow hand-offs", "err", err)
