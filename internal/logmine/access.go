@@ -179,10 +179,10 @@ func parseDurationValue(v string, unit float64) (float64, bool) {
 	if v == "" || v == "-" {
 		return 0, false
 	}
-	if d, err := time.ParseDuration(strings.Replace(v, "μ", "µ", 1)); err == nil && !isPlainNumber(v) {
-		return nonNegative(d.Seconds())
-	}
-	if !isPlainNumber(v) {
+	if !isPlainNumber(v) { // a plain number is never parsed as a Go duration (its error would allocate per line)
+		if d, err := time.ParseDuration(strings.Replace(v, "μ", "µ", 1)); err == nil {
+			return nonNegative(d.Seconds())
+		}
 		return 0, false
 	}
 	x, err := strconv.ParseFloat(v, 64)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -869,7 +870,8 @@ type logfmtLine struct {
 func parseLogfmt(s string) (logfmtLine, bool) {
 	var out logfmtLine
 	var msg string
-	var extra []string
+	var fields [12]string // the other key=value pairs, on the stack for a typical line
+	extra := fields[:0]
 	haveMsg := false
 	i := 0
 	for i < len(s) {
@@ -892,6 +894,12 @@ func parseLogfmt(s string) (logfmtLine, bool) {
 		vs := i
 		if i < len(s) && s[i] == '"' {
 			i++
+			if j := strings.IndexByte(s[i:], '"'); j >= 0 && strings.IndexByte(s[i:i+j], '\\') < 0 {
+				val, i = s[i:i+j], i+j+1 // no escapes: the value is the quoted text itself, not a copy
+				raw := s[ks:i]
+				extra = logfmtField(&out, key, val, raw, &msg, &haveMsg, extra)
+				continue
+			}
 			var b strings.Builder
 			for i < len(s) && s[i] != '"' {
 				if s[i] == '\\' && i+1 < len(s) {
@@ -917,36 +925,56 @@ func parseLogfmt(s string) (logfmtLine, bool) {
 			}
 			val = s[vs:i]
 		}
-		raw := s[ks:min(i, len(s))]
-		switch key {
-		case "level", "lvl", "severity":
-			out.Level = normLevel(val)
-			if out.Level == "" {
-				out.Level = normLevelShort(val)
-			}
-		case "msg", "message":
-			msg, haveMsg = val, true
-		case "time", "ts", "timestamp", "t":
-			if t, _, ok := stripTimestamp(val); ok {
-				out.Time = t
-			}
-		default:
-			extra = append(extra, raw)
-		}
+		extra = logfmtField(&out, key, val, s[ks:min(i, len(s))], &msg, &haveMsg, extra)
 	}
 	if !haveMsg && out.Level == "" {
 		return out, false
 	}
-	out.Text = msg
-	// Fields in key order: a release that writes the same fields in another order logs the same event.
-	sort.SliceStable(extra, func(i, j int) bool { return logfmtKey(extra[i]) < logfmtKey(extra[j]) })
-	if len(extra) > 0 {
-		if out.Text != "" {
-			out.Text += " "
-		}
-		out.Text += strings.Join(extra, " ")
-	}
+	out.Text = joinLogfmtText(msg, extra)
 	return out, true
+}
+
+// logfmtField takes one key=value pair: level, message and time are read, the rest kept as written.
+func logfmtField(out *logfmtLine, key, val, raw string, msg *string, haveMsg *bool, extra []string) []string {
+	switch key {
+	case "level", "lvl", "severity":
+		out.Level = normLevel(val)
+		if out.Level == "" {
+			out.Level = normLevelShort(val)
+		}
+	case "msg", "message":
+		*msg, *haveMsg = val, true
+	case "time", "ts", "timestamp", "t":
+		if t, _, ok := stripTimestamp(val); ok {
+			out.Time = t
+		}
+	default:
+		extra = append(extra, raw)
+	}
+	return extra
+}
+
+// joinLogfmtText is the message followed by the other fields in key order (a release that writes the
+// same fields in another order logs the same event), built in one allocation.
+func joinLogfmtText(msg string, extra []string) string {
+	if len(extra) == 0 {
+		return msg
+	}
+	slices.SortStableFunc(extra, func(a, b string) int { return strings.Compare(logfmtKey(a), logfmtKey(b)) })
+	n := len(msg) + len(extra)
+	for _, f := range extra {
+		n += len(f)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(msg)
+	for i, f := range extra {
+		if i > 0 || msg != "" {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // stripLevel removes a leading level token: "INFO ", "[info] ", "WARN: ", "<error> ", "E: ".
