@@ -46,11 +46,7 @@ func newAuditCmd() *cobra.Command {
 				return usageError("--limit: must be positive, got %d", f.Limit)
 			}
 			f.Since = t
-			cfg, err := config.Load(cmd.Flags(), nil)
-			if err != nil {
-				return usageError("%v", err)
-			}
-			st, err := openStateStore(cmd.Context(), cfg)
+			_, st, err := loadStateStore(cmd)
 			if err != nil {
 				return err
 			}

@@ -147,11 +147,7 @@ func newMonitorCmd() *cobra.Command {
 		Short: "List the monitor's recent runs with their steps, findings and actions (from --state-dir)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(cmd.Flags(), nil)
-			if err != nil {
-				return usageError("%v", err)
-			}
-			st, err := openStateStore(cmd.Context(), cfg)
+			cfg, st, err := loadStateStore(cmd)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spf13/cobra"
+
 	"github.com/fixloop/fixloop/agents"
 	"github.com/fixloop/fixloop/agents/triage"
 	"github.com/fixloop/fixloop/internal/config"
@@ -62,6 +64,17 @@ func openStateStore(ctx context.Context, cfg *config.Config) (*store.SQLStore, e
 	default:
 		return nil, fmt.Errorf("state store in %s (--state-dir / FIXLOOP_STATE_DIR): %w", cfg.StateDir, err)
 	}
+}
+
+// loadStateStore is what the read-only inspection commands (audit, monitor runs) start with: the
+// configuration from their flags, and the state store it names.
+func loadStateStore(cmd *cobra.Command) (*config.Config, *store.SQLStore, error) {
+	cfg, err := config.Load(cmd.Flags(), nil)
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	st, err := openStateStore(cmd.Context(), cfg)
+	return cfg, st, err
 }
 
 // mountAgents adds the A2A host (triage + registered agents), the Argo Rollouts entry points
