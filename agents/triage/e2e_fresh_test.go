@@ -53,14 +53,50 @@ func installWebTemplate(t *testing.T, e *testenv.Env, ns, verdictURL, token stri
 	}
 }
 
+// analysisSteps: 20% canary, a pause (pause "": until the test resumes it, see resumePaused), then the
+// shipped web-provider template's analysis.
 func analysisSteps(ns, name, pause string) []map[string]any {
+	step := map[string]any{}
+	if pause != "" {
+		step["duration"] = pause
+	}
 	return []map[string]any{
 		{"setWeight": int64(20)},
-		{"pause": map[string]any{"duration": pause}},
+		{"pause": step},
 		{"analysis": map[string]any{
 			"templates": []any{map[string]any{"templateName": "fixloop-canary"}},
 			"args":      []any{map[string]any{"name": "rollout", "value": name}, map[string]any{"name": "namespace", "value": ns}},
 		}},
+	}
+}
+
+// resumePaused waits until the rollout holds at its indefinite pause step, then ends the pause as
+// `kubectl argo rollouts promote` does (the analysis step follows).
+func resumePaused(t *testing.T, e *testenv.Env, ns, rollout string) {
+	t.Helper()
+	e.WaitRollout(t, ns, rollout, func(u *unstructured.Unstructured) bool {
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+		for _, c := range conds {
+			if m, _ := c.(map[string]any); m["reason"] == "CanaryPauseStep" {
+				return true
+			}
+		}
+		return false
+	}, 3*time.Minute)
+	kc, err := kube.NewFromConfig(e.RestConfig, "testenv", kube.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := kc.GetRollout(context.Background(), ns, rollout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := kube.PlanPromote(r, false)
+	if err != nil {
+		t.Fatalf("promote %s/%s past its pause: %v", ns, rollout, err)
+	}
+	if _, err := kc.PatchRollout(context.Background(), ns, rollout, plan.StatusPatch, plan.SpecPatch); err != nil {
+		t.Fatal(err)
 	}
 }
 

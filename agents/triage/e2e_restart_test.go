@@ -103,7 +103,9 @@ func TestWebProviderTemplateWithRealController(t *testing.T) {
 	ns := e.NewNamespace(t, "webprov")
 	// The colour differs on purpose (as the demo tells fixloop).
 	installWebTemplate(t, e, ns, srv.URL+"/argo/v1/verdict", token, `color=\w+`)
-	steps := func(name string) []map[string]any { return analysisSteps(ns, name, "40s") }
+	// The canaries pause until they have served what a confident verdict needs (a timed pause gave a
+	// loaded machine's benign canary too few requests for the templates' confidence gate of 70).
+	steps := func(name string) []map[string]any { return analysisSteps(ns, name, "") }
 	type outcome struct {
 		name string
 		env  map[string]string
@@ -125,6 +127,16 @@ func TestWebProviderTemplateWithRealController(t *testing.T) {
 		e.DeployDemoRollout(t, ns, testenv.DemoRollout{Name: c.name, Replicas: 5, Steps: steps(c.name)})
 		busyTraffic(t, e, ns, c.name)
 		e.UpdateDemoRollout(t, ns, c.name, c.env)
+	}
+	for _, c := range cases {
+		e.WaitRollout(t, ns, c.name, func(u *unstructured.Unstructured) bool {
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "pauseConditions")
+			return len(conds) > 0
+		}, 3*time.Minute)
+	}
+	soak(t, e, ns, 9)
+	for _, c := range cases {
+		resumePaused(t, e, ns, c.name)
 	}
 	start := time.Now()
 	for _, c := range cases {
