@@ -333,7 +333,14 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, trusted analysisInput
 		return
 	}
 	res.Issue = issue
-	if t.handOff(ctx, repo, firstNonEmpty(trusted.BaseBranch, t.cfg.DefaultBaseBranch), fp, in, res, progress) {
+	t.startFix(ctx, repo, firstNonEmpty(trusted.BaseBranch, t.cfg.DefaultBaseBranch), fp, opID, in, res, progress)
+}
+
+// startFix hands a filed failure to whoever fixes it: the configured coding agent, nobody (fixer
+// none), or fixloop's fixer for a caller holding scope fix. Every path that files an issue goes here,
+// so the fixer choice and the caller's scopes hold for Argo-aborted rollouts too.
+func (t *Triage) startFix(ctx context.Context, repo, base, fp, opID string, in AnalyzeInput, res *AnalyzeResult, progress Progress) {
+	if t.handOff(ctx, repo, base, fp, in, res, progress) {
 		return
 	}
 	if t.cfg.FixerURL == "" {
@@ -344,7 +351,7 @@ func (t *Triage) act(ctx context.Context, in AnalyzeInput, trusted analysisInput
 		return
 	}
 	progress("delegating the fix to the fixer agent")
-	t.delegate(ctx, repo, trusted.BaseBranch, fp, opID, in, res)
+	t.delegate(ctx, repo, base, fp, opID, in, res)
 	var ferr error
 	if res.FixerError != "" {
 		ferr = errors.New(res.FixerError)

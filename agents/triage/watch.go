@@ -150,9 +150,7 @@ func (t *Triage) fileArgoFailure(ctx context.Context, ro *kube.Rollout, opID str
 	}
 	res.Issue, res.Fingerprint = is, fp
 	res.RootCause, res.Remediation, res.CanaryHash, res.StableHash = reason, req.Remediation, ro.CurrentHash, ro.StableHash
-	if t.cfg.FixerURL != "" {
-		t.delegate(ctx, repo, t.cfg.DefaultBaseBranch, fp, opID, AnalyzeInput{Namespace: ro.Namespace, Rollout: ro.Name}, res)
-	}
+	t.startFix(ctx, repo, t.cfg.DefaultBaseBranch, fp, opID, AnalyzeInput{Namespace: ro.Namespace, Rollout: ro.Name}, res, nop)
 	t.argoAbortFiled(ctx, res, analysis)
 	return nil
 }
