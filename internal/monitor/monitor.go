@@ -167,25 +167,45 @@ func New(cfg Config) (*Monitor, error) {
 }
 
 // Run resumes unfinished runs, then runs every Interval until ctx ends (the lease is lost or the process
-// stops). A failed run is logged and recorded; the schedule goes on.
+// stops). A failed run is logged and recorded; the schedule goes on. A run another replica still held
+// at the resume (a dead leader's lease not yet run out) is tried again when that lease ends.
 func (m *Monitor) Run(ctx context.Context) {
 	m.log.Info("monitor started", "interval", m.cfg.Interval, "window", m.cfg.Window, "identity", m.cfg.Identity)
-	if err := m.ResumeUnfinished(ctx); err != nil && ctx.Err() == nil {
-		m.log.Warn("monitor: could not resume unfinished runs", "err", err)
+	var retry <-chan time.Time
+	resume := func() {
+		at, err := m.resume(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.log.Warn("monitor: could not resume unfinished runs", "err", err)
+		}
+		retry = nil
+		if !at.IsZero() {
+			retry = time.After(time.Until(at) + resumeSlack)
+		}
 	}
+	resume()
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
-	for {
-		if _, err := m.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("monitor run failed", "err", err)
+	for due := true; ; {
+		if due {
+			if _, err := m.RunOnce(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("monitor run failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-retry:
+			resume()
+			due = false
 		case <-tick.C:
+			due = true
 		}
 	}
 }
+
+// resumeSlack is how long after a held run's lease ends it is tried again (the holder's clock may
+// differ a little).
+const resumeSlack = 500 * time.Millisecond
 
 // RunOnce starts a new run and executes it to the end.
 func (m *Monitor) RunOnce(ctx context.Context) (*store.MonitorRun, error) {
@@ -198,23 +218,36 @@ func (m *Monitor) RunOnce(ctx context.Context) (*store.MonitorRun, error) {
 	return m.execute(ctx, run)
 }
 
-// ResumeUnfinished finishes runs a dead process (or a previous lease holder) left running.
+// ResumeUnfinished finishes runs a dead process (or a previous lease holder) left running. Runs a live
+// replica holds are left to it.
 func (m *Monitor) ResumeUnfinished(ctx context.Context) error {
+	_, err := m.resume(ctx)
+	return err
+}
+
+// resume is ResumeUnfinished; it returns when the earliest run left to another holder can be tried again
+// (zero: none was).
+func (m *Monitor) resume(ctx context.Context) (time.Time, error) {
 	runs, err := m.cfg.Store.UnfinishedMonitorRuns(ctx)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
+	var retryAt time.Time
 	for _, r := range runs {
 		m.log.Info("monitor: resuming run", "run", r.ID, "previousOwner", r.Owner)
 		r.Owner = m.cfg.Identity
 		_, err := m.execute(ctx, r)
-		if errors.Is(err, errRunHeld) {
-			m.log.Info("monitor: run is being run by a live replica; leaving it", "run", r.ID, "err", err)
+		var held *runHeldError
+		if errors.As(err, &held) {
+			m.log.Info("monitor: run is held by another replica; trying again when its lease ends", "run", r.ID, "holder", held.holder, "until", held.until)
+			if retryAt.IsZero() || held.until.Before(retryAt) {
+				retryAt = held.until
+			}
 			continue
 		}
 		if err != nil && ctx.Err() == nil {
 			m.log.Warn("monitor: resumed run failed", "run", r.ID, "err", err)
 		}
 	}
-	return ctx.Err()
+	return retryAt, ctx.Err()
 }

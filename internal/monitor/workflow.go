@@ -47,8 +47,20 @@ type runState struct {
 	seen map[string]store.MonitorStep // every recorded step, so a resumed step keeps its attempt count
 }
 
-// errRunHeld means another live replica is running the run (its claim's lease is being renewed).
+// errRunHeld means another replica holds the run's claim (alive and renewing it, or dead with its lease
+// not yet run out); runHeldError says who and until when.
 var errRunHeld = errors.New("monitor: run held by another replica")
+
+type runHeldError struct {
+	run, holder string
+	until       time.Time
+}
+
+func (e *runHeldError) Error() string {
+	return fmt.Sprintf("%v: %s (holder %s, lease until %s)", errRunHeld, e.run, e.holder, e.until.Format(time.RFC3339))
+}
+
+func (e *runHeldError) Is(target error) bool { return target == errRunHeld }
 
 // execute runs every step not yet done and records the run's outcome, holding the run's claim in the
 // store meanwhile (renewed; its fencing check guards the actions' writes), so no other replica resumes
@@ -61,7 +73,7 @@ func (m *Monitor) execute(ctx context.Context, run store.MonitorRun) (*store.Mon
 		return nil, fmt.Errorf("monitor: claim run %s: %w", run.ID, err)
 	}
 	if !won {
-		return nil, fmt.Errorf("%w: %s (holder %s)", errRunHeld, run.ID, c.Owner)
+		return nil, &runHeldError{run: run.ID, holder: c.Owner, until: c.ExpiresAt}
 	}
 	out := &run
 	_, err = store.Keep(ctx, m.cfg.Store, c, m.cfg.ClaimLease, false, func(ctx context.Context) ([]byte, error) {
