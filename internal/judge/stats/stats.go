@@ -247,24 +247,6 @@ func Mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
-// HodgesLehmann is the median of all pairwise differences y_j - x_i: the shift of y relative
-// to x that the Mann-Whitney test is about.
-func HodgesLehmann(x, y []float64) float64 {
-	if len(x) == 0 || len(y) == 0 {
-		return math.NaN()
-	}
-	// Bound the work on long series: a deterministic stride sample keeps it O(4e6).
-	x, y = thin(x, 2000), thin(y, 2000)
-	d := make([]float64, 0, len(x)*len(y))
-	for _, yi := range y {
-		for _, xi := range x {
-			d = append(d, yi-xi)
-		}
-	}
-	sort.Float64s(d) // d is ours: no copy of up to 4e6 values as Median would make
-	return quantileSorted(d, 0.5)
-}
-
 func thin(xs []float64, n int) []float64 {
 	if len(xs) <= n {
 		return xs

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -238,4 +239,63 @@ func TestMannWhitneyNormalApproxMatchesExact(t *testing.T) {
 			t.Errorf("alt %v: normal p = %g, exact p = %g", alt, got.P, want)
 		}
 	}
+}
+
+// TestHodgesLehmannSelectionMatchesSort checks the selection against listing and sorting every
+// difference, on ties (durations logged in whole milliseconds), skew, odd and even counts and
+// the thinned 20,000-sample sides the log-latency check passes.
+func TestHodgesLehmannSelectionMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	sizes := [][2]int{{1, 1}, {1, 7}, {3, 2}, {50, 51}, {400, 399}, {2000, 2000}, {20000, 20000}, {300, 20000}}
+	for _, sz := range sizes {
+		for _, ms := range []bool{false, true} {
+			x, y := make([]float64, sz[0]), make([]float64, sz[1])
+			for i := range x {
+				x[i] = rng.ExpFloat64() * 0.05
+			}
+			for i := range y {
+				y[i] = rng.ExpFloat64()*0.06 + 0.002
+			}
+			if ms { // heavy ties
+				for i := range x {
+					x[i] = math.Round(x[i]*1000) / 1000
+				}
+				for i := range y {
+					y[i] = math.Round(y[i]*1000) / 1000
+				}
+			}
+			want := hodgesLehmannSorted(thin(x, 2000), thin(y, 2000))
+			if got := HodgesLehmann(x, y); got != want {
+				t.Errorf("sizes %v ties %v: selection %v, sorting %v", sz, ms, got, want)
+			}
+		}
+	}
+	same := []float64{0.1, 0.1, 0.1}
+	if got := HodgesLehmann(same, same); got != 0 {
+		t.Errorf("identical constant sides: %v, want 0", got)
+	}
+	nan := []float64{math.NaN(), 1}
+	if got, want := HodgesLehmann(nan, []float64{2, 3}), hodgesLehmannSorted(nan, []float64{2, 3}); math.Float64bits(got) != math.Float64bits(want) {
+		t.Errorf("NaN input: %v, the sorted reference %v", got, want)
+	}
+}
+
+func BenchmarkHodgesLehmann20000(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x, y := make([]float64, 20000), make([]float64, 20000)
+	for i := range x {
+		x[i], y[i] = math.Round(rng.ExpFloat64()*50)/1000, math.Round(rng.ExpFloat64()*60)/1000
+	}
+	b.Run("selection", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			HodgesLehmann(x, y)
+		}
+	})
+	b.Run("sort-all", func(b *testing.B) { // the previous way, for comparison
+		b.ReportAllocs()
+		for b.Loop() {
+			hodgesLehmannSorted(thin(x, 2000), thin(y, 2000))
+		}
+	})
 }
