@@ -4,21 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"golang.org/x/sync/errgroup"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/internal/prom"
 )
 
@@ -128,55 +121,19 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 	if window == "" {
 		window = "30m"
 	}
-	win, err := model.ParseDuration(window)
-	if err != nil || win <= 0 {
-		return nil, fmt.Errorf("window %q: want a Prometheus duration like 15m or 1h", window)
-	}
 	maxPoints := clamp(in.MaxPoints, 30, 2, 200)
-	step := time.Duration(win) / time.Duration(maxPoints)
-	if in.Step != "" {
-		s, err := model.ParseDuration(in.Step)
-		if err != nil || s <= 0 {
-			return nil, fmt.Errorf("step %q: want a Prometheus duration like 30s or 1m", in.Step)
-		}
-		step = max(time.Duration(s), time.Duration(win)/time.Duration(maxPoints)) // never more than maxPoints
+	rng, err := metricsRange(window, in.Step, maxPoints)
+	if err != nil {
+		return nil, err
 	}
-	step = max(step.Round(time.Second), time.Second)
-	end := time.Now()
-	rng := v1.Range{Start: end.Add(-time.Duration(win)), End: end, Step: step}
+	step := rng.Step
 	out := &GetMetricsOutput{Window: window, Step: model.Duration(step).String(), Metrics: []MetricResult{}}
 
 	if in.PromQL != "" {
-		out.Selector = "(raw promql)"
-		mr := MetricResult{Name: "promql", Query: in.PromQL}
-		var val model.Value
-		var warn []string
-		if in.Instant {
-			val, warn, err = pc.Query(ctx, in.PromQL, end)
-		} else {
-			val, warn, err = pc.QueryRange(ctx, in.PromQL, rng)
-		}
-		fillResult(&mr, val, warn, err, maxPoints, true)
-		out.Metrics = append(out.Metrics, mr)
-		if mr.Status == "missing" {
-			out.Missing = append(out.Missing, mr.Name)
-		}
-		if mr.Status == "error" && strings.Contains(mr.Error, "unreachable") {
-			return nil, fmt.Errorf("%s", mr.Error)
-		}
-		return out, nil
+		return rawPromQL(ctx, pc, in, out, rng, maxPoints)
 	}
-	if in.Namespace == "" {
-		return nil, fmt.Errorf("namespace is required (or give promql)")
-	}
-	if (in.Workload == "") == (in.Rollout == "") {
-		return nil, fmt.Errorf("give exactly one of workload or rollout (or promql)")
-	}
-	if in.Role != "" && in.Rollout == "" {
-		return nil, fmt.Errorf("role needs rollout")
-	}
-	if in.Role != "" && in.Role != "stable" && in.Role != "canary" {
-		return nil, fmt.Errorf("role %q: want stable or canary", in.Role)
+	if err := checkMetricsTarget(in); err != nil {
+		return nil, err
 	}
 	defs := defaultMetrics
 	if len(in.Metrics) > 0 {
@@ -221,6 +178,65 @@ func GetMetrics(ctx context.Context, d Deps, in GetMetricsInput) (*GetMetricsOut
 		return nil, fmt.Errorf("%s", out.Metrics[0].Error)
 	}
 	return out, nil
+}
+
+// metricsRange turns window and step into a query range ending now, with at most maxPoints steps.
+func metricsRange(window, stepIn string, maxPoints int) (v1.Range, error) {
+	win, err := model.ParseDuration(window)
+	if err != nil || win <= 0 {
+		return v1.Range{}, fmt.Errorf("window %q: want a Prometheus duration like 15m or 1h", window)
+	}
+	step := time.Duration(win) / time.Duration(maxPoints)
+	if stepIn != "" {
+		s, err := model.ParseDuration(stepIn)
+		if err != nil || s <= 0 {
+			return v1.Range{}, fmt.Errorf("step %q: want a Prometheus duration like 30s or 1m", stepIn)
+		}
+		step = max(time.Duration(s), time.Duration(win)/time.Duration(maxPoints)) // never more than maxPoints
+	}
+	step = max(step.Round(time.Second), time.Second)
+	end := time.Now()
+	return v1.Range{Start: end.Add(-time.Duration(win)), End: end, Step: step}, nil
+}
+
+// rawPromQL runs the caller's own query (instant at the range's end, or over the range) into out.
+func rawPromQL(ctx context.Context, pc prom.Client, in GetMetricsInput, out *GetMetricsOutput, rng v1.Range, maxPoints int) (*GetMetricsOutput, error) {
+	out.Selector = "(raw promql)"
+	mr := MetricResult{Name: "promql", Query: in.PromQL}
+	var val model.Value
+	var warn []string
+	var err error
+	if in.Instant {
+		val, warn, err = pc.Query(ctx, in.PromQL, rng.End)
+	} else {
+		val, warn, err = pc.QueryRange(ctx, in.PromQL, rng)
+	}
+	fillResult(&mr, val, warn, err, maxPoints, true)
+	out.Metrics = append(out.Metrics, mr)
+	if mr.Status == "missing" {
+		out.Missing = append(out.Missing, mr.Name)
+	}
+	if mr.Status == "error" && strings.Contains(mr.Error, "unreachable") {
+		return nil, fmt.Errorf("%s", mr.Error)
+	}
+	return out, nil
+}
+
+// checkMetricsTarget rejects a named-metrics request that does not say which pods to measure.
+func checkMetricsTarget(in GetMetricsInput) error {
+	if in.Namespace == "" {
+		return fmt.Errorf("namespace is required (or give promql)")
+	}
+	if (in.Workload == "") == (in.Rollout == "") {
+		return fmt.Errorf("give exactly one of workload or rollout (or promql)")
+	}
+	if in.Role != "" && in.Rollout == "" {
+		return fmt.Errorf("role needs rollout")
+	}
+	if in.Role != "" && in.Role != "stable" && in.Role != "canary" {
+		return fmt.Errorf("role %q: want stable or canary", in.Role)
+	}
+	return nil
 }
 
 // rangeMetrics runs the named metrics' queries (config prometheus.promql overrides honoured) over rng for
@@ -282,295 +298,6 @@ func metricDefsNamed(names []string) ([]metricDef, error) {
 		defs = append(defs, defaultMetrics[i])
 	}
 	return defs, nil
-}
-
-// metricsSide resolves the pods to measure (exact names from the cluster when possible, else a name
-// pattern) and the Services and Ingresses that route to them alone, so proxies' series can be found too.
-func metricsSide(ctx context.Context, d Deps, in GetMetricsInput) (prom.Side, int, TrafficSplit, []string, error) {
-	side := prom.Side{Namespace: in.Namespace}
-	kc := d.Kube
-	if kc == nil {
-		name := in.Rollout
-		if name == "" {
-			_, name, _ = cutKind(in.Workload)
-		}
-		if in.Role != "" {
-			return side, 0, TrafficSplit{}, nil, fmt.Errorf("role needs the cluster to find the %s pods: %w", in.Role, kube.ErrNoCluster)
-		}
-		side.PodPattern = regexp.QuoteMeta(name) + "-.+"
-		return side, 0, TrafficSplit{}, []string{"no cluster configured: pods matched by name prefix only"}, nil
-	}
-	selector, split, err := podSelectorOf(ctx, kc, in)
-	if err != nil {
-		return side, 0, split, nil, err
-	}
-	podLabels := map[string]labels.Set{} // one per revision, for the Services selecting any of them
-	err = kube.ListPods(ctx, kc, in.Namespace, selector, 500, func(ps []corev1.Pod) bool {
-		for _, p := range ps {
-			side.Pods = append(side.Pods, p.Name)
-			podLabels[labels.Set(p.Labels).String()] = p.Labels
-		}
-		return len(side.Pods) <= 2000
-	})
-	if err != nil {
-		return side, 0, split, nil, err
-	}
-	if len(side.Pods) == 0 {
-		return side, 0, split, nil, fmt.Errorf("no pods match %q in namespace %s: nothing to measure", selector, in.Namespace)
-	}
-	sort.Strings(side.Pods)
-	side.Services, side.Ingresses = routesOf(split, in.Role)
-	if len(side.Services) == 0 && in.Role == "" {
-		side.Services = servicesSelecting(ctx, kc, in.Namespace, podLabels)
-	}
-	return side, len(side.Pods), split, nil, nil
-}
-
-// podSelectorOf is the label selector of the pods measured: the workload's, or the rollout's (one
-// revision's with role) along with its traffic split.
-func podSelectorOf(ctx context.Context, kc kube.Client, in GetMetricsInput) (string, TrafficSplit, error) {
-	if in.Rollout == "" {
-		sel, err := workloadSelector(ctx, kc, in.Namespace, in.Workload)
-		return sel, TrafficSplit{}, err
-	}
-	ro, err := kc.GetRollout(ctx, in.Namespace, in.Rollout)
-	if err != nil {
-		return "", TrafficSplit{}, err
-	}
-	split, err := rolloutSplit(ro)
-	if err != nil {
-		return "", split, err
-	}
-	switch in.Role {
-	case "stable":
-		return ro.PodSelector(ro.StableHash), split, nil
-	case "canary":
-		if !ro.CanaryInFlight() {
-			return "", split, fmt.Errorf("rollout %s/%s has no canary: its current revision %s is the stable one", in.Namespace, in.Rollout, ro.CurrentHash)
-		}
-		return ro.PodSelector(ro.CanaryHash), split, nil
-	}
-	return ro.Selector, split, nil
-}
-
-// routesOf gives the Services and Ingresses of a rollout's split that carry one role's requests (both
-// roles' without one).
-func routesOf(split TrafficSplit, role string) (services, ingresses []string) {
-	for i, r := range []string{"stable", "canary"} {
-		if role != "" && role != r {
-			continue
-		}
-		if split.Services[i] != "" {
-			services = append(services, split.Services[i])
-		}
-		ingresses = append(ingresses, split.Ingresses[i]...)
-	}
-	return services, ingresses
-}
-
-// servicesSelecting lists the Services whose selector matches some of the pods (a proxy in front of a
-// workload labels its series with them). A failure to list leaves the proxies' sources unlooked-for.
-func servicesSelecting(ctx context.Context, kc kube.Client, ns string, podLabels map[string]labels.Set) []string {
-	svcs, err := kc.Typed().CoreV1().Services(ns).List(ctx, metav1.ListOptions{Limit: 500})
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, svc := range svcs.Items {
-		if len(svc.Spec.Selector) == 0 {
-			continue
-		}
-		sel := labels.SelectorFromSet(svc.Spec.Selector)
-		for _, l := range podLabels {
-			if sel.Matches(l) {
-				out = append(out, svc.Name)
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func cutKind(w string) (kind, name string, ok bool) {
-	if k, n, found := strings.Cut(w, "/"); found {
-		return normKind(k), n, true
-	}
-	return "", w, false
-}
-
-// workloadSelector finds the pod selector of a workload given as name or kind/name.
-func workloadSelector(ctx context.Context, kc kube.Client, ns, w string) (string, error) {
-	kind, name, explicit := cutKind(w)
-	if explicit && kind == "" {
-		return "", fmt.Errorf("workload %q: kind must be rollout, deployment, statefulset or daemonset", w)
-	}
-	apps := kc.Typed().AppsV1()
-	try := []string{"Rollout", "Deployment", "StatefulSet", "DaemonSet"}
-	if explicit {
-		try = []string{kind}
-	}
-	for _, k := range try {
-		var ls *metav1.LabelSelector
-		var err error
-		switch k {
-		case "Rollout":
-			var ro *kube.Rollout
-			if ro, err = kc.GetRollout(ctx, ns, name); err == nil {
-				return ro.Selector, nil
-			}
-			if !kube.IsKind(err, kube.KindNotFound) {
-				return "", err
-			}
-			continue
-		case "Deployment":
-			dep, e := apps.Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-			if err = e; err == nil {
-				ls = dep.Spec.Selector
-			}
-		case "StatefulSet":
-			sts, e := apps.StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
-			if err = e; err == nil {
-				ls = sts.Spec.Selector
-			}
-		case "DaemonSet":
-			ds, e := apps.DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
-			if err = e; err == nil {
-				ls = ds.Spec.Selector
-			}
-		default:
-			return "", fmt.Errorf("workload kind %s has no metrics selector; use rollout, deployment, statefulset or daemonset", k)
-		}
-		if err == nil && ls != nil {
-			s, err := metav1.LabelSelectorAsSelector(ls)
-			if err != nil {
-				return "", err
-			}
-			return s.String(), nil
-		}
-		err = kube.Explain(err, kc.Server(), fmt.Sprintf("%s %s/%s", strings.ToLower(k), ns, name))
-		if !kube.IsKind(err, kube.KindNotFound) {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("no workload named %q in namespace %s (looked for %s); call get_architecture to list them", name, ns, strings.Join(try, ", "))
-}
-
-func fillResult(mr *MetricResult, val model.Value, warn []string, err error, maxPoints int, keepLabels bool) {
-	if err != nil {
-		mr.Status, mr.Error = "error", err.Error()
-		return
-	}
-	if len(warn) > 0 {
-		mr.Warning = strings.Join(warn, "; ")
-	}
-	var series []MetricSeries
-	var raw [][2]float64
-	switch v := val.(type) {
-	case model.Matrix:
-		for _, s := range v[:min(len(v), 20)] {
-			ms := MetricSeries{Points: [][2]float64{}}
-			for _, p := range s.Values {
-				if f := float64(p.Value); !math.IsNaN(f) && !math.IsInf(f, 0) {
-					ms.Points = append(ms.Points, [2]float64{float64(p.Timestamp.Unix()), round(f)})
-				}
-			}
-			if len(ms.Points) > 0 && raw == nil {
-				raw = ms.Points // stats come from the full-resolution points
-			}
-			ms.Points = downsample(ms.Points, maxPoints)
-			if len(ms.Points) > 0 {
-				if keepLabels && len(s.Metric) > 0 {
-					ms.Labels = labelMap(s.Metric)
-				}
-				series = append(series, ms)
-			}
-		}
-		if len(v) > 20 {
-			mr.Warning = strings.TrimPrefix(mr.Warning+fmt.Sprintf("; %d series, first 20 shown", len(v)), "; ")
-		}
-	case model.Vector:
-		for _, s := range v[:min(len(v), 20)] {
-			if f := float64(s.Value); !math.IsNaN(f) && !math.IsInf(f, 0) {
-				series = append(series, MetricSeries{Labels: labelMap(s.Metric), Points: [][2]float64{{float64(s.Timestamp.Unix()), round(f)}}})
-			}
-		}
-	case *model.Scalar:
-		if f := float64(v.Value); !math.IsNaN(f) {
-			series = append(series, MetricSeries{Points: [][2]float64{{float64(v.Timestamp.Unix()), round(f)}}})
-		}
-	}
-	if len(series) == 0 {
-		mr.Status = "missing"
-		return
-	}
-	mr.Status = "ok"
-	mr.Series = series
-	if len(series) == 1 {
-		pts := series[0].Points
-		if raw != nil {
-			pts = raw
-		}
-		last, mn, mx, sum := pts[len(pts)-1][1], math.Inf(1), math.Inf(-1), 0.0
-		for _, p := range pts {
-			mn, mx, sum = math.Min(mn, p[1]), math.Max(mx, p[1]), sum+p[1]
-		}
-		avg := round(sum / float64(len(pts)))
-		mr.Last, mr.Min, mr.Max, mr.Avg = &last, &mn, &mx, &avg
-		if len(pts) >= 3 {
-			s := round(slope(pts) * 60)
-			mr.Slope = &s
-		}
-	}
-}
-
-func labelMap(m model.Metric) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[string(k)] = string(v)
-	}
-	return out
-}
-
-func round(f float64) float64 {
-	if f == 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return f
-	}
-	// 4 significant digits keep series readable and small.
-	mag := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(f))))
-	return math.Round(f*mag) / mag
-}
-
-// slope is the least-squares slope per second.
-func slope(pts [][2]float64) float64 {
-	n := float64(len(pts))
-	var sx, sy, sxx, sxy float64
-	for _, p := range pts {
-		x := p[0] - pts[0][0]
-		sx, sy, sxx, sxy = sx+x, sy+p[1], sxx+x*x, sxy+x*p[1]
-	}
-	den := n*sxx - sx*sx
-	if den == 0 {
-		return 0
-	}
-	return (n*sxy - sx*sy) / den
-}
-
-// downsample keeps at most n points by averaging buckets (the range step already bounds most series).
-func downsample(pts [][2]float64, n int) [][2]float64 {
-	if len(pts) <= n {
-		return pts
-	}
-	out := make([][2]float64, 0, n)
-	for i := 0; i < n; i++ {
-		lo, hi := i*len(pts)/n, (i+1)*len(pts)/n
-		var sum float64
-		for _, p := range pts[lo:hi] {
-			sum += p[1]
-		}
-		out = append(out, [2]float64{pts[hi-1][0], round(sum / float64(hi-lo))})
-	}
-	return out
 }
 
 func init() {
