@@ -157,12 +157,16 @@ func binaryBase64(t string) bool {
 // looksLikePath: a run of base64 characters that is really a path ("GLOBALROOT/Device/Harddisk...")
 // has several slashes between word-like segments; random base64 almost never does.
 func looksLikePath(t string) bool {
-	segs := strings.Split(strings.TrimRight(t, "="), "/")
-	if len(segs) < 3 {
+	t = strings.TrimRight(t, "=")
+	nsegs := strings.Count(t, "/") + 1
+	if nsegs < 3 {
 		return false
 	}
 	words := 0
-	for _, sg := range segs {
+	// Walk the segments in place: strings.Split allocated a slice for every base64-looking token.
+	for rest, more := t, true; more; {
+		var sg string
+		sg, rest, more = strings.Cut(rest, "/")
 		j := 0
 		for j < len(sg) && ((sg[j] >= 'a' && sg[j] <= 'z') || (sg[j] >= 'A' && sg[j] <= 'Z')) {
 			j++
@@ -174,7 +178,7 @@ func looksLikePath(t string) bool {
 			words++
 		}
 	}
-	return words*2 >= len(segs)
+	return words*2 >= nsegs
 }
 
 // caseChanges counts lower-to-upper steps: path words have few ("HarddiskVolume1", "ProgramFiles"),

@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // span is a byte range of the input to replace with a redaction mark.
 type span struct {
@@ -42,27 +45,23 @@ func lower(c byte) byte {
 }
 
 // lowerASCII lowercases ASCII letters only, so every byte keeps its offset (strings.ToLower may not): a
-// line is lowered once and each word is then found with strings.Index instead of a byte-by-byte fold.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				b[j] = lower(b[j])
-			}
-			return string(b)
-		}
+// line is lowered once and each word is then found with bytes.Index instead of a byte-by-byte fold.
+// buf is the caller's (a stack array for most lines), so a clean line costs no allocation.
+func lowerASCII(buf []byte, s string) []byte {
+	b := append(buf[:0], s...)
+	for i, c := range b {
+		b[i] = lower(c)
 	}
-	return s
+	return b
 }
 
-// indexFold finds sub (lower case ASCII letters) from i on in the string ls = lowerASCII(s), i.e. in s
+// indexFold finds sub (lower case ASCII letters) from i on in ls = lowerASCII(_, s), i.e. in s
 // ignoring case; -1 when absent.
-func indexFold(ls, sub string, i int) int {
+func indexFold(ls []byte, sub string, i int) int {
 	if i > len(ls) {
 		return -1
 	}
-	if k := strings.Index(ls[i:], sub); k >= 0 {
+	if k := bytes.Index(ls[i:], []byte(sub)); k >= 0 {
 		return i + k
 	}
 	return -1
@@ -107,7 +106,8 @@ func isCredChar(c byte) bool {
 // redactAuthSchemes: "Bearer <cred>", "Basic <cred>" and "token <random-looking cred>".
 func redactAuthSchemes(s string) string {
 	var spans []span
-	ls := lowerASCII(s)
+	var buf [512]byte
+	ls := lowerASCII(buf[:], s)
 	for _, scheme := range [...]struct{ word, kind string }{{"bearer", "bearer"}, {"basic", "basic_auth"}, {"token", "bearer"}} {
 		for i := 0; ; {
 			k := indexFold(ls, scheme.word, i)
@@ -280,7 +280,8 @@ func redactKeyValues(s string) string {
 		return s
 	}
 	var spans []span
-	ls := lowerASCII(s)
+	var buf [512]byte
+	ls := lowerASCII(buf[:], s)
 	for _, stem := range secretStems {
 		for i := 0; ; {
 			k := indexFold(ls, stem, i)
