@@ -35,7 +35,13 @@ func newTestenvCmd() *cobra.Command {
 		Short: "Run the local test cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok, Argo Rollouts, Prometheus)",
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", defaultTestenvDir(), "state directory ($FIXLOOP_TESTENV_DIR)")
+	cmd.AddCommand(newTestenvUpCmd(&dir), newTestenvDownCmd(&dir), newTestenvStatusCmd(&dir), newTestenvSuperviseCmd(&dir),
+		newDeployDemoCmd(&dir), newUpdateDemoCmd(&dir))
+	return cmd
+}
 
+// newTestenvUpCmd starts the environment and prints where to reach it.
+func newTestenvUpCmd(dir *string) *cobra.Command {
 	var nodes int
 	up := &cobra.Command{
 		Use:   "up",
@@ -45,7 +51,7 @@ func newTestenvCmd() *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
 			begin := time.Now()
-			e, err := testenv.Start(ctx, testenv.Options{Dir: dir, Nodes: nodes, Progress: cmd.ErrOrStderr()})
+			e, err := testenv.Start(ctx, testenv.Options{Dir: *dir, Nodes: nodes, Progress: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}
@@ -59,26 +65,34 @@ func newTestenvCmd() *cobra.Command {
 		},
 	}
 	up.Flags().IntVar(&nodes, "nodes", 2, "number of kwok nodes")
+	return up
+}
 
+// newTestenvDownCmd stops the environment.
+func newTestenvDownCmd(dir *string) *cobra.Command {
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Stop every process of the environment and wait until its ports are free",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := testenv.Stop(dir); err != nil {
+			if err := testenv.Stop(*dir); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "test environment in %s stopped\n", dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "test environment in %s stopped\n", *dir)
 			return nil
 		},
 	}
+	return down
+}
 
+// newTestenvStatusCmd shows whether the environment runs, its processes and memory.
+func newTestenvStatusCmd(dir *string) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show whether the environment runs and where to reach it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := testenv.Load(dir)
+			e, err := testenv.Load(*dir)
 			if err != nil {
 				return err
 			}
@@ -100,22 +114,25 @@ func newTestenvCmd() *cobra.Command {
 			return nil
 		},
 	}
+	return status
+}
 
+// newTestenvSuperviseCmd runs the pod supervisor in the foreground (testenv up starts it).
+func newTestenvSuperviseCmd(dir *string) *cobra.Command {
 	supervise := &cobra.Command{
 		Use:    "supervise",
 		Short:  "Run the pod supervisor (started by `testenv up`)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			abs, err := filepath.Abs(dir)
+			abs, err := filepath.Abs(*dir)
 			if err != nil {
 				return err
 			}
 			return testenv.Supervise(cmd.Context(), abs, cmd.ErrOrStderr())
 		},
 	}
-	cmd.AddCommand(up, down, status, supervise, newDeployDemoCmd(&dir), newUpdateDemoCmd(&dir))
-	return cmd
+	return supervise
 }
 
 func parseEnvFlags(kvs []string) (map[string]string, error) {
