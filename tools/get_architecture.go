@@ -135,10 +135,26 @@ func resourceString(c corev1.Container) string {
 		q(c.Resources.Requests, corev1.ResourceMemory), q(c.Resources.Limits, corev1.ResourceMemory))
 }
 
+// listWorkloads adds every workload of the namespace. Only the Deployments list fails the call (it is the
+// first, so it decides whether the cluster is usable at all); a kind that cannot be listed is a gap.
 func (a *archBuilder) listWorkloads(ctx context.Context) error {
+	if err := a.listDeployments(ctx); err != nil {
+		return err
+	}
+	a.listStatefulSets(ctx)
+	a.listDaemonSets(ctx)
+	a.listReplicaSets(ctx)
+	a.rollouts = map[workloadKey]*RolloutInfo{}
+	a.listRollouts(ctx)
+	if len(a.rollouts) > 0 {
+		a.listAnalysisRuns(ctx)
+	}
+	return nil
+}
+
+func (a *archBuilder) listDeployments(ctx context.Context) error {
 	apps := a.kc.Typed().AppsV1()
-	cont := ""
-	for {
+	for cont := ""; ; {
 		l, err := apps.Deployments(a.ns).List(ctx, a.opts(cont))
 		if err != nil {
 			// The first call decides whether the cluster is usable at all.
@@ -148,10 +164,14 @@ func (a *archBuilder) listWorkloads(ctx context.Context) error {
 			a.add("Deployment", o.ObjectMeta, ptrOr(o.Spec.Replicas, 1), o.Status.ReadyReplicas, o.Spec.Template.Spec, o.Spec.Template.Labels)
 		}
 		if cont = l.Continue; cont == "" {
-			break
+			return nil
 		}
 	}
-	for cont = ""; ; {
+}
+
+func (a *archBuilder) listStatefulSets(ctx context.Context) {
+	apps := a.kc.Typed().AppsV1()
+	for cont := ""; ; {
 		l, err := apps.StatefulSets(a.ns).List(ctx, a.opts(cont))
 		if err != nil {
 			a.gap("statefulsets", err)
@@ -164,7 +184,11 @@ func (a *archBuilder) listWorkloads(ctx context.Context) error {
 			break
 		}
 	}
-	for cont = ""; ; {
+}
+
+func (a *archBuilder) listDaemonSets(ctx context.Context) {
+	apps := a.kc.Typed().AppsV1()
+	for cont := ""; ; {
 		l, err := apps.DaemonSets(a.ns).List(ctx, a.opts(cont))
 		if err != nil {
 			a.gap("daemonsets", err)
@@ -177,8 +201,12 @@ func (a *archBuilder) listWorkloads(ctx context.Context) error {
 			break
 		}
 	}
-	// ReplicaSets map pods to their Deployment or Rollout; only owner references are kept.
-	for cont = ""; ; {
+}
+
+// listReplicaSets maps pods to their Deployment or Rollout; only owner references are kept.
+func (a *archBuilder) listReplicaSets(ctx context.Context) {
+	apps := a.kc.Typed().AppsV1()
+	for cont := ""; ; {
 		l, err := apps.ReplicaSets(a.ns).List(ctx, metav1.ListOptions{Limit: archPage, Continue: cont})
 		if err != nil {
 			a.gap("replicasets", err)
@@ -195,8 +223,10 @@ func (a *archBuilder) listWorkloads(ctx context.Context) error {
 			break
 		}
 	}
-	a.rollouts = map[workloadKey]*RolloutInfo{}
-	for cont = ""; ; {
+}
+
+func (a *archBuilder) listRollouts(ctx context.Context) {
+	for cont := ""; ; {
 		l, err := a.kc.Dynamic().Resource(kube.RolloutsGVR).Namespace(a.ns).List(ctx, a.opts(cont))
 		if err != nil {
 			if !kube.IsKind(kube.Explain(err, "", ""), kube.KindNotFound) {
@@ -205,34 +235,34 @@ func (a *archBuilder) listWorkloads(ctx context.Context) error {
 			break
 		}
 		for i := range l.Items {
-			u := &l.Items[i]
-			r := kube.ParseRollout(u)
-			var spec corev1.PodSpec
-			tmpl, _, _ := unstructured.NestedMap(u.Object, "spec", "template")
-			if cs, ok, _ := unstructured.NestedSlice(tmpl, "spec", "containers"); ok {
-				for _, c := range cs {
-					spec.Containers = append(spec.Containers, containerFromMap(c))
-				}
-			}
-			tl, _, _ := unstructured.NestedStringMap(tmpl, "metadata", "labels")
-			desired, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
-			if _, ok, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "replicas"); !ok {
-				desired = 1
-			}
-			m := metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName()}
-			w := a.add("Rollout", m, int32(desired), int32(r.ReadyReplicas), spec, tl)
-			ri := &RolloutInfo{Rollout: *r}
-			w.Rollout = ri
-			a.rollouts[workloadKey{"Rollout", m.Namespace, m.Name}] = ri
+			a.addRollout(&l.Items[i])
 		}
 		if cont = l.GetContinue(); cont == "" {
 			break
 		}
 	}
-	if len(a.rollouts) > 0 {
-		a.listAnalysisRuns(ctx)
+}
+
+// addRollout adds an Argo Rollout read as unstructured (its pod template's containers and labels).
+func (a *archBuilder) addRollout(u *unstructured.Unstructured) {
+	r := kube.ParseRollout(u)
+	var spec corev1.PodSpec
+	tmpl, _, _ := unstructured.NestedMap(u.Object, "spec", "template")
+	if cs, ok, _ := unstructured.NestedSlice(tmpl, "spec", "containers"); ok {
+		for _, c := range cs {
+			spec.Containers = append(spec.Containers, containerFromMap(c))
+		}
 	}
-	return nil
+	tl, _, _ := unstructured.NestedStringMap(tmpl, "metadata", "labels")
+	desired, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+	if _, ok, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "replicas"); !ok {
+		desired = 1
+	}
+	m := metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName()}
+	w := a.add("Rollout", m, int32(desired), int32(r.ReadyReplicas), spec, tl)
+	ri := &RolloutInfo{Rollout: *r}
+	w.Rollout = ri
+	a.rollouts[workloadKey{"Rollout", m.Namespace, m.Name}] = ri
 }
 
 func containerFromMap(c any) corev1.Container {

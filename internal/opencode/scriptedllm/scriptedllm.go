@@ -9,6 +9,7 @@
 package scriptedllm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -210,7 +211,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "body is not JSON: "+err.Error())
 		return
 	}
-	name, assistants := "", 0
+	name, assistants := scriptOf(req)
+	script, title := s.scriptNamed(name)
+
+	rec := Request{Script: name, Step: assistants, Title: len(req.Tools) == 0, Messages: len(req.Messages), Time: time.Now()}
+	if !rec.Title {
+		rec.Failure = script.Failure
+	}
+	s.record(rec)
+
+	if rec.Title {
+		s.stream(w, r, req, Step{Text: title}, req.Stream)
+		return
+	}
+	if failScripted(w, script.Failure) {
+		return
+	}
+	step := Step{Text: script.FinalText}
+	if step.Text == "" {
+		step.Text = "Done."
+	}
+	if assistants < len(script.Steps) {
+		step = script.Steps[assistants]
+	}
+	if !waitStep(r.Context(), step) {
+		return
+	}
+	s.stream(w, r, req, step, req.Stream)
+}
+
+// scriptOf finds the script a conversation names (its first user message's marker) and how many
+// assistant turns it already has: that count is the step to answer with.
+func scriptOf(req chatRequest) (name string, assistants int) {
 	for _, raw := range req.Messages {
 		var m chatMessage
 		if json.Unmarshal(raw, &m) != nil {
@@ -227,7 +259,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	return name, assistants
+}
+
+// scriptNamed copies the named script (else the default one, else none) and the title to answer with.
+func (s *Server) scriptNamed(name string) (Script, string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sc := s.scripts[name]
 	if sc == nil {
 		sc = s.scripts[""]
@@ -236,54 +274,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sc != nil {
 		script = *sc
 	}
-	title := s.Title
-	s.mu.Unlock()
+	return script, s.Title
+}
 
-	rec := Request{Script: name, Step: assistants, Title: len(req.Tools) == 0, Messages: len(req.Messages), Time: time.Now()}
-	if !rec.Title {
-		rec.Failure = script.Failure
-	}
-	s.record(rec)
-
-	if rec.Title {
-		s.stream(w, r, req, Step{Text: title}, req.Stream)
-		return
-	}
-	switch script.Failure {
+// failScripted answers with the scripted upstream failure, if any; true when it did.
+func failScripted(w http.ResponseWriter, f Failure) bool {
+	switch f {
 	case FailServerError:
 		writeError(w, http.StatusInternalServerError, "server_error", "scripted upstream failure (5xx forever)")
-		return
 	case FailUnauthorized:
 		writeError(w, http.StatusUnauthorized, "invalid_api_key", "Incorrect API key provided (scripted 401)")
-		return
 	case FailMalformed:
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, "data: {\"id\":\"chatcmpl-bad\",\"choices\":[{\"delta\":{\"content\":\"half\n\ndata: this is not json\n\n")
-		return
+	default:
+		return false
 	}
-	step := Step{Text: script.FinalText}
-	if step.Text == "" {
-		step.Text = "Done."
-	}
-	if assistants < len(script.Steps) {
-		step = script.Steps[assistants]
-	}
+	return true
+}
+
+// waitStep holds the step back for its delay and until its gate opens; false when the request ended first.
+func waitStep(ctx context.Context, step Step) bool {
 	if step.Delay > 0 {
 		select {
 		case <-time.After(step.Delay):
-		case <-r.Context().Done():
-			return
+		case <-ctx.Done():
+			return false
 		}
 	}
 	if step.Gate != nil {
 		select {
 		case <-step.Gate:
-		case <-r.Context().Done():
-			return
+		case <-ctx.Done():
+			return false
 		}
 	}
-	s.stream(w, r, req, step, req.Stream)
+	return true
 }
 
 func (s *Server) record(rec Request) {
