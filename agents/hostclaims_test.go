@@ -8,6 +8,7 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 
 	"github.com/fixloop/fixloop/internal/store"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // Replicas sharing one store: a replica starting up (Resume) leaves alone a task another live replica
@@ -71,18 +72,11 @@ func taskState(t *testing.T, c interface {
 // waitExpired waits until key's lease has run out.
 func waitExpired(t *testing.T, st store.ClaimStore, key string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.WaitFor(t, key+"'s lease to run out", 20*time.Millisecond, 10*time.Second, func() (bool, string) {
 		c, err := st.GetClaim(context.Background(), key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if time.Now().After(c.ExpiresAt) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still held at %s", key, c.ExpiresAt)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return time.Now().After(c.ExpiresAt), "held until " + c.ExpiresAt.String()
+	})
 }

@@ -145,27 +145,21 @@ func TestSlackAbortToFixOnCluster(t *testing.T) {
 // inconclusive) and returns the abort answer.
 func (j *slackJourney) analyzeUntilAbort() (slacktesting.Call, int) {
 	t := j.t
-	next := 0
-	deadline := time.Now().Add(4 * time.Minute)
-	for try := 0; ; try++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("no abort verdict in Slack; serve log:\n%s", j.logs.String())
-		}
-		if try > 0 {
-			time.Sleep(5 * time.Second) // poll interval: the canary's logs and samples accumulate
-		}
+	var answer slacktesting.Call
+	next, try := 0, 0
+	// Every 5 s: the canary's logs and samples accumulate between asks.
+	testenv.WaitFor(t, "an abort verdict in Slack", 5*time.Second, 4*time.Minute, func() (bool, string) {
 		cmd := slacktesting.Slash("analyze "+j.ns+"/bad", "U0ASKER")
 		cmd.Set("trigger_id", strconv.Itoa(try)) // Slack's own is unique per request too
+		try++
 		j.post("/slack/commands", cmd)
-		answer, n := j.rec.WaitFor(t, next, 4*time.Minute, func(f slacktesting.Call) bool {
+		answer, next = j.rec.WaitFor(t, next, 4*time.Minute, func(f slacktesting.Call) bool {
 			return f.Method == "chat.update" && !strings.HasPrefix(f.Get("text"), "⏳")
 		})
-		next = n
 		t.Logf("analyze answered: %s", answer.Get("text"))
-		if strings.HasPrefix(answer.Get("text"), "*abort*") {
-			return answer, next
-		}
-	}
+		return strings.HasPrefix(answer.Get("text"), "*abort*"), answer.Get("text") + "\nserve log:\n" + j.logs.String()
+	})
+	return answer, next
 }
 
 // confirmAbort presses the verdict's Abort button, has a non-allowed user's confirmation refused, then

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fixloop/fixloop/internal/fence"
+	"github.com/fixloop/fixloop/internal/testenv"
 )
 
 // Many claimers on two replicas (two pools): each key has one holder at a time, a released key passes
@@ -212,12 +213,8 @@ func TestHoldCancelsLostClaim(t *testing.T) {
 
 func waitHeld(t *testing.T, s *SQLStore, key, owner string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := s.GetClaim(context.Background(), key); err == nil && c.Held && c.Owner == owner {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s never held by %s", key, owner)
+	testenv.WaitFor(t, key+" held by "+owner, 10*time.Millisecond, 30*time.Second, func() (bool, string) {
+		c, err := s.GetClaim(context.Background(), key)
+		return err == nil && c.Held && c.Owner == owner, fmt.Sprintf("%+v %v", c, err)
+	})
 }
