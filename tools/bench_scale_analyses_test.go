@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/testenv"
 )
 
@@ -128,13 +128,7 @@ func (c *canaryCluster) soakRunning(b *testing.B, n int) {
 }
 
 func scaleSink(b *testing.B) (*ghsink.Server, string) {
-	sink, err := ghsink.New(ghsink.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	b.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(b, ghsink.Options{})
 	return sink, ts.URL + "/"
 }
 

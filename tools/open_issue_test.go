@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/report"
 	"github.com/fixloop/fixloop/internal/slack"
@@ -19,10 +19,7 @@ import (
 )
 
 func TestOpenIssueThroughTheMCPHandler(t *testing.T) {
-	sink, _ := ghsink.New(ghsink.Options{})
-	ts := httptest.NewServer(sink)
-	defer ts.Close()
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, ghsink.Options{})
 	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +72,7 @@ func TestOpenIssueThroughTheMCPHandler(t *testing.T) {
 
 // The default repository and the client come from Deps (the configuration), never the environment.
 func TestOpenIssueUsesConfiguredRepo(t *testing.T) {
-	sink, _ := ghsink.New(ghsink.Options{})
-	ts := httptest.NewServer(sink)
-	defer ts.Close()
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, ghsink.Options{})
 	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
 	if err != nil {
 		t.Fatal(err)
@@ -99,10 +93,7 @@ func TestOpenIssueUsesConfiguredRepo(t *testing.T) {
 // URL that is not this server's is refused before anything reaches GitHub.
 func TestOpenIssueLinksTheReportAndNotifies(t *testing.T) {
 	ctx := context.Background()
-	sink, _ := ghsink.New(ghsink.Options{})
-	ts := httptest.NewServer(sink)
-	defer ts.Close()
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, ghsink.Options{})
 	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
 	if err != nil {
 		t.Fatal(err)

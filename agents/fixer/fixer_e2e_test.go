@@ -23,6 +23,7 @@ import (
 	"github.com/fixloop/fixloop/agents"
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/opencode"
 	"github.com/fixloop/fixloop/internal/opencode/opencodetest"
 	"github.com/fixloop/fixloop/internal/opencode/scriptedllm"
@@ -64,14 +65,9 @@ func newFixture(t testing.TB) *fixture {
 	src := opencodetest.GitRepo(t, map[string]string{tinyPath: buggyGo, "go.mod": "module example.com/tiny\n\ngo 1.22\n"})
 	fx.bare = filepath.Join(t.TempDir(), "o", "r.git")
 	opencodetest.Git(t, src, "clone", "-q", "--bare", src, fx.bare)
-	sink, err := ghsink.New(ghsink.Options{GitRepos: map[string]string{ghRepo: fx.bare}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, ghsink.Options{GitRepos: map[string]string{ghRepo: fx.bare}})
 	fx.sink, fx.sinkURL = sink, ts.URL+"/"
+	var err error
 	fx.gh, err = github.New(github.Config{BaseURL: fx.sinkURL, Redactor: redact.Default(), RetryBase: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

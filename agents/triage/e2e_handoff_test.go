@@ -2,7 +2,6 @@ package triage_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/a2aproject/a2a-go/v2/a2a"
 
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 )
 
 // With `--fixer label:jules`, an aborted canary on the real cluster gets its issue labelled jules once;
@@ -18,13 +18,7 @@ import (
 // on the report page, in list_findings and in the Slack notice.
 func TestHandoffLabelJulesOnRealCluster(t *testing.T) {
 	e := clusterTest(t)
-	sink, err := ghsink.New(ghsink.Options{Users: map[string]string{julesToken: "google-labs-jules"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, ghsink.Options{Users: map[string]string{julesToken: "google-labs-jules"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	agent := &ghsink.ScriptedAgent{API: ts.URL + "/", Token: julesToken, Repo: "acme/handoff", Label: "jules", Interval: 200 * time.Millisecond}

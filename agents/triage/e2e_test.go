@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/freeport"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/testenv"
 )
 
@@ -166,13 +166,7 @@ func (p *serveProc) log() string {
 }
 
 func newSink(t *testing.T) (*ghsink.Server, string) {
-	sink, err := ghsink.New(ghsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, ghsink.Options{})
 	return sink, ts.URL + "/"
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/judge"
 	"github.com/fixloop/fixloop/internal/redact"
 	"github.com/fixloop/fixloop/internal/store"
@@ -187,13 +188,7 @@ func TestIssueFiledUnderTheJudgesFingerprint(t *testing.T) {
 // returns the API base URL too, for clients of other accounts.
 func localGitHub(t *testing.T, opts ghsink.Options) (*ghsink.Server, *github.GitHub, string) {
 	t.Helper()
-	sink, err := ghsink.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, opts)
 	gh, err := github.New(github.Config{BaseURL: ts.URL + "/", Redactor: redact.Default()})
 	if err != nil {
 		t.Fatal(err)

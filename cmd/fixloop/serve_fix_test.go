@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/fixloop/fixloop/agents/fixer"
 	"github.com/fixloop/fixloop/internal/config"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/store"
 )
 
@@ -39,13 +39,7 @@ func postJSON(t *testing.T, url, body string) map[string]any {
 // progress notifications. The fixer finds the pull request of an earlier run for the fingerprint, so the
 // run needs no coding agent (OpenCode is configured but never reached).
 func TestFixIssueOverMCPSendsTheFixersProgress(t *testing.T) {
-	sink, err := ghsink.New(ghsink.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh := httptest.NewServer(sink)
-	t.Cleanup(gh.Close)
-	sink.SetBaseURL(gh.URL)
+	_, gh := ghsinktest.Start(t, ghsink.Options{})
 	const fp = "fp-mcp-fix"
 	issue := postJSON(t, gh.URL+"/repos/o/r/issues", `{"title":"[fixloop] panic in tiny.Last","body":"seen in canary"}`)
 	pr := postJSON(t, gh.URL+"/repos/o/r/pulls", `{"title":"fix tiny.Last","head":"`+fixer.BranchFor(fp)+`","base":"main"}`)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fixloop/fixloop/internal/github"
 	"github.com/fixloop/fixloop/internal/github/ghsink"
+	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/redact"
 )
 
@@ -21,13 +22,7 @@ const repo = "acme/shop"
 
 func newSink(t testing.TB, o ghsink.Options) (*ghsink.Server, string) {
 	t.Helper()
-	sink, err := ghsink.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sink)
-	t.Cleanup(ts.Close)
-	sink.SetBaseURL(ts.URL)
+	sink, ts := ghsinktest.Start(t, o)
 	return sink, ts.URL + "/"
 }
 
