@@ -99,28 +99,8 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	}
 	sec.host = host
 	env := AgentEnv{Config: cfg, Deps: deps, Store: st, GitHub: gh, Logger: logger, BaseURL: base}
-	agentFactoriesMu.Lock()
-	factories := append([]AgentFactory(nil), agentFactories...)
-	agentFactoriesMu.Unlock()
-	for _, f := range factories {
-		a, err := f(env)
-		if err != nil {
-			return err
-		}
-		if a == nil {
-			continue
-		}
-		if a.Name == "fixer" && cfg.ReadOnly { // --read-only removes every write path, the fixer included
-			logger.Info("fixer agent not mounted: --read-only")
-			continue
-		}
-		if err := host.Mount(*a); err != nil {
-			return err
-		}
-		// A fixer mounted in this process is the default delegation target.
-		if a.Name == "fixer" && fixerURL == "" {
-			fixerURL = agents.AgentURL(base, "fixer")
-		}
+	if fixerURL, err = mountRegistered(host, env, fixerURL); err != nil {
+		return err
 	}
 	if hf, ok := deps.Fixer.(*hostFixer); ok { // MCP's fix_issue reaches the fixer mounted here
 		hf.bind(host, st)
@@ -160,6 +140,36 @@ func mountAgents(mux *http.ServeMux, cfg *config.Config, deps tools.Deps, logger
 	go host.KeepResuming(context.Background()) // a task whose replica died is resumed by a live one
 	logger.Info("agents mounted", "triage", base+"/agents/triage", "fixer", fixerURL, "stateDir", cfg.StateDir, "github", gh != nil)
 	return nil
+}
+
+// mountRegistered mounts the agents registered with registerAgent (the fixer among them) and returns the
+// fixer URL to delegate to: the configured one, else a fixer mounted here.
+func mountRegistered(host *agents.Host, env AgentEnv, fixerURL string) (string, error) {
+	cfg, logger, base := env.Config, env.Logger, env.BaseURL
+	agentFactoriesMu.Lock()
+	factories := append([]AgentFactory(nil), agentFactories...)
+	agentFactoriesMu.Unlock()
+	for _, f := range factories {
+		a, err := f(env)
+		if err != nil {
+			return "", err
+		}
+		if a == nil {
+			continue
+		}
+		if a.Name == "fixer" && cfg.ReadOnly { // --read-only removes every write path, the fixer included
+			logger.Info("fixer agent not mounted: --read-only")
+			continue
+		}
+		if err := host.Mount(*a); err != nil {
+			return "", err
+		}
+		// A fixer mounted in this process is the default delegation target.
+		if a.Name == "fixer" && fixerURL == "" {
+			fixerURL = agents.AgentURL(base, "fixer")
+		}
+	}
+	return fixerURL, nil
 }
 
 // mountReports serves the verdict pages (a read-scoped route, as every route not listed public in

@@ -212,18 +212,26 @@ func consultLLM(ctx context.Context, a *analysis, v *Verdict, o Options) {
 		return
 	}
 	rep.Suggested = ans.Verdict
-	hard := false
-	for _, e := range v.Evidence {
-		if e.Severity == SeverityCritical {
-			hard = true
+	hard := hasSeverity(v.Evidence, SeverityCritical)
+	if !acceptAnswer(a, v, ans, rep, hard) {
+		return
+	}
+	mergeAnswer(a, v, ans, rep, hard, o.Redactor.String)
+}
+
+// hasSeverity: some evidence has severity sev.
+func hasSeverity(ev []Evidence, sev string) bool {
+	for _, e := range ev {
+		if e.Severity == sev {
+			return true
 		}
 	}
-	insufficient := false
-	for _, e := range v.Evidence {
-		if e.Severity == SeverityInsufficient {
-			insufficient = true
-		}
-	}
+	return false
+}
+
+// acceptAnswer decides whether the LLM's verdict may stand and records the outcome in rep.
+func acceptAnswer(a *analysis, v *Verdict, ans llmAnswer, rep *LLMReport, hard bool) bool {
+	insufficient := hasSeverity(v.Evidence, SeverityInsufficient)
 	reasoned := strings.TrimSpace(ans.RootCause) != "" || strings.TrimSpace(ans.Analysis) != ""
 	accept := false
 	switch {
@@ -247,10 +255,12 @@ func consultLLM(ctx context.Context, a *analysis, v *Verdict, o Options) {
 	default: // abort → inconclusive
 		rep.Outcome, rep.Reason = "overruled", "LLM suggested inconclusive over abort evidence; abort kept"
 	}
-	if !accept {
-		return
-	}
-	red := o.Redactor.String
+	return accept
+}
+
+// mergeAnswer takes an accepted answer's verdict, confidence (hard evidence keeps its weight) and
+// redacted texts into v.
+func mergeAnswer(a *analysis, v *Verdict, ans llmAnswer, rep *LLMReport, hard bool, red func(string) string) {
 	if ans.Verdict != v.Verdict {
 		rep.Reason = fmt.Sprintf("verdict changed from %s to %s by the LLM: %s", v.Verdict, ans.Verdict, clip(red(firstNonEmpty(ans.RootCause, ans.Analysis)), 300))
 		v.Verdict, v.Promote = ans.Verdict, ans.Verdict == Promote

@@ -71,18 +71,7 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 		e.Detail = fmt.Sprintf("not enough samples (stable %d, canary %d; need %d)", len(x), len(y), a.o.MinSamples)
 		return e
 	}
-	dir := strings.ToLower(def.Direction)
-	if dir == "" {
-		dir = "increase"
-	}
-	tol := a.o.Tolerance
-	if def.Tolerance != nil && *def.Tolerance >= 0 {
-		tol = *def.Tolerance
-	}
-	floor := 0.0
-	if def.MinEffect != nil && *def.MinEffect > 0 {
-		floor = *def.MinEffect
-	}
+	dir, tol, floor := metricRule(a.o, def)
 	alpha := 1 - a.o.MetricConfidence
 	badSide := func(shift float64) bool {
 		switch dir {
@@ -127,12 +116,9 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 	}
 
 	// Sparse counts: how often a sample is non-zero, when stable is mostly zero.
-	nzS, nzC := nonZero(x), nonZero(y)
-	if 2*nzS <= len(x) && dir != "decrease" {
-		fp := stats.FisherExact(nzS, len(x), nzC, len(y), stats.Greater)
-		fracS, fracC := float64(nzS)/float64(len(x)), float64(nzC)/float64(len(y))
-		if fp < alpha && fracC >= 2*fracS {
-			failures = append(failures, fmt.Sprintf("non-zero in %d of %d canary samples vs %d of %d stable (Fisher p=%.2g)", nzC, len(y), nzS, len(x), fp))
+	if dir != "decrease" {
+		if failure, fp, ok := sparseCountsGrew(x, y, alpha); ok {
+			failures = append(failures, failure)
 			pmin = math.Min(pmin, fp)
 		}
 	}
@@ -150,6 +136,38 @@ func judgeMetric(a *analysis, p metricPair) Evidence {
 	}
 	e.Detail = strings.Join(failures, "; ")
 	return e
+}
+
+// metricRule is how a metric is judged: the direction that is bad (default increase), the relative
+// tolerance (the metric's own, else the options') and the absolute minimum effect.
+func metricRule(o Options, def *Metric) (dir string, tol, floor float64) {
+	dir = strings.ToLower(def.Direction)
+	if dir == "" {
+		dir = "increase"
+	}
+	tol = o.Tolerance
+	if def.Tolerance != nil && *def.Tolerance >= 0 {
+		tol = *def.Tolerance
+	}
+	if def.MinEffect != nil && *def.MinEffect > 0 {
+		floor = *def.MinEffect
+	}
+	return dir, tol, floor
+}
+
+// sparseCountsGrew reports canary samples being non-zero at least twice as often as stable's, when
+// stable is mostly zero (Fisher's exact test at alpha).
+func sparseCountsGrew(x, y []float64, alpha float64) (string, float64, bool) {
+	nzS, nzC := nonZero(x), nonZero(y)
+	if 2*nzS > len(x) {
+		return "", 1, false
+	}
+	fp := stats.FisherExact(nzS, len(x), nzC, len(y), stats.Greater)
+	fracS, fracC := float64(nzS)/float64(len(x)), float64(nzC)/float64(len(y))
+	if fp < alpha && fracC >= 2*fracS {
+		return fmt.Sprintf("non-zero in %d of %d canary samples vs %d of %d stable (Fisher p=%.2g)", nzC, len(y), nzS, len(x), fp), fp, true
+	}
+	return "", 1, false
 }
 
 // successRatio: every sample of both sides lies in [0, 1] and stable mostly succeeds (median at
