@@ -139,38 +139,7 @@ func parseTimeAt(s string) (time.Time, int, bool) {
 		}
 		// YYYY-MM-DD or YYYY/MM/DD
 		if y, ok := num(s, 0, 4); ok && len(s) >= 19 && (s[4] == '-' || s[4] == '/') && s[7] == s[4] {
-			mo, ok1 := num(s, 5, 2)
-			d, ok2 := num(s, 8, 2)
-			if !ok1 || !ok2 || (s[10] != 'T' && s[10] != ' ') {
-				return time.Time{}, 0, false
-			}
-			h, m, sec, ns, n, ok := clock(s, 11)
-			if !ok {
-				return time.Time{}, 0, false
-			}
-			loc := time.UTC
-			if n < len(s) && s[n] == 'Z' {
-				n++
-			} else if n+5 <= len(s) && (s[n] == '+' || s[n] == '-') {
-				oh, ok1 := num(s, n+1, 2)
-				k := n + 3
-				if k < len(s) && s[k] == ':' {
-					k++
-				}
-				om, ok2 := num(s, k, 2)
-				if ok1 && ok2 {
-					off := oh*3600 + om*60
-					if s[n] == '-' {
-						off = -off
-					}
-					loc = time.FixedZone("", off)
-					n = k + 2
-				}
-			}
-			if mo < 1 || mo > 12 || d < 1 || d > 31 {
-				return time.Time{}, 0, false
-			}
-			return time.Date(y, time.Month(mo), d, h, m, sec, ns, loc).UTC(), n, true
+			return isoDateTime(s, y)
 		}
 		// Bare clock "15:04:05.000"
 		if s[2] == ':' {
@@ -182,7 +151,49 @@ func parseTimeAt(s string) (time.Time, int, bool) {
 		}
 		return time.Time{}, 0, false
 	}
-	// "Mon Jan _2 15:04:05 2006" (Apache) or "Jan _2 15:04:05" (syslog)
+	return monthNameTime(s)
+}
+
+// isoDateTime parses the rest of "YYYY-MM-DD hh:mm:ss[.frac][Z|±hh[:]mm]" (or with '/' and 'T') once
+// the year y is read.
+func isoDateTime(s string, y int) (time.Time, int, bool) {
+	mo, ok1 := num(s, 5, 2)
+	d, ok2 := num(s, 8, 2)
+	if !ok1 || !ok2 || (s[10] != 'T' && s[10] != ' ') {
+		return time.Time{}, 0, false
+	}
+	h, m, sec, ns, n, ok := clock(s, 11)
+	if !ok {
+		return time.Time{}, 0, false
+	}
+	loc := time.UTC
+	if n < len(s) && s[n] == 'Z' {
+		n++
+	} else if n+5 <= len(s) && (s[n] == '+' || s[n] == '-') {
+		oh, ok1 := num(s, n+1, 2)
+		k := n + 3
+		if k < len(s) && s[k] == ':' {
+			k++
+		}
+		om, ok2 := num(s, k, 2)
+		if ok1 && ok2 {
+			off := oh*3600 + om*60
+			if s[n] == '-' {
+				off = -off
+			}
+			loc = time.FixedZone("", off)
+			n = k + 2
+		}
+	}
+	if mo < 1 || mo > 12 || d < 1 || d > 31 {
+		return time.Time{}, 0, false
+	}
+	return time.Date(y, time.Month(mo), d, h, m, sec, ns, loc).UTC(), n, true
+}
+
+// monthNameTime parses "Mon Jan _2 15:04:05 2006" (Apache) or "Jan _2 15:04:05" (syslog); a missing
+// year is this year.
+func monthNameTime(s string) (time.Time, int, bool) {
 	k := 0
 	if len(s) >= 4 && s[3] == ' ' && isWeekday(s[:3]) {
 		k = 4

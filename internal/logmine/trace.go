@@ -26,18 +26,7 @@ func startMode(text string) traceMode {
 func (r *Reader) continues(s string) bool {
 	indented := s[0] == ' ' || s[0] == '\t'
 	if r.blanks > 0 {
-		// After blank lines only a new section of the same trace continues it.
-		switch {
-		case r.mode == modeGo && (isGoroutineHeader(s) || strings.HasPrefix(s, "created by ") || isGoFrame(s)):
-			return true
-		case (r.mode == modePython || r.mode == modePyDone) &&
-			(strings.HasPrefix(s, "During handling of the above exception") ||
-				strings.HasPrefix(s, "The above exception was the direct cause") ||
-				strings.HasPrefix(s, "Traceback (most recent call last):")):
-			r.mode = modePython
-			return true
-		}
-		return false
+		return r.continuesAfterBlank(s)
 	}
 	if r.mode == modeJSON {
 		if r.depth <= 0 || (!indented && s[0] != '}' && s[0] != ']') {
@@ -60,21 +49,31 @@ func (r *Reader) continues(s string) bool {
 			return true
 		}
 		return false
-	case modePython:
-		if indented {
-			return true
-		}
-		if strings.HasPrefix(s, "Traceback (most recent call last):") ||
-			strings.HasPrefix(s, "During handling of the above exception") ||
-			strings.HasPrefix(s, "The above exception was the direct cause") {
-			return true
-		}
-		if isPythonExceptionLine(s) {
-			r.mode = modePyDone
-			return true
-		}
-		return false
-	case modePyDone:
+	case modePython, modePyDone:
+		return r.continuesPython(s, indented)
+	}
+	return r.continuesOther(s, indented)
+}
+
+// continuesAfterBlank: after blank lines only a new section of the same trace continues it.
+func (r *Reader) continuesAfterBlank(s string) bool {
+	switch {
+	case r.mode == modeGo && (isGoroutineHeader(s) || strings.HasPrefix(s, "created by ") || isGoFrame(s)):
+		return true
+	case (r.mode == modePython || r.mode == modePyDone) &&
+		(strings.HasPrefix(s, "During handling of the above exception") ||
+			strings.HasPrefix(s, "The above exception was the direct cause") ||
+			strings.HasPrefix(s, "Traceback (most recent call last):")):
+		r.mode = modePython
+		return true
+	}
+	return false
+}
+
+// continuesPython follows a Python traceback: its indented frames up to the exception line, then
+// only a chained "During handling..." section.
+func (r *Reader) continuesPython(s string, indented bool) bool {
+	if r.mode == modePyDone {
 		if strings.HasPrefix(s, "During handling of the above exception") ||
 			strings.HasPrefix(s, "The above exception was the direct cause") {
 			r.mode = modePython
@@ -82,6 +81,24 @@ func (r *Reader) continues(s string) bool {
 		}
 		return indented
 	}
+	if indented {
+		return true
+	}
+	if strings.HasPrefix(s, "Traceback (most recent call last):") ||
+		strings.HasPrefix(s, "During handling of the above exception") ||
+		strings.HasPrefix(s, "The above exception was the direct cause") {
+		return true
+	}
+	if isPythonExceptionLine(s) {
+		r.mode = modePyDone
+		return true
+	}
+	return false
+}
+
+// continuesOther handles a record in no trace mode yet (or a Java one): indented lines, Java frames
+// and chained causes, Ruby frames, and a trace starting after a warning or error.
+func (r *Reader) continuesOther(s string, indented bool) bool {
 	// Java frames and chained causes.
 	if strings.HasPrefix(s, "Caused by: ") || strings.HasPrefix(s, "Suppressed: ") {
 		r.mode = modeJava
