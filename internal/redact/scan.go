@@ -300,56 +300,12 @@ func redactKeyValues(s string) string {
 			if kind == "" {
 				continue
 			}
-			j := ke
-			if j < len(s) && (s[j] == '"' || s[j] == '\'') {
-				j++
-			}
-			for j < len(s) && s[j] == ' ' {
-				j++
-			}
-			if j >= len(s) || (s[j] != '=' && s[j] != ':') {
+			vs, ve, ok := valueAfterKey(s, ke)
+			if !ok {
 				continue
 			}
-			j++
-			for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
-				j++
-			}
-			if j >= len(s) {
+			if kind, ok = secretValueKind(kind, s[vs:ve]); !ok {
 				continue
-			}
-			vs, ve := j, j
-			if q := s[j]; q == '"' || q == '\'' {
-				vs = j + 1
-				ve = vs
-				for ve < len(s) && s[ve] != q && s[ve] != '\n' {
-					if s[ve] == '\\' && q == '"' {
-						ve++
-					}
-					ve++
-				}
-				if ve > len(s) {
-					ve = len(s)
-				}
-			} else {
-				for ve < len(s) && !strings.ContainsRune(" \t\r\n,;&}\"'])", rune(s[ve])) {
-					ve++
-				}
-			}
-			val := s[vs:ve]
-			if !isSecretValue(val) || (kind == weakKey && !credentialLike(val)) || (kind == weakAuth && !credentialLike(val)) {
-				continue
-			}
-			if kind == "token" && strings.ContainsAny(val, "{(") {
-				continue // an object dump ("token=Token{78af589"), not a token value
-			}
-			switch kind {
-			case weakKey:
-				kind = "api_key"
-			case weakAuth:
-				kind = "secret"
-			}
-			if kind == "token" && len(val) < 8 && allDigits(val) {
-				continue // a count ("tokens=50"), not a token
 			}
 			spans = append(spans, span{vs, ve, kind})
 			i = ve
@@ -357,6 +313,68 @@ func redactKeyValues(s string) string {
 	}
 	sortSpans(spans)
 	return apply(s, spans)
+}
+
+// valueAfterKey finds the value of the key ending at ke: an optional closing quote of the key, '=' or
+// ':' (spaces around), then a quoted value or one up to the next separator.
+func valueAfterKey(s string, ke int) (vs, ve int, ok bool) {
+	j := ke
+	if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+		j++
+	}
+	for j < len(s) && s[j] == ' ' {
+		j++
+	}
+	if j >= len(s) || (s[j] != '=' && s[j] != ':') {
+		return 0, 0, false
+	}
+	j++
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if j >= len(s) {
+		return 0, 0, false
+	}
+	vs, ve = j, j
+	if q := s[j]; q == '"' || q == '\'' {
+		vs = j + 1
+		ve = vs
+		for ve < len(s) && s[ve] != q && s[ve] != '\n' {
+			if s[ve] == '\\' && q == '"' {
+				ve++
+			}
+			ve++
+		}
+		if ve > len(s) {
+			ve = len(s)
+		}
+	} else {
+		for ve < len(s) && !strings.ContainsRune(" \t\r\n,;&}\"'])", rune(s[ve])) {
+			ve++
+		}
+	}
+	return vs, ve, true
+}
+
+// secretValueKind decides whether val, the value of a key of kind, is a secret, and under which kind
+// it is redacted (weak key names need a credential-like value).
+func secretValueKind(kind, val string) (string, bool) {
+	if !isSecretValue(val) || (kind == weakKey && !credentialLike(val)) || (kind == weakAuth && !credentialLike(val)) {
+		return "", false
+	}
+	if kind == "token" && strings.ContainsAny(val, "{(") {
+		return "", false // an object dump ("token=Token{78af589"), not a token value
+	}
+	switch kind {
+	case weakKey:
+		kind = "api_key"
+	case weakAuth:
+		kind = "secret"
+	}
+	if kind == "token" && len(val) < 8 && allDigits(val) {
+		return "", false // a count ("tokens=50"), not a token
+	}
+	return kind, true
 }
 
 func isSecretValue(v string) bool {
