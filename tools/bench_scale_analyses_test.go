@@ -1,12 +1,9 @@
 package tools_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +20,7 @@ import (
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/testenv"
+	"github.com/fixloop/fixloop/test/fixloopserve"
 )
 
 const (
@@ -167,19 +165,9 @@ func fireScale(base, ns string) []scaleAnswer {
 // analyzeViaPlugin sends what the AI metric plugin sends; the answer aborts when it does not promote
 // and is not inconclusive (the plugin's answer carries no verdict word, its analysis starts with it).
 func analyzeViaPlugin(base, ns, rollout string) (string, bool, error) {
-	body, _ := json.Marshal(map[string]any{"userId": "argo-rollouts", "memoryId": "rollout:" + ns + "/" + rollout,
-		"prompt": fmt.Sprintf("Analyze canary deployment for rollout '%s'. Namespace: %s.", rollout, ns),
-		"context": map[string]any{"namespace": ns, "rolloutName": rollout, "stableSelector": "role=stable", "canarySelector": "role=canary",
-			"repoUrl": "https://github.com/" + scaleRepo, "baseBranch": "main"}})
-	hc := &http.Client{Timeout: 10 * time.Minute}
-	resp, err := hc.Post(base+"/a2a/analyze", "application/json", bytes.NewReader(body))
+	raw, err := fixloopserve.AnalyzeAsAIPlugin(base, ns, rollout, scaleRepo, "", 10*time.Minute)
 	if err != nil {
 		return "", false, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", false, fmt.Errorf("POST /a2a/analyze = %d %s", resp.StatusCode, raw)
 	}
 	var ans struct {
 		Promote  bool   `json:"promote"`

@@ -1,11 +1,9 @@
 package triage_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/pgtest"
 	"github.com/fixloop/fixloop/internal/testenv"
+	"github.com/fixloop/fixloop/test/fixloopserve"
 )
 
 // Two `fixloop serve` replicas on one real PostgreSQL, one local GitHub and the real cluster (issue 16
@@ -267,19 +266,9 @@ func fireAnalyses(ns, rollout string, replicas []*serveProc, n int) []replicaAns
 
 // postAnalyze is pluginAnalyzeWith's request, returning errors instead of failing (it runs in goroutines).
 func postAnalyze(base, ns, rollout, repo string) (map[string]any, error) {
-	body, _ := json.Marshal(map[string]any{"userId": "argo-rollouts", "memoryId": "rollout:" + ns + "/" + rollout,
-		"prompt": fmt.Sprintf("Analyze canary deployment for rollout '%s'. Namespace: %s.", rollout, ns),
-		"context": map[string]any{"namespace": ns, "rolloutName": rollout, "stableSelector": "role=stable", "canarySelector": "role=canary",
-			"repoUrl": "https://github.com/" + repo, "baseBranch": "main"}})
-	client := &http.Client{Timeout: 5 * time.Minute}
-	resp, err := client.Post(base+"/a2a/analyze", "application/json", bytes.NewReader(body))
+	raw, err := fixloopserve.AnalyzeAsAIPlugin(base, ns, rollout, repo, "", 5*time.Minute)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("POST /a2a/analyze = %d %s", resp.StatusCode, raw)
 	}
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {

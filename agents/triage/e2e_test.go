@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"github.com/fixloop/fixloop/internal/github/ghsink"
 	"github.com/fixloop/fixloop/internal/github/ghsink/ghsinktest"
 	"github.com/fixloop/fixloop/internal/testenv"
+	"github.com/fixloop/fixloop/test/fixloopserve"
 )
 
 // Six cluster tests at once: the package was the longest of `make test` when they ran two at a time.
@@ -216,44 +216,14 @@ func pluginAnalyze(t *testing.T, srv *serveProc, ns, rollout, repo string) (map[
 func pluginAnalyzeWith(t *testing.T, srv *serveProc, ns, rollout, repo, extra string) (map[string]any, time.Duration) {
 	t.Helper()
 	base := srv.URL
-	// What argoproj-labs/rollouts-plugin-metric-ai sends in agent mode (its structs, in its field order).
-	type pluginContext struct {
-		Namespace      string `json:"namespace"`
-		RolloutName    string `json:"rolloutName"`
-		StableSelector string `json:"stableSelector"`
-		CanarySelector string `json:"canarySelector"`
-		ExtraPrompt    string `json:"extraPrompt,omitempty"`
-		RepoURL        string `json:"repoUrl,omitempty"`
-		BaseBranch     string `json:"baseBranch,omitempty"`
-	}
-	type pluginRequest struct {
-		UserID   string        `json:"userId"`
-		Prompt   string        `json:"prompt"`
-		Context  pluginContext `json:"context"`
-		MemoryID string        `json:"memoryId"`
-	}
-	prompt := fmt.Sprintf("Analyze canary deployment for rollout '%s'. Namespace: %s. Use your tools to fetch and compare logs from stable pods (selector: role=stable) vs canary pods (selector: role=canary). Determine if canary should be promoted.", rollout, ns)
-	if extra != "" {
-		prompt += "\n\nAdditional context: " + extra
-	}
-	raw0, _ := json.Marshal(pluginRequest{UserID: "argo-rollouts", Prompt: prompt, MemoryID: "rollout:" + ns + "/" + rollout,
-		Context: pluginContext{Namespace: ns, RolloutName: rollout, StableSelector: "role=stable", CanarySelector: "role=canary", ExtraPrompt: extra,
-			RepoURL: "https://github.com/" + repo, BaseBranch: "main"}})
-	body := string(raw0)
 	// The plugin probes GET {agentUrl}/ first.
 	if resp, err := http.Get(base + "/"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET / = %v, %v", resp, err)
 	}
 	start := time.Now()
-	client := &http.Client{Timeout: 5 * time.Minute}
-	resp, err := client.Post(base+"/a2a/analyze", "application/json", strings.NewReader(body))
+	raw, err := fixloopserve.AnalyzeAsAIPlugin(base, ns, rollout, repo, extra, 5*time.Minute)
 	if err != nil {
 		t.Fatalf("%v\nserve log:\n%s", err, srv.log())
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("POST /a2a/analyze = %d %s", resp.StatusCode, raw)
 	}
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {

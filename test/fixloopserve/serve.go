@@ -1,5 +1,6 @@
 // Package fixloopserve starts the real `fixloop serve` binary for the suites under test/ that check it
-// against other people's clients and test kits.
+// against other people's clients and test kits, and speaks to a running one as those clients do (the
+// Argo AI metric plugin's request, for the cluster tests and benchmarks).
 package fixloopserve
 
 import (
