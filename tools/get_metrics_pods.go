@@ -61,7 +61,7 @@ func metricsSide(ctx context.Context, d Deps, in GetMetricsInput) (prom.Side, in
 // revision's with role) along with its traffic split.
 func podSelectorOf(ctx context.Context, kc kube.Client, in GetMetricsInput) (string, TrafficSplit, error) {
 	if in.Rollout == "" {
-		sel, err := workloadSelector(ctx, kc, in.Namespace, in.Workload)
+		sel, err := WorkloadSelector(ctx, kc, in.Namespace, in.Workload)
 		return sel, TrafficSplit{}, err
 	}
 	ro, err := kc.GetRollout(ctx, in.Namespace, in.Rollout)
@@ -130,8 +130,9 @@ func cutKind(w string) (kind, name string, ok bool) {
 	return "", w, false
 }
 
-// workloadSelector finds the pod selector of a workload given as name or kind/name.
-func workloadSelector(ctx context.Context, kc kube.Client, ns, w string) (string, error) {
+// WorkloadSelector finds the pod selector of a workload given as name or kind/name (rollout, deployment,
+// statefulset or daemonset).
+func WorkloadSelector(ctx context.Context, kc kube.Client, ns, w string) (string, error) {
 	kind, name, explicit := cutKind(w)
 	if explicit && kind == "" {
 		return "", fmt.Errorf("workload %q: kind must be rollout, deployment, statefulset or daemonset", w)

@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fixloop/fixloop/internal/kube"
 	"github.com/fixloop/fixloop/skills"
@@ -256,43 +254,18 @@ func (t *Triage) podsOf(ctx context.Context, ns, workload string, res *Investiga
 	if kc == nil {
 		return nil
 	}
-	kind, name, _ := strings.Cut(workload, "/")
-	var sel *metav1.LabelSelector
-	var err error
-	switch kind {
-	case "rollout":
-		var ro *kube.Rollout
-		if ro, err = kc.GetRollout(ctx, ns, name); err == nil {
-			sel, err = metav1.ParseToLabelSelector(ro.Selector)
-		}
-	case "deployment":
-		var o *appsv1.Deployment
-		if o, err = kc.Typed().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			sel = o.Spec.Selector
-		}
-	case "statefulset":
-		var o *appsv1.StatefulSet
-		if o, err = kc.Typed().AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			sel = o.Spec.Selector
-		}
-	case "daemonset":
-		var o *appsv1.DaemonSet
-		if o, err = kc.Typed().AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-			sel = o.Spec.Selector
-		}
+	switch kind, _, _ := strings.Cut(workload, "/"); kind {
+	case "rollout", "deployment", "statefulset", "daemonset": // the kinds with a pod selector
 	default:
 		return nil
 	}
-	if err != nil || sel == nil {
+	sel, err := tools.WorkloadSelector(ctx, kc, ns, workload)
+	if err != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("pods of %s: %v", workload, err))
 		return nil
 	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return nil
-	}
 	var names []string
-	err = kube.ListPods(ctx, kc, ns, s.String(), 100, func(ps []corev1.Pod) bool {
+	err = kube.ListPods(ctx, kc, ns, sel, 100, func(ps []corev1.Pod) bool {
 		for _, p := range ps {
 			names = append(names, p.Name)
 		}
